@@ -1,0 +1,78 @@
+// The `claude` agent: Claude Code (npm @anthropic-ai/claude-code) in YOLO mode.
+#include <rustyolo/sdk/plugin.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+namespace {
+
+namespace json = boost::json;
+namespace sdk = rustyolo::sdk;
+
+constexpr const char *kDefaultMessage =
+    "You are operating within a sandboxed container with restricted access. The sandbox enforces "
+    "four layers of security: (1) Filesystem isolation - you can only access the mounted project "
+    "directory (some of its files, such as .git/hooks, .git/config and editor settings, are "
+    "read-only) and explicitly mounted volumes; (2) Privilege isolation - you run as a non-root user "
+    "with no capabilities; (3) Network isolation - outbound traffic is blocked except to explicitly "
+    "allowed domains, and DNS only resolves those domains; (4) Syscall isolation - dangerous system "
+    "calls are blocked. If you need more access to complete a task, ask the operator to adjust the "
+    "sandbox configuration.";
+
+class Claude : public sdk::Plugin, public sdk::AgentHook {
+public:
+    using sdk::Plugin::Plugin;
+
+    std::vector<std::string> agent_names() override { return {"claude"}; }
+
+    json::value agent_profile(const json::object &request) override {
+        std::vector<std::string> argv{"claude"};
+        bool user_args = request.contains("user_args") && request.at("user_args").as_bool();
+        if (user_args) {
+            for (const auto &arg : request.at("args").as_array())
+                argv.emplace_back(arg.as_string());
+        } else {
+            argv.emplace_back("--dangerously-skip-permissions");
+        }
+        // As in the seed, the sandbox message is appended with user args too, unless disabled.
+        std::string message = kDefaultMessage;
+        if (const auto *inject = request.if_contains("inject_message"); inject && inject->is_string()) {
+            message = std::string(inject->as_string());
+            std::string lowered = message;
+            std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (lowered == "none")
+                message.clear();
+        }
+        if (!message.empty()) {
+            argv.emplace_back("--append-system-prompt");
+            argv.push_back(message);
+        }
+
+        auto egress = [](const char *entry, const char *reason) {
+            return json::object{{"entry", entry}, {"reason", reason}};
+        };
+        return json::object{
+            {"argv", json::value_from(argv)},
+            {"egress", json::array{egress("api.anthropic.com", "the Claude API"),
+                                   egress("anthropic.com", "Anthropic's site, as in the seed"),
+                                   egress("console.anthropic.com", "API-key login (OAuth)"),
+                                   egress("claude.ai", "subscription login (OAuth)"),
+                                   egress("statsig.anthropic.com", "feature flags Claude Code waits for")}},
+            {"env_passthrough", json::array{"ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_MODEL",
+                                            "ANTHROPIC_SMALL_FAST_MODEL", "CLAUDE_CODE_OAUTH_TOKEN"}},
+            // Credentials, settings and history live in one directory that persists under
+            // --auth-home; the in-image updater is off (the image is rebuilt instead).
+            {"env", json::object{{"CLAUDE_CONFIG_DIR", "/home/agent/.claude"},
+                                 {"DISABLE_AUTOUPDATER", "1"}}},
+            {"persist", json::array{json::object{{"name", "claude"}, {"target", "/home/agent/.claude"}}}},
+            // Claude Code runs hooks and MCP servers from these on the host too.
+            {"protect", json::array{".claude/settings.json", ".claude/settings.local.json", ".mcp.json"}},
+            {"install", json::object{{"npm", json::array{"@anthropic-ai/claude-code"}}}},
+        };
+    }
+};
+
+}  // namespace
+
+RUSTYOLO_PLUGIN(Claude, "agent-claude", "0.1.0", "Claude Code in YOLO mode (--dangerously-skip-permissions)")

@@ -1,0 +1,35 @@
+// What every command needs: the environment, the plugins, and the merged configuration.
+#pragma once
+
+#include "config.hpp"
+#include "paths.hpp"
+#include "plugin_loader.hpp"
+#include "run_options.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace rustyolo::cli {
+
+struct Context {
+    GetEnv getenv_fn;
+    std::string cwd;    // canonical current directory (the project)
+    std::string home;
+    std::unique_ptr<PluginRegistry> registry;
+    Config config;
+    std::optional<std::string> project_config;  // path of ./.rustyolo.toml when present
+};
+
+// Loads the built-in plugins, the user's plugin dir, and every --plugin / config `plugins` entry.
+void load_plugins(Context &context, const std::vector<std::string> &extra);
+
+// Loads defaults < user file < project file (trust-checked) < environment < CLI into context.config.
+void load_config(Context &context, const ConfigLayer &cli_layer);
+
+Context make_context(const GetEnv &getenv_fn);
+
+// The directory the Dockerfile and sources for `rustyolo image build` live in.
+std::string image_source_dir();
+
+}  // namespace rustyolo::cli

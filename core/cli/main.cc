@@ -1,0 +1,70 @@
+// rustyolo: run an AI coding agent in YOLO mode inside a hardened container.
+#include "arguments.hpp"
+#include "commands.hpp"
+#include "context.hpp"
+#include "error.hpp"
+#include "run_options.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <iostream>
+
+namespace {
+
+using namespace rustyolo;
+
+int dispatch(const std::vector<std::string> &args) {
+    cli::RunOptions options;
+    auto app = cli::make_run_app(options);
+    cli::SplitArgs split = cli::split_arguments(args, cli::option_table(*app));
+
+    std::vector<std::string> reversed(split.options.rbegin(), split.options.rend());
+    try {
+        app->parse(reversed);
+    } catch (const CLI::ParseError &e) {
+        int code = app->exit(e);
+        if (code != 0)
+            std::cerr << "Options for the agent go after its name, or after --, e.g. "
+                         "`rustyolo claude -- --help`.\n";
+        return code;
+    }
+    cli::finish(options, *app);
+    if (options.debug)
+        spdlog::set_level(spdlog::level::debug);
+
+    cli::Context context = cli::make_context([](const char *name) { return std::getenv(name); });
+    cli::load_config(context, options.layer);
+    cli::load_plugins(context, context.config.plugins);
+
+    if (split.verb == "plugins")
+        return cli::list_plugins(context);
+    if (split.verb == "trust")
+        return cli::trust_command(context, split.command_args);
+    if (split.verb == "image")
+        return cli::image_command(context, split.command_args);
+    if (split.verb == "update")
+        return cli::update_command(context, split.command_args);
+    return cli::run_session(context, options, split);
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    auto logger = spdlog::stderr_color_mt("rustyolo");
+    logger->set_pattern("rustyolo: %^%l%$: %v");
+    spdlog::set_default_logger(logger);
+    spdlog::set_level(spdlog::level::info);
+
+    std::vector<std::string> args(argv + 1, argv + argc);
+    try {
+        return dispatch(args);
+    } catch (const UsageError &e) {
+        std::cerr << "rustyolo: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::exception &e) {
+        std::cerr << "rustyolo: error: " << e.what() << "\n";
+        return 1;
+    }
+}

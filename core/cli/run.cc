@@ -1,0 +1,140 @@
+// rustyolo [AGENT], exec, shell, plan, --dry-run: from the Config to a running container.
+#include "commands.hpp"
+
+#include "error.hpp"
+#include "json_pretty.hpp"
+#include "plan_builder.hpp"
+#include "process.hpp"
+#include "shell_quote.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+namespace rustyolo::cli {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Removes the session's private directory (Plan file, sockets) and placeholders on every exit.
+class SessionFiles {
+public:
+    SessionFiles(const Plan &plan, std::string dir) : plan_(plan), dir_(std::move(dir)) {}
+    ~SessionFiles() {
+        std::error_code ec;
+        if (!dir_.empty())
+            fs::remove_all(dir_, ec);
+        remove_placeholders(plan_);
+    }
+    SessionFiles(const SessionFiles &) = delete;
+    SessionFiles &operator=(const SessionFiles &) = delete;
+
+private:
+    const Plan &plan_;
+    std::string dir_;
+};
+
+std::vector<std::string> runtime_command(const LoadedPlugin &runtime, const Plan &plan,
+                                         const std::string &plan_file, const std::string &session_dir,
+                                         bool interactive) {
+    json::object request{{"runtime", plan.runtime},
+                         {"plan", to_json(plan)},
+                         {"plan_file", plan_file},
+                         {"runtime_dir", session_dir},
+                         {"interactive", interactive}};
+    json::value result = runtime.call("runtime.command", runtime.runtime()->command, request);
+    std::vector<std::string> argv;
+    if (result.is_object())
+        if (const auto *a = result.as_object().if_contains("argv"); a && a->is_array())
+            for (const auto &w : a->as_array())
+                if (w.is_string())
+                    argv.emplace_back(w.as_string());
+    if (argv.empty())
+        throw Error("plugin " + runtime.name() + ": runtime.command returned no argv");
+    return argv;
+}
+
+void write_private_file(const std::string &path, const std::string &content) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << content;
+    if (!out.flush())
+        throw Error("cannot write " + path);
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
+                              fs::perms::others_read);
+}
+
+}  // namespace
+
+void check_image(const std::string &runtime, const std::string &image) {
+    Captured inspect = run_capture({runtime, "image", "inspect", "--format",
+                                    "{{ index .Config.Labels \"org.rustyolo.plan-schema\" }}", image});
+    if (inspect.status != 0)
+        throw Error("the sandbox image " + image + " is not available to " + runtime + " (" +
+                    inspect.err.substr(0, inspect.err.find('\n')) + "); build it with `rustyolo image "
+                    "build` (or choose another with --image)");
+    std::string label = inspect.out.substr(0, inspect.out.find_last_not_of(" \n") + 1);
+    if (label != std::to_string(kPlanSchema))
+        throw Error("the image " + image + " understands Plan schema \"" + (label == "<no value>" ? "" : label) +
+                    "\" but this rustyolo writes schema " + std::to_string(kPlanSchema) +
+                    "; rebuild it with `rustyolo image build`");
+}
+
+int run_session(Context &context, const RunOptions &options, const SplitArgs &split) {
+    BuildContext build;
+    build.cwd = context.cwd;
+    build.home = context.home;
+    build.uid = static_cast<std::uint32_t>(::getuid());
+    build.gid = static_cast<std::uint32_t>(::getgid());
+    build.getenv_fn = context.getenv_fn;
+    build.agent = split.agent.empty() ? context.config.agent : split.agent;
+    build.agent_args = split.agent_args;
+    build.agent_args_given = split.agent_args_given;
+    build.session = new_session_id();
+    const bool start = split.verb != "plan" && !options.dry_run;
+    build.prepare_host = start;
+
+    Plan plan = build_plan(context.config, *context.registry, build);
+    for (const auto &w : plan.warnings)
+        spdlog::warn("{}", w);
+
+    if (split.verb == "plan") {
+        std::cout << pretty_json(to_json(plan));
+        return 0;
+    }
+
+    const LoadedPlugin &runtime = find_runtime_plugin(*context.registry, plan.runtime);
+    const bool interactive = ::isatty(0) && ::isatty(1);
+    std::string session_dir = make_session_dir(context.getenv_fn, plan.session);
+    std::string plan_file = session_dir + "/plan.json";
+    write_private_file(plan_file, json::serialize(to_json(plan)));
+    // The container's supervisor (root without DAC_OVERRIDE) reads the Plan through the mount.
+    fs::permissions(session_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
+    if (options.dry_run) {
+        // The session dir and its Plan stay, so that the printed command is complete as it is.
+        std::cout << shell_join(runtime_command(runtime, plan, plan_file, session_dir, interactive)) << "\n";
+        std::cerr << "rustyolo: dry run: nothing was started; the Plan is in " << plan_file;
+        if (std::any_of(plan.mounts.begin(), plan.mounts.end(), [](const PlanMount &m) { return m.placeholder; }))
+            std::cerr << "; protected paths that do not exist yet are created as empty placeholders "
+                         "by a real run, so create them before pasting the command";
+        std::cerr << "\n";
+        return 0;
+    }
+
+    SessionFiles cleanup(plan, session_dir);
+    check_image(plan.runtime, plan.image);
+
+    std::vector<std::string> argv = runtime_command(runtime, plan, plan_file, session_dir, interactive);
+    spdlog::debug("running: {}", shell_join(argv));
+    ProcessOptions process;
+    process.forward_signals = true;
+    return run_foreground(argv, process);
+}
+
+}  // namespace rustyolo::cli

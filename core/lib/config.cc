@@ -1,0 +1,94 @@
+// Defaults and the layer merge. See config.hpp for the precedence rules.
+#include "config.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rustyolo {
+
+const char *to_string(Source source) {
+    switch (source) {
+    case Source::defaults: return "defaults";
+    case Source::user_file: return "user config";
+    case Source::project_file: return "project config";
+    case Source::environment: return "environment";
+    case Source::cli: return "command line";
+    }
+    return "unknown source";
+}
+
+ConfigLayer default_layer() {
+    ConfigLayer layer;
+    layer.source = Source::defaults;
+    layer.origin = "defaults";
+    layer.auth_home = "~/.config/rustyolo";
+    layer.image = "rustyolo:latest";
+    layer.agent = "claude";
+    layer.memory = "4g";
+    layer.cpus = "4";
+    layer.pids_limit = "256";
+    layer.seccomp_profile = "default";
+    layer.audit_log = "basic";
+    layer.allow_lan = false;
+    layer.runtime = "docker";
+    layer.firewall = "nftables";
+    return layer;
+}
+
+namespace {
+
+std::string lowercase(std::string_view text) {
+    std::string out(text);
+    std::transform(out.begin(), out.end(), out.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return out;
+}
+
+// Adds the entries not yet present (compared case-insensitively), keeping the first spelling seen.
+void add_domains(std::vector<std::string> &domains, const std::vector<std::string> &more) {
+    for (const auto &entry : more) {
+        const auto key = lowercase(entry);
+        const bool present = std::any_of(domains.begin(), domains.end(),
+                                         [&](const std::string &d) { return lowercase(d) == key; });
+        if (!present) domains.push_back(entry);
+    }
+}
+
+template <typename T>
+void override_with(T &target, const std::optional<T> &value) {
+    if (value) target = *value;
+}
+
+void append(std::vector<std::string> &target, const std::vector<std::string> &more) {
+    target.insert(target.end(), more.begin(), more.end());
+}
+
+}  // namespace
+
+Config merge(const std::vector<ConfigLayer> &layers) {
+    Config config;
+    for (const auto &layer : layers) {
+        if (layer.allow_domains) add_domains(config.allow_domains, *layer.allow_domains);
+        append(config.volumes, layer.volumes);
+        append(config.env, layer.env);
+        override_with(config.auth_home, layer.auth_home);
+        override_with(config.image, layer.image);
+        override_with(config.agent, layer.agent);
+        override_with(config.memory, layer.memory);
+        override_with(config.cpus, layer.cpus);
+        override_with(config.pids_limit, layer.pids_limit);
+        override_with(config.seccomp_profile, layer.seccomp_profile);
+        override_with(config.dns_servers, layer.dns_servers);
+        override_with(config.audit_log, layer.audit_log);
+        if (layer.inject_message) config.inject_message = layer.inject_message;
+        override_with(config.network, layer.network);
+        override_with(config.allow_lan, layer.allow_lan);
+        override_with(config.runtime, layer.runtime);
+        override_with(config.firewall, layer.firewall);
+        append(config.plugins, layer.plugins);
+        config.origins.push_back(layer.origin.empty() ? to_string(layer.source) : layer.origin);
+    }
+    return config;
+}
+
+}  // namespace rustyolo

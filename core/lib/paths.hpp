@@ -1,0 +1,33 @@
+// Where rustyolo finds its own files: plugin directories (relative to the executable, so the build
+// tree and an installed prefix work the same way), and the user's per-session runtime directory.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace rustyolo {
+
+using GetEnv = std::function<const char *(const char *)>;
+
+// Directory of the running executable (/proc/self/exe).
+std::string executable_dir();
+// <exe>/../lib/rustyolo/plugins: the built-in plugins.
+std::string builtin_plugin_dir();
+// $XDG_DATA_HOME/rustyolo/plugins (default ~/.local/share/rustyolo/plugins): the user's plugins.
+std::string user_plugin_dir(const GetEnv &getenv_fn);
+// The user's home directory ($HOME, else the passwd entry).
+std::string home_dir(const GetEnv &getenv_fn);
+// Expands a leading "~" or "~/".
+std::string expand_tilde(const std::string &path, const std::string &home);
+
+// Resolves a --plugin argument: a bare name is looked up as <name>.so in the trusted plugin dirs
+// (never in the current directory); anything with a '/' is made absolute against `cwd`.
+std::string resolve_plugin_argument(const std::string &argument, const std::string &cwd,
+                                    const std::vector<std::string> &trusted_dirs);
+
+// A private (0700) directory for one session's runtime files (the Plan, the audit socket), under
+// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller.
+std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session);
+
+}  // namespace rustyolo

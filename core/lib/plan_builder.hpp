@@ -1,0 +1,46 @@
+// Derives the Plan from the merged Config and the plugins' hooks. This is the one place where the
+// session's policy is decided; everything after it (runtime driver, entrypoint) only applies it.
+#pragma once
+
+#include "config.hpp"
+#include "paths.hpp"
+#include "plan.hpp"
+#include "plugin_loader.hpp"
+
+#include <string>
+#include <vector>
+
+namespace rustyolo {
+
+struct BuildContext {
+    std::string cwd;                       // the project directory (canonical)
+    std::string home;                      // the host user's home
+    std::uint32_t uid = 0, gid = 0;        // the host user's ids
+    GetEnv getenv_fn;
+    std::string agent;                     // agent name ("claude", "exec", "shell", ...)
+    std::vector<std::string> agent_args;   // user args after the agent name
+    bool agent_args_given = false;
+    // True only for a real start: creates missing auth dirs and protected-path placeholders.
+    // Never for `plan` or `--dry-run`, which must not touch the disk.
+    bool prepare_host = false;
+    std::string session;                   // session id
+};
+
+// The plugin that serves `agent`, or a UsageError listing the agents that exist.
+const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent);
+
+// The runtime plugin that serves `runtime` (docker, podman).
+const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime);
+
+// Project paths the host executes later, always read-only inside (agents add their own).
+const std::vector<std::string> &default_protected_paths();
+
+Plan build_plan(const Config &config, const PluginRegistry &registry, const BuildContext &context);
+
+// A new random session id (12 hex digits).
+std::string new_session_id();
+
+// Removes the protected-path placeholders this session created, if they are still empty.
+void remove_placeholders(const Plan &plan);
+
+}  // namespace rustyolo

@@ -1,0 +1,105 @@
+#include "docker_argv.hpp"
+
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+namespace rustyolo::docker {
+
+namespace {
+
+// A --mount value. Docker splits it at commas (CSV), so a path with a comma or a double quote
+// cannot be expressed safely: refuse it rather than risk a mount of something else.
+std::string mount_value(const std::string &source, const std::string &target, bool readonly) {
+    for (const auto *path : {&source, &target})
+        if (path->find_first_of(",\"\n") != std::string::npos)
+            throw std::invalid_argument("path \"" + *path +
+                                        "\" contains a comma, quote or newline, which docker --mount "
+                                        "cannot express; rename it or mount a parent directory");
+    std::string value = "type=bind,source=" + source + ",target=" + target;
+    if (readonly)
+        value += ",readonly";
+    return value;
+}
+
+std::string sanitize_name(const std::string &name) {
+    std::string out;
+    for (char c : name)
+        out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.') ? c : '-';
+    return out.empty() ? "agent" : out;
+}
+
+std::string format_cpus(double cpus) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", cpus);
+    std::string s = buf;
+    while (s.back() == '0')
+        s.pop_back();
+    if (s.back() == '.')
+        s.pop_back();
+    return s;
+}
+
+}  // namespace
+
+const std::vector<std::string> &supervisor_capabilities() {
+    static const std::vector<std::string> caps{"NET_ADMIN", "NET_BIND_SERVICE", "SETUID", "SETGID"};
+    return caps;
+}
+
+std::string container_name(const Plan &plan) {
+    return "rustyolo-" + sanitize_name(plan.agent.name) + "-" + plan.session;
+}
+
+std::vector<std::string> run_argv(const LaunchRequest &request) {
+    const Plan &plan = request.plan;
+    std::vector<std::string> argv{request.runtime, "run", "--rm", "--interactive"};
+    if (request.interactive)
+        argv.push_back("--tty");
+    argv.insert(argv.end(), {"--name", container_name(plan), "--label", "org.rustyolo.session=" + plan.session,
+                             "--label", "org.rustyolo.agent=" + plan.agent.name});
+
+    // Privileges: nothing but what the supervisor needs; no privilege gain through exec.
+    argv.insert(argv.end(), {"--cap-drop", "ALL"});
+    for (const auto &cap : supervisor_capabilities())
+        argv.insert(argv.end(), {"--cap-add", cap});
+    argv.insert(argv.end(), {"--security-opt", "no-new-privileges"});
+    // IPv6 off at the sysctl; the firewall closes it as well.
+    argv.insert(argv.end(), {"--sysctl", "net.ipv6.conf.all.disable_ipv6=1", "--sysctl",
+                             "net.ipv6.conf.default.disable_ipv6=1"});
+
+    // Resources.
+    if (plan.resources.memory_bytes) {
+        std::string bytes = std::to_string(*plan.resources.memory_bytes);
+        // Swap equal to memory: no extra swap, so the memory limit really bounds the session.
+        argv.insert(argv.end(), {"--memory", bytes, "--memory-swap", bytes});
+    }
+    if (plan.resources.cpus)
+        argv.insert(argv.end(), {"--cpus", format_cpus(*plan.resources.cpus)});
+    if (plan.resources.pids)
+        argv.insert(argv.end(), {"--pids-limit", std::to_string(*plan.resources.pids)});
+
+    if (!plan.network.engine_network.empty())
+        argv.insert(argv.end(), {"--network", plan.network.engine_network});
+
+    // Home: a private tmpfs owned by the agent user (no chown needed, nothing left behind).
+    argv.insert(argv.end(), {"--tmpfs", plan.user.home + ":rw,nosuid,nodev,exec,mode=0700,uid=" +
+                                            std::to_string(plan.user.uid) + ",gid=" +
+                                            std::to_string(plan.user.gid)});
+
+    for (const auto &m : plan.mounts)
+        argv.insert(argv.end(), {"--mount", mount_value(m.source, m.target, m.readonly)});
+    argv.insert(argv.end(), {"--mount", mount_value(request.plan_file, kPlanContainerPath, true)});
+    if (!request.session_dir.empty())
+        argv.insert(argv.end(), {"--mount", mount_value(request.session_dir, kRuntimeContainerDir, false)});
+
+    // Environment: names only for values taken from the host (secrets stay off the command line).
+    for (const auto &e : plan.env)
+        argv.insert(argv.end(), {"--env", e.value ? e.name + "=" + *e.value : e.name});
+
+    argv.insert(argv.end(), {"--workdir", plan.workdir, plan.image});
+    return argv;
+}
+
+}  // namespace rustyolo::docker

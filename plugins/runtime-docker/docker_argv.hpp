@@ -1,0 +1,29 @@
+// Builds the `docker run` (or `podman run`: the same CLI) command for a Plan.
+#pragma once
+
+#include "plan.hpp"
+
+#include <string>
+#include <vector>
+
+namespace rustyolo::docker {
+
+struct LaunchRequest {
+    std::string runtime = "docker";   // the program: docker or podman
+    Plan plan;
+    std::string plan_file;            // host path of the Plan file (mounted read-only)
+    std::string session_dir;          // host path of the private session dir (mounted)
+    bool interactive = false;         // stdin is a terminal: allocate a TTY
+};
+
+// Capabilities the in-container supervisor keeps until it drops every one before exec:
+// NET_ADMIN for the firewall, NET_BIND_SERVICE for the DNS filter's port 53, SETUID/SETGID to
+// become the agent user. The agent itself gets none.
+const std::vector<std::string> &supervisor_capabilities();
+
+std::vector<std::string> run_argv(const LaunchRequest &request);
+
+// The container name for a session: rustyolo-<agent>-<session>.
+std::string container_name(const Plan &plan);
+
+}  // namespace rustyolo::docker

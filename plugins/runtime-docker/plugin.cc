@@ -1,0 +1,42 @@
+// The `runtime-docker` plugin: turns a Plan into a `docker run` (or `podman run`) command.
+#include "docker_argv.hpp"
+
+#include <rustyolo/sdk/plugin.hpp>
+
+namespace {
+
+namespace json = boost::json;
+namespace sdk = rustyolo::sdk;
+
+class DockerRuntime : public sdk::Plugin, public sdk::RuntimeHook {
+public:
+    using sdk::Plugin::Plugin;
+
+    std::vector<std::string> runtime_names() override { return {"docker", "podman"}; }
+
+    json::value command(const json::object &request) override {
+        rustyolo::docker::LaunchRequest launch;
+        launch.runtime = sdk::string_or(request, "runtime", "docker");
+        if (launch.runtime != "docker" && launch.runtime != "podman")
+            throw sdk::Unsupported("runtime " + launch.runtime + " is not served by runtime-docker");
+        launch.plan = rustyolo::plan_from_json(sdk::require(request, "plan"));
+        launch.plan_file = sdk::string_or(request, "plan_file", "");
+        launch.session_dir = sdk::string_or(request, "runtime_dir", "");
+        launch.interactive = request.contains("interactive") && request.at("interactive").is_bool() &&
+                             request.at("interactive").as_bool();
+        if (launch.plan_file.empty())
+            throw sdk::InvalidInput("runtime request: plan_file is required");
+        try {
+            return json::object{{"argv", json::value_from(rustyolo::docker::run_argv(launch))},
+                                {"name", rustyolo::docker::container_name(launch.plan)}};
+        } catch (const std::invalid_argument &e) {
+            throw sdk::InvalidInput(e.what());
+        }
+    }
+};
+
+}  // namespace
+
+RUSTYOLO_PLUGIN(DockerRuntime, "runtime-docker", "0.1.0",
+                "Runs a Plan with docker (or podman) run: capabilities dropped, no-new-privileges, "
+                "limits, single-token mounts")

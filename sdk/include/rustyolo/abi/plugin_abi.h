@@ -1,0 +1,215 @@
+/*
+ * rustyolo plugin ABI — the only binary contract between the rustyolo host (the `rustyolo` CLI and
+ * the in-container `rustyolo-entrypoint`) and a plugin shared object.
+ *
+ * This header is pure C and is the whole contract on its own. Everything structured crosses the
+ * boundary as UTF-8 JSON text; nothing C++ (STL types, exceptions, logger objects) ever does.
+ *
+ * Life cycle
+ *   1. The host loads the shared object (RTLD_NOW | RTLD_LOCAL) and never unloads it.
+ *   2. It calls the single exported symbol `rustyolo_plugin_entry(host_major, host_minor)`.
+ *      The plugin returns a pointer to a static descriptor (or NULL if it refuses the host).
+ *   3. The host accepts the plugin only if descriptor->abi_major == host major and
+ *      descriptor->abi_minor <= host minor, and every struct_size is at least the size of that
+ *      struct in ABI 1.0 and no larger than the host's own sizeof.
+ *   4. The host calls `create(host_api)` once per process and gets an opaque instance.
+ *   5. The host calls hook functions with that instance, from one thread at a time.
+ *   6. The host calls `destroy(instance)` before exit (it may skip it on abnormal exit).
+ *
+ * Versioning
+ *   Structs start with `struct_size` and are append-only: a new minor version only appends fields.
+ *   The host copies the part it knows and treats missing trailing fields as NULL/0.
+ *   A new major version may change anything; hosts refuse plugins of another major.
+ *
+ * Errors
+ *   Every call returns a rustyolo_status. On anything but RUSTYOLO_OK the host reads
+ *   `last_error(instance)` for a human-readable message naming what failed and on what.
+ *   A plugin must never let a C++ exception or a longjmp cross this boundary.
+ *
+ * Ownership rules used below
+ *   [static]   owned by the plugin, valid for the life of the process (plugins are never unloaded).
+ *   [borrowed] owned by the caller, valid only for the duration of the call; copy to keep.
+ *   [instance] owned by the plugin instance, valid until the next call on that instance.
+ */
+#ifndef RUSTYOLO_ABI_PLUGIN_ABI_H
+#define RUSTYOLO_ABI_PLUGIN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RUSTYOLO_ABI_MAJOR 1u
+#define RUSTYOLO_ABI_MINOR 0u
+
+/* The one symbol a plugin exports. */
+#define RUSTYOLO_PLUGIN_ENTRY_SYMBOL "rustyolo_plugin_entry"
+
+typedef int32_t rustyolo_status;
+enum {
+    RUSTYOLO_OK = 0,          /* the call did what it was asked */
+    RUSTYOLO_ERROR = 1,       /* the call failed; see last_error() */
+    RUSTYOLO_INVALID = 2,     /* the input was rejected as invalid; see last_error() */
+    RUSTYOLO_UNSUPPORTED = 3  /* this plugin does not handle this request (e.g. an unknown agent) */
+};
+
+/* Log levels of the host's logger. */
+enum {
+    RUSTYOLO_LOG_TRACE = 0,
+    RUSTYOLO_LOG_DEBUG = 1,
+    RUSTYOLO_LOG_INFO = 2,
+    RUSTYOLO_LOG_WARN = 3,
+    RUSTYOLO_LOG_ERROR = 4
+};
+
+/*
+ * Output channel for results. Owned by the host; [borrowed] for the duration of the hook call.
+ * The plugin calls write() zero or more times; the host appends the bytes (it copies them before
+ * write() returns). The concatenated output of one call is one JSON document.
+ */
+typedef struct rustyolo_writer {
+    void *ctx;                                                   /* [borrowed] host's */
+    void (*write)(void *ctx, const char *data, size_t length);   /* data: [borrowed] */
+} rustyolo_writer;
+
+/*
+ * Services the host offers to a plugin. Passed to create(); the struct and its pointers are owned by
+ * the host and stay valid for the life of the process, except config_json (see below).
+ */
+typedef struct rustyolo_host_api {
+    uint32_t struct_size;
+    uint32_t abi_major;               /* the host's ABI version */
+    uint32_t abi_minor;
+    void *ctx;                        /* host's; pass back unchanged */
+    /* Log through the host's logger. message: [borrowed] UTF-8. */
+    void (*log)(void *ctx, int32_t level, const char *message);
+    /* Emit one audit event: a JSON object (layer, verdict, details). event_json: [borrowed]. */
+    void (*audit)(void *ctx, const char *event_json);
+    /* This plugin's configuration as a JSON object ("{}" when none). [borrowed] during create(). */
+    const char *config_json;
+    /* Where the host runs: "host" (the rustyolo CLI) or "container" (rustyolo-entrypoint). [static] */
+    const char *side;
+} rustyolo_host_api;
+
+/*
+ * Hook tables. A plugin implements a hook by pointing the descriptor at a filled table; NULL means
+ * "not implemented". Function pointers inside a table may be NULL where documented.
+ * Every *_json argument is [borrowed]; every result is written to `out` as one JSON document.
+ * The JSON shapes are documented in docs/plugin-guide.md and versioned with the ABI minor.
+ */
+
+/* Agent profile (host). */
+typedef struct rustyolo_agent_hooks {
+    uint32_t struct_size;
+    /* Writes a JSON array of the agent names this plugin serves, e.g. ["claude"]. */
+    rustyolo_status (*names)(void *instance, const rustyolo_writer *out);
+    /* request: {"agent", "args": [user args], "user_args": bool, "inject_message": string|null,
+     *           "workdir", "home"}
+     * result:  the agent profile object (executable, argv, egress, env_passthrough, persist,
+     *          protect, install). RUSTYOLO_UNSUPPORTED for a name it does not serve. */
+    rustyolo_status (*profile)(void *instance, const char *request_json, const rustyolo_writer *out);
+} rustyolo_agent_hooks;
+
+/* Network policy (host: validate; container: install and feed the firewall). */
+typedef struct rustyolo_network_hooks {
+    uint32_t struct_size;
+    /* Host. request: {"entries": [strings], "allow_lan": bool, "dns_servers": [strings]}
+     * result: {"entries": [normalised entry objects], "dns_servers": [...], "warnings": [...]}.
+     * RUSTYOLO_INVALID names the bad value. May be NULL. */
+    rustyolo_status (*normalize)(void *instance, const char *request_json, const rustyolo_writer *out);
+    /* Container. Installs this plugin's part of the network policy from the Plan before the agent
+     * exists. result: {"summary": ...}. Failure stops the start. May be NULL. */
+    rustyolo_status (*install)(void *instance, const char *plan_json, const rustyolo_writer *out);
+    /* Container. Verifies what install() set up. result: {"checks": [...]}. May be NULL. */
+    rustyolo_status (*self_test)(void *instance, const char *plan_json, const rustyolo_writer *out);
+} rustyolo_network_hooks;
+
+/* Mount guard (host). */
+typedef struct rustyolo_mount_hooks {
+    uint32_t struct_size;
+    /* request: {"source" (canonical), "requested" (as the user wrote it), "target", "readonly",
+     *           "file_type": "directory"|"regular"|"socket"|"device"|"fifo"|"symlink"|"missing"|"other",
+     *           "home", "origin": "cli"|"config"|"agent"}
+     * result:  {"verdict": "allow"|"refuse", "rule": string, "reason": string} */
+    rustyolo_status (*judge)(void *instance, const char *request_json, const rustyolo_writer *out);
+} rustyolo_mount_hooks;
+
+/* Resource policy (host). */
+typedef struct rustyolo_resource_hooks {
+    uint32_t struct_size;
+    /* request: {"memory": string|null, "cpus": string|null, "pids_limit": string|null}
+     * result:  {"memory_bytes": int|null, "cpus": number|null, "pids": int|null, "warnings": [...]}
+     * null means unlimited. RUSTYOLO_INVALID names the bad value. */
+    rustyolo_status (*resolve)(void *instance, const char *request_json, const rustyolo_writer *out);
+} rustyolo_resource_hooks;
+
+/* Syscall policy (host: prepare; container: install the filter just before exec). */
+typedef struct rustyolo_syscall_hooks {
+    uint32_t struct_size;
+    /* Host. request: {"profile": "default"|"none"|<path>, "profile_json": object|null}
+     * result: the syscall section of the Plan. May be NULL. */
+    rustyolo_status (*prepare)(void *instance, const char *request_json, const rustyolo_writer *out);
+    /* Container, in the process that will exec the agent, after privileges are dropped and
+     * no_new_privs is set. result: {"rules": int}. May be NULL. */
+    rustyolo_status (*install)(void *instance, const char *plan_json, const rustyolo_writer *out);
+} rustyolo_syscall_hooks;
+
+/* Audit sink (host). */
+typedef struct rustyolo_audit_hooks {
+    uint32_t struct_size;
+    /* session_json: {"session", "agent", "level", "started"}. result: {"location": string}. */
+    rustyolo_status (*open)(void *instance, const char *session_json, const rustyolo_writer *out);
+    /* event_json: one audit record. result: nothing. */
+    rustyolo_status (*event)(void *instance, const char *event_json, const rustyolo_writer *out);
+    /* summary_json: {"exit_code", "counts"}. result: nothing. */
+    rustyolo_status (*close)(void *instance, const char *summary_json, const rustyolo_writer *out);
+} rustyolo_audit_hooks;
+
+/* Runtime (host): how a Plan becomes a running container. */
+typedef struct rustyolo_runtime_hooks {
+    uint32_t struct_size;
+    /* Writes a JSON array of the runtime names served, e.g. ["docker", "podman"]. */
+    rustyolo_status (*names)(void *instance, const rustyolo_writer *out);
+    /* request: {"runtime": name, "plan": <Plan>, "plan_file": host path, "interactive": bool,
+     *           "runtime_dir": host path}
+     * result:  {"argv": [strings]} — the command the host runs (the host spawns it, never a shell). */
+    rustyolo_status (*command)(void *instance, const char *request_json, const rustyolo_writer *out);
+} rustyolo_runtime_hooks;
+
+/* What rustyolo_plugin_entry() returns. [static], with every pointer in it [static]. */
+typedef struct rustyolo_plugin_descriptor {
+    uint32_t struct_size;
+    uint32_t abi_major;       /* the ABI the plugin was built against */
+    uint32_t abi_minor;
+    const char *name;         /* unique plugin name, [a-z0-9-]+ */
+    const char *version;      /* the plugin's own version, free form */
+    const char *description;  /* one line */
+
+    /* Creates the instance. host: [static] for the process. Returns NULL on failure, with the
+     * reason in last_error(NULL). */
+    void *(*create)(const rustyolo_host_api *host);
+    /* Destroys the instance. May be NULL. */
+    void (*destroy)(void *instance);
+    /* The message of the last failed call on `instance` (or of create() when instance is NULL).
+     * [instance]; never NULL (returns "" when there is none). */
+    const char *(*last_error)(void *instance);
+
+    const rustyolo_agent_hooks *agent;       /* each: [static] or NULL */
+    const rustyolo_network_hooks *network;
+    const rustyolo_mount_hooks *mount;
+    const rustyolo_resource_hooks *resource;
+    const rustyolo_syscall_hooks *syscall;
+    const rustyolo_audit_hooks *audit;
+    const rustyolo_runtime_hooks *runtime;
+} rustyolo_plugin_descriptor;
+
+typedef const rustyolo_plugin_descriptor *(*rustyolo_plugin_entry_fn)(uint32_t host_abi_major,
+                                                                     uint32_t host_abi_minor);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* RUSTYOLO_ABI_PLUGIN_ABI_H */
