@@ -13,6 +13,10 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <stdlib.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -69,33 +73,95 @@ std::vector<std::string> agent_npm_packages(const PluginRegistry &registry, cons
     return {packages.begin(), packages.end()};
 }
 
-int build_image(Context &context, const std::string &runtime, const std::string &image,
-                const std::string &base_image, const std::vector<std::string> &agents, bool quiet) {
-    std::string source = image_source_dir();
-    std::vector<std::string> npm = agent_npm_packages(*context.registry, agents);
+// The folders of the source tree that the image's build stage compiles.
+const std::vector<std::string> &image_source_parts() {
+    static const std::vector<std::string> parts{"CMakeLists.txt", "sdk", "core", "plugins", "entrypoint"};
+    return parts;
+}
+
+// The CA bundle to trust inside the image: --ca-cert, else the one this machine's Node.js or
+// OpenSSL is told to use. Empty: the image's own CA certificates only.
+std::string extra_ca_file(const Context &context, const std::string &flag) {
+    if (!flag.empty())
+        return flag;
+    for (const char *name : {"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE"})
+        if (const char *value = context.getenv_fn(name); value && *value && fs::is_regular_file(value))
+            return value;
+    return "";
+}
+
+// A temporary build context: the sources the image needs and extra-ca.crt; removed afterwards.
+class BuildContextDir {
+public:
+    BuildContextDir(const std::string &source, const std::string &ca_file) {
+        char pattern[] = "/tmp/rustyolo-image-XXXXXX";
+        if (!::mkdtemp(pattern))
+            throw Error(std::string("cannot create a temporary build context: ") + std::strerror(errno));
+        dir_ = pattern;
+        for (const auto &part : image_source_parts()) {
+            std::error_code ec;
+            fs::copy(fs::path(source) / part, fs::path(dir_) / part,
+                     fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
+            if (ec)
+                throw Error("cannot copy " + source + "/" + part + " into the build context: " + ec.message());
+        }
+        std::error_code ec;
+        if (ca_file.empty()) {
+            std::ofstream(fs::path(dir_) / "extra-ca.crt").flush();
+        } else if (!fs::copy_file(ca_file, fs::path(dir_) / "extra-ca.crt", ec) || ec) {
+            throw Error("cannot read the CA bundle " + ca_file + ": " + ec.message() +
+                        "; give a PEM file with --ca-cert");
+        }
+    }
+    ~BuildContextDir() {
+        std::error_code ec;
+        fs::remove_all(dir_, ec);
+    }
+    BuildContextDir(const BuildContextDir &) = delete;
+    BuildContextDir &operator=(const BuildContextDir &) = delete;
+    const std::string &path() const { return dir_; }
+
+private:
+    std::string dir_;
+};
+
+struct ImageBuild {
+    std::string image;
+    std::string base_image = "debian:bookworm-slim";
+    std::vector<std::string> agents;
+    std::string ca_cert;
+    bool quiet = false;
+};
+
+int build_image(Context &context, const ImageBuild &build) {
+    const std::string &runtime = context.config.runtime;
+    std::vector<std::string> npm = agent_npm_packages(*context.registry, build.agents);
     for (const auto &pkg : npm)
         for (char c : pkg)
             if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '/' || c == '-' ||
                   c == '_' || c == '.'))
                 throw Error("agent npm package \"" + pkg + "\" has characters npm package names do not");
-    std::vector<std::string> argv{runtime, "build", "--file", source + "/entrypoint/Dockerfile",
-                                  "--tag", image, "--build-arg", "BASE_IMAGE=" + base_image,
+    std::string ca = extra_ca_file(context, build.ca_cert);
+    BuildContextDir dir(image_source_dir(), ca);
+    std::vector<std::string> argv{runtime, "build", "--file", dir.path() + "/entrypoint/Dockerfile",
+                                  "--tag", build.image, "--build-arg", "BASE_IMAGE=" + build.base_image,
                                   "--build-arg", "AGENT_NPM_PACKAGES=" + join(npm, " "),
                                   "--build-arg", "PLAN_SCHEMA=" + std::to_string(kPlanSchema)};
-    if (quiet)
+    if (build.quiet)
         argv.push_back("--quiet");
-    argv.push_back(source);
-    std::cerr << "rustyolo: building " << image << " from " << base_image << " with "
-              << (npm.empty() ? "no npm agents" : join(npm)) << "\n";
+    argv.push_back(dir.path());
+    std::cerr << "rustyolo: building " << build.image << " from " << build.base_image << " with "
+              << (npm.empty() ? "no npm agents" : join(npm))
+              << (ca.empty() ? "" : ", trusting the CA bundle " + ca) << "\n";
     spdlog::debug("running: {}", shell_join(argv));
-    // DOCKER_BUILDKIT=0 keeps the classic builder's step-by-step progress on every engine.
     ProcessOptions process;
     process.forward_signals = true;
     int status = run_foreground(argv, process);
     if (status != 0)
         throw Error("image build failed (" + runtime + " build exited with " + std::to_string(status) +
-                    "); the output above names the step");
-    std::cerr << "rustyolo: built " << image << "\n";
+                    "); the output above names the step that failed");
+    check_image(runtime, build.image);
+    std::cerr << "rustyolo: built " << build.image << "\n";
     return 0;
 }
 
@@ -159,19 +225,20 @@ int image_command(Context &context, const std::vector<std::string> &args) {
     CLI::App app("Build the sandbox image: the entrypoint, the in-container plugins and the agents.",
                  "rustyolo image");
     app.require_subcommand(1);
-    CLI::App *build = app.add_subcommand("build", "Build the image from the installed sources");
-    std::string base_image = "debian:bookworm-slim";
-    std::string tag = context.config.image;
-    std::vector<std::string> agents;
-    bool quiet = false;
-    build->add_option("--base-image", base_image, "Debian bookworm base image (default debian:bookworm-slim)");
-    build->add_option("--tag", tag, "Image tag (default: the configured image, rustyolo:latest)");
-    build->add_option("--agent", agents, "Install only these agents (default: every loaded agent plugin)");
-    build->add_flag("--quiet", quiet, "Less build output");
+    CLI::App *sub = app.add_subcommand("build", "Build the image from the installed sources");
+    ImageBuild build;
+    build.image = context.config.image;
+    sub->add_option("--base-image", build.base_image, "Debian bookworm base image (default debian:bookworm-slim)");
+    sub->add_option("--tag", build.image, "Image tag (default: the configured image, rustyolo:latest)");
+    sub->add_option("--agent", build.agents, "Install only these agents (default: every loaded agent plugin)");
+    sub->add_option("--ca-cert", build.ca_cert,
+                    "Extra CA bundle (PEM) the image trusts, e.g. a TLS-inspecting proxy's; default: "
+                    "$NODE_EXTRA_CA_CERTS or $SSL_CERT_FILE when set");
+    sub->add_flag("--quiet", build.quiet, "Less build output");
     int code = 0;
     if (!parse(app, args, code))
         return code;
-    return build_image(context, context.config.runtime, tag, base_image, agents, quiet);
+    return build_image(context, build);
 }
 
 int update_command(Context &context, const std::vector<std::string> &args) {
@@ -205,7 +272,10 @@ int update_command(Context &context, const std::vector<std::string> &args) {
         check_image(context.config.runtime, ref);
         return 0;
     }
-    return build_image(context, context.config.runtime, ref, base_image, {}, false);
+    ImageBuild build;
+    build.image = ref;
+    build.base_image = base_image;
+    return build_image(context, build);
 }
 
 }  // namespace rustyolo::cli

@@ -525,7 +525,7 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
     for (const auto &path : agent.protect)
         protect_path(plan, path, ctx);
 
-    plan.container_plugins = {plan.network.firewall, "dns-filter", plan.syscalls.plugin};
+    plan.container_plugins = {plan.network.firewall, plan.syscalls.plugin};
     return plan;
 }
 
