@@ -45,7 +45,7 @@ void load_plugins(Context &context, const std::vector<std::string> &extra) {
     }
 }
 
-void load_config(Context &context, const ConfigLayer &cli_layer) {
+void load_config(Context &context, const ConfigLayer &cli_layer, bool include_project) {
     std::vector<ConfigLayer> base{default_layer()};
     std::string user_path = user_config_path(context.getenv_fn);
     std::error_code ec;
@@ -56,7 +56,7 @@ void load_config(Context &context, const ConfigLayer &cli_layer) {
     std::vector<ConfigLayer> layers = base;
     std::optional<ConfigLayer> project;
     std::string project_path = context.cwd + "/.rustyolo.toml";
-    if (fs::exists(project_path, ec)) {
+    if (include_project && fs::exists(project_path, ec)) {
         context.project_config = project_path;
         // Read once: the bytes that are parsed are the bytes whose trust is checked (the project
         // is writable by the agent, so a second read could see different content).

@@ -25,7 +25,9 @@ struct Context {
 void load_plugins(Context &context, const std::vector<std::string> &extra);
 
 // Loads defaults < user file < project file (trust-checked) < environment < CLI into context.config.
-void load_config(Context &context, const ConfigLayer &cli_layer);
+// Without `include_project` the project file is not read (for `rustyolo trust`, which must work
+// precisely when that file is not trusted yet).
+void load_config(Context &context, const ConfigLayer &cli_layer, bool include_project = true);
 
 Context make_context(const GetEnv &getenv_fn);
 

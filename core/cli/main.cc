@@ -24,18 +24,19 @@ int dispatch(const std::vector<std::string> &args) {
     try {
         app->parse(reversed);
     } catch (const CLI::ParseError &e) {
-        int code = app->exit(e);
-        if (code != 0)
-            std::cerr << "Options for the agent go after its name, or after --, e.g. "
-                         "`rustyolo claude -- --help`.\n";
-        return code;
+        // --help and --version end here with 0; every parse error is bad input: exit 2.
+        if (app->exit(e) == 0)
+            return 0;
+        std::cerr << "Options for the agent go after its name, or after --, e.g. "
+                     "`rustyolo claude -- --help`.\n";
+        return 2;
     }
     cli::finish(options, *app);
     if (options.debug)
         spdlog::set_level(spdlog::level::debug);
 
     cli::Context context = cli::make_context([](const char *name) { return std::getenv(name); });
-    cli::load_config(context, options.layer);
+    cli::load_config(context, options.layer, split.verb != "trust");
     cli::load_plugins(context, context.config.plugins);
 
     if (split.verb == "plugins")

@@ -45,7 +45,7 @@ bool parse(CLI::App &app, std::vector<std::string> args, int &code) {
         app.parse(args);
         return true;
     } catch (const CLI::ParseError &e) {
-        code = app.exit(e);
+        code = app.exit(e) == 0 ? 0 : 2;
         return false;
     }
 }

@@ -111,13 +111,15 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
 
     const LoadedPlugin &runtime = find_runtime_plugin(*context.registry, plan.runtime);
     const bool interactive = ::isatty(0) && ::isatty(1);
-    std::string session_dir = make_session_dir(context.getenv_fn, plan.session);
+    // A dry run writes its Plan to one fixed dir, overwritten each time, so nothing accumulates.
+    std::string session_dir = options.dry_run ? make_session_dir(context.getenv_fn, "dry-run", true)
+                                              : make_session_dir(context.getenv_fn, plan.session);
     std::string plan_file = session_dir + "/plan.json";
     write_private_file(plan_file, json::serialize(to_json(plan)));
     // The container's supervisor (root without DAC_OVERRIDE) reads the Plan through the mount.
     fs::permissions(session_dir, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
     if (options.dry_run) {
-        // The session dir and its Plan stay, so that the printed command is complete as it is.
+        // The Plan file stays, so that the printed command is complete as it is.
         std::cout << shell_join(runtime_command(runtime, plan, plan_file, session_dir, interactive)) << "\n";
         std::cerr << "rustyolo: dry run: nothing was started; the Plan is in " << plan_file;
         if (std::any_of(plan.mounts.begin(), plan.mounts.end(), [](const PlanMount &m) { return m.placeholder; }))

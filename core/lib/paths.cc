@@ -70,7 +70,19 @@ std::string resolve_plugin_argument(const std::string &argument, const std::stri
                      "e.g. --plugin ./" + file);
 }
 
-std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session) {
+namespace {
+
+void check_private_dir(const std::string &dir) {
+    struct stat st {};
+    if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
+        (st.st_mode & 077) != 0)
+        throw Error("the runtime directory " + dir + " is not a private directory owned by you "
+                    "(it must be mode 0700, not a symlink); remove it and run again");
+}
+
+}  // namespace
+
+std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse) {
     std::string base;
     if (const char *runtime = getenv_fn("XDG_RUNTIME_DIR"); runtime && *runtime == '/' &&
                                                           ::access(runtime, W_OK) == 0)
@@ -79,14 +91,14 @@ std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session
         base = "/tmp/rustyolo-" + std::to_string(::getuid());
     if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
         throw Error("cannot create the runtime directory " + base + ": " + std::strerror(errno));
-    struct stat st {};
-    if (::lstat(base.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
-        (st.st_mode & 077) != 0)
-        throw Error("the runtime directory " + base + " is not a private directory owned by you "
-                    "(it must be mode 0700, not a symlink); remove it and run again");
+    check_private_dir(base);
     std::string dir = base + "/" + session;
-    if (::mkdir(dir.c_str(), 0700) != 0)
-        throw Error("cannot create the session directory " + dir + ": " + std::strerror(errno));
+    if (::mkdir(dir.c_str(), 0700) != 0) {
+        if (!(reuse && errno == EEXIST))
+            throw Error("cannot create the session directory " + dir + ": " + std::strerror(errno));
+        ::chmod(dir.c_str(), 0700);
+        check_private_dir(dir);
+    }
     return dir;
 }
 

@@ -27,7 +27,8 @@ std::string resolve_plugin_argument(const std::string &argument, const std::stri
                                     const std::vector<std::string> &trusted_dirs);
 
 // A private (0700) directory for one session's runtime files (the Plan, the audit socket), under
-// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller.
-std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session);
+// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller. With `reuse`, an
+// existing directory of that name (owned by us, private) is used as it is (for dry runs).
+std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse = false);
 
 }  // namespace rustyolo

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""rustyolo benchmarks. Not tests: they print ratios against a baseline measured in the same run.
+
+    python3 tests/bench/bench.py [--runs N] [NAME ...]
+
+The baseline is the physical limit: a bare `docker run --rm --entrypoint true IMAGE` on the same
+image.
+Each measurement is the median of N runs by hyperfine. Commands are argv lists (no shell).
+"""
+import argparse
+import json
+import os
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+RUSTYOLO = os.environ.get("RUSTYOLO_BIN", os.path.join(ROOT, "build", "bin", "rustyolo"))
+IMAGE = os.environ.get("RUSTYOLO_IMAGE", "rustyolo:latest")
+DOCKER = shutil.which("docker") or "/usr/bin/docker"
+TWENTY_DOMAINS = " ".join(f"host{i}.example.test" for i in range(20))
+
+
+def median_seconds(argv, runs, cwd=None, warmup=1):
+    """Median wall time of `argv` over `runs` runs, measured by hyperfine (shell-free)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        cmd = ["hyperfine", "--style", "none", "--shell=none", "--runs", str(runs), "--warmup", str(warmup),
+               "--export-json", out.name, shlex.join(argv)]
+        subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+        with open(out.name) as f:
+            return statistics.median(json.load(f)["results"][0]["times"])
+
+
+def project_dir(files=0):
+    """A project dir owned by uid 1000 (the agent's uid when the benchmark runs as root)."""
+    d = tempfile.mkdtemp(prefix="rustyolo-bench-")
+    for i in range(files):
+        sub = os.path.join(d, f"d{i // 1000}")
+        if i % 1000 == 0:
+            os.makedirs(sub, exist_ok=True)
+        with open(os.path.join(sub, f"f{i}"), "w") as f:
+            f.write("x")
+    if os.geteuid() == 0:
+        for dirpath, dirnames, filenames in os.walk(d):
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), 1000, 1000)
+        os.lchown(d, 1000, 1000)
+    return d
+
+
+def report(name, value, baseline, target=None):
+    ratio = value / baseline
+    verdict = ""
+    if target is not None:
+        verdict = f"  target {target}: {'met' if ratio <= target else 'NOT met'}"
+    print(f"{name:48s} {value * 1000:9.1f} ms  ratio {ratio:6.3f}{verdict}", flush=True)
+    return ratio
+
+
+def bench_dry_run(runs, baseline):
+    proj = project_dir()
+    try:
+        t = median_seconds([RUSTYOLO, "--image", IMAGE, "--dry-run", "claude"], runs, cwd=proj)
+        report("rustyolo --dry-run claude (all plugins)", t, baseline, 0.05)
+    finally:
+        shutil.rmtree(proj)
+
+
+def bench_startup(runs, baseline):
+    small = project_dir()
+    large = project_dir(files=100_000)
+    try:
+        argv = [RUSTYOLO, "--image", IMAGE, "--allow-domains", TWENTY_DOMAINS, "exec", "--", "true"]
+        t_small = median_seconds(argv, runs, cwd=small)
+        report("start-up to agent exec, 20 domains", t_small, baseline, 1.3)
+        t_large = median_seconds(argv, runs, cwd=large)
+        report("start-up, 20 domains, 100k-file project", t_large, baseline, 1.3)
+        print(f"{'  growth with 100k files (large / small)':48s} {t_large / t_small:6.3f}", flush=True)
+    finally:
+        shutil.rmtree(small)
+        shutil.rmtree(large)
+
+
+BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("names", nargs="*", help="benchmarks to run: " + ", ".join(BENCHES))
+    args = parser.parse_args()
+    names = args.names or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        sys.exit(f"bench: unknown benchmark(s) {unknown}; have {list(BENCHES)}")
+    if subprocess.run([DOCKER, "image", "inspect", IMAGE], capture_output=True).returncode != 0:
+        sys.exit(f"bench: the image {IMAGE} does not exist; build it with `rustyolo image build`")
+    # The image's entrypoint is the supervisor; the bare baseline runs `true` directly instead.
+    baseline = median_seconds([DOCKER, "run", "--rm", "--entrypoint", "true", IMAGE], args.runs)
+    print(f"{'baseline: docker run --rm ' + IMAGE + ' true':48s} {baseline * 1000:9.1f} ms  ratio  1.000", flush=True)
+    for name in names:
+        BENCHES[name](args.runs, baseline)
+
+
+if __name__ == "__main__":
+    main()
