@@ -63,8 +63,11 @@ public:
                                             "ANTHROPIC_SMALL_FAST_MODEL", "CLAUDE_CODE_OAUTH_TOKEN"}},
             // Credentials, settings and history live in one directory that persists under
             // --auth-home; the in-image updater is off (the image is rebuilt instead).
+            // Node.js trusts the image's CA bundle too (which includes any CA the image was
+            // built to trust, e.g. a TLS-inspecting proxy's).
             {"env", json::object{{"CLAUDE_CONFIG_DIR", "/home/agent/.claude"},
-                                 {"DISABLE_AUTOUPDATER", "1"}}},
+                                 {"DISABLE_AUTOUPDATER", "1"},
+                                 {"NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt"}}},
             {"persist", json::array{json::object{{"name", "claude"}, {"target", "/home/agent/.claude"}}}},
             // Claude Code runs hooks and MCP servers from these on the host too.
             {"protect", json::array{".claude/settings.json", ".claude/settings.local.json", ".mcp.json"}},

@@ -217,6 +217,15 @@ PlanResources build_resources(const Config &config, const PluginRegistry &regist
         resources.memory_bytes = m.to_number<std::int64_t>();
     if (const auto &c = field(r, "cpus"); !c.is_null())
         resources.cpus = c.to_number<double>();
+    // The engine refuses more CPUs than the machine has; a limit above that limits nothing, so it
+    // is capped (the seed's default of 4 on a 2-CPU machine is the common case, and stays quiet).
+    long online = ::sysconf(_SC_NPROCESSORS_ONLN);
+    if (resources.cpus && online > 0 && *resources.cpus > static_cast<double>(online)) {
+        if (config.cpus != default_layer().cpus.value_or(""))
+            warnings.push_back("--cpus " + config.cpus + " is more than the " + std::to_string(online) +
+                               " CPUs of this machine; the limit is " + std::to_string(online));
+        resources.cpus = static_cast<double>(online);
+    }
     if (const auto &p = field(r, "pids"); !p.is_null())
         resources.pids = p.to_number<std::int64_t>();
     for (const auto &w : strings_of(field(r, "warnings"), "warnings"))

@@ -44,7 +44,8 @@ std::string format_cpus(double cpus) {
 }  // namespace
 
 const std::vector<std::string> &supervisor_capabilities() {
-    static const std::vector<std::string> caps{"NET_ADMIN", "NET_BIND_SERVICE", "SETUID", "SETGID"};
+    static const std::vector<std::string> caps{"NET_ADMIN", "NET_BIND_SERVICE", "SETUID", "SETGID", "SETPCAP",
+                                               "KILL"};
     return caps;
 }
 
@@ -91,10 +92,15 @@ std::vector<std::string> run_argv(const LaunchRequest &request) {
     for (const auto &m : plan.mounts)
         argv.insert(argv.end(), {"--mount", mount_value(m.source, m.target, m.readonly)});
     argv.insert(argv.end(), {"--mount", mount_value(request.plan_file, kPlanContainerPath, true)});
+    // The session dir carries the host's sockets; connect() works on a read-only mount, and
+    // read-only keeps the container from leaving files in the user's runtime dir.
     if (!request.session_dir.empty())
-        argv.insert(argv.end(), {"--mount", mount_value(request.session_dir, kRuntimeContainerDir, false)});
+        argv.insert(argv.end(), {"--mount", mount_value(request.session_dir, kRuntimeContainerDir, true)});
 
     // Environment: names only for values taken from the host (secrets stay off the command line).
+    // With a terminal, the user's TERM (docker would otherwise set xterm).
+    if (request.interactive)
+        argv.insert(argv.end(), {"--env", "TERM"});
     for (const auto &e : plan.env)
         argv.insert(argv.end(), {"--env", e.value ? e.name + "=" + *e.value : e.name});
 

@@ -18,7 +18,8 @@ struct LaunchRequest {
 
 // Capabilities the in-container supervisor keeps until it drops every one before exec:
 // NET_ADMIN for the firewall, NET_BIND_SERVICE for the DNS filter's port 53, SETUID/SETGID to
-// become the agent user. The agent itself gets none.
+// become the agent user, SETPCAP to empty the agent's bounding set, KILL to pass signals on to the
+// agent (another uid) and end what it leaves behind. The agent itself gets none.
 const std::vector<std::string> &supervisor_capabilities();
 
 std::vector<std::string> run_argv(const LaunchRequest &request);

@@ -1,0 +1,98 @@
+#include "agent_process.hpp"
+
+#include "credentials.hpp"
+#include "diagnostics.hpp"
+#include "fds.hpp"
+#include "setup_error.hpp"
+#include "signals.hpp"
+#include "terminal.hpp"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+
+namespace rustyolo::entrypoint {
+
+namespace {
+
+std::vector<char *> c_strings(const std::vector<std::string> &strings) {
+    std::vector<char *> out;
+    out.reserve(strings.size() + 1);
+    for (const std::string &s : strings)
+        out.push_back(const_cast<char *>(s.c_str()));
+    out.push_back(nullptr);
+    return out;
+}
+
+// The agent's side of the fork. Never returns; never runs the parent's exit handlers (_exit).
+[[noreturn]] void become_agent(const AgentLaunch &launch, pid_t supervisor, char **argv, char **envp) {
+    // Plugins may run threads in the supervisor (the network plugin's feeder); one of them may have
+    // held the logger's lock at the fork. The child logs through a fresh logger of its own.
+    use_own_logger_after_fork();
+    try {
+        run_step("session", [&] {
+            if (::setsid() < 0)
+                throw_errno("setsid");
+            if (launch.terminal)
+                take_controlling_terminal();
+        });
+        run_step("privileges", [&] { drop_privileges(launch.uid, launch.gid); });
+        // After the credential change, which clears the parent-death signal.
+        run_step("parent death signal", [&] {
+            if (::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+                throw_errno("prctl(PR_SET_PDEATHSIG)");
+            if (::getppid() != supervisor)
+                throw std::runtime_error("the supervisor is gone");
+        });
+        run_step("workdir", [&] {
+            if (::chdir(launch.workdir.c_str()) != 0)
+                throw_errno("cannot enter " + launch.workdir + " as uid " + std::to_string(launch.uid));
+        });
+        run_step("file descriptors", [&] { close_inherited_fds(); });
+        run_step("seccomp", [&] {
+            const rustyolo_syscall_hooks *hooks = launch.syscall_plugin->syscall();
+            launch.syscall_plugin->call("syscall.install", hooks->install, *launch.plan);
+        });
+    } catch (const SetupError &e) {
+        report("error", describe(e));
+        ::_exit(kExitSetupFailed);
+    } catch (const std::exception &e) {
+        report("error", std::string("agent: ") + e.what());
+        ::_exit(kExitSetupFailed);
+    } catch (...) {
+        report("error", "agent: unexpected failure while setting up the agent's process");
+        ::_exit(kExitSetupFailed);
+    }
+
+    reset_signals_for_exec();
+    environ = envp;  // execvp searches the agent's PATH, not ours
+    ::execvp(argv[0], argv);
+    const int error = errno;
+    std::string why = std::strerror(error);
+    if (error == ENOENT && std::strchr(argv[0], '/') == nullptr)
+        why = "not found in the agent's PATH (" + std::string(::getenv("PATH") ? ::getenv("PATH") : "") + ")";
+    report("error", std::string("exec: cannot run '") + argv[0] + "': " + why);
+    ::_exit(kExitExecFailed);
+}
+
+}  // namespace
+
+pid_t start_agent(const AgentLaunch &launch) {
+    if (launch.argv.empty() || !launch.syscall_plugin || !launch.plan)
+        throw std::runtime_error("internal error: incomplete agent launch");
+    // argv and envp are ready before the fork. The child still allocates (messages, the syscall
+    // plugin's JSON): glibc's malloc stays usable in the child of a multi-threaded process.
+    std::vector<char *> argv = c_strings(launch.argv);
+    std::vector<char *> envp = c_strings(launch.env);
+    const pid_t supervisor = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0)
+        throw_errno("fork");
+    if (pid == 0)
+        become_agent(launch, supervisor, argv.data(), envp.data());
+    return pid;
+}
+
+}  // namespace rustyolo::entrypoint

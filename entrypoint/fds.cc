@@ -1,0 +1,43 @@
+#include "fds.hpp"
+
+#include "setup_error.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+#include <vector>
+
+namespace rustyolo::entrypoint {
+
+void ensure_standard_fds() {
+    for (int fd = 0; fd <= 2; ++fd)
+        if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            ::open("/dev/null", O_RDWR);  // takes the lowest free number: fd
+}
+
+void close_inherited_fds() {
+    if (::syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+        return;
+    if (errno != ENOSYS && errno != EPERM)
+        throw_errno("close_range(3, ~0)");
+    DIR *dir = ::opendir("/proc/self/fd");
+    if (!dir)
+        throw_errno("opendir /proc/self/fd");
+    std::vector<int> open_fds;
+    while (const dirent *entry = ::readdir(dir)) {
+        int fd = -1;
+        const char *end = entry->d_name + std::strlen(entry->d_name);
+        auto [ptr, ec] = std::from_chars(entry->d_name, end, fd);
+        if (ec == std::errc() && ptr == end && fd > 2 && fd != ::dirfd(dir))
+            open_fds.push_back(fd);
+    }
+    ::closedir(dir);
+    for (int fd : open_fds)
+        ::close(fd);
+}
+
+}  // namespace rustyolo::entrypoint

@@ -1,0 +1,86 @@
+// rustyolo-entrypoint: PID 1 of the sandbox container. It applies the session's Plan with the
+// plugins' in-container hooks, drops every privilege, execs the agent and supervises it.
+//
+// The procedure stops at the first step that fails, naming it, and exits 125 (the agent's own
+// exit codes pass through unchanged; 127: its program could not be run).
+#include "agent_account.hpp"
+#include "agent_process.hpp"
+#include "container_plugins.hpp"
+#include "diagnostics.hpp"
+#include "environment.hpp"
+#include "fds.hpp"
+#include "network.hpp"
+#include "plan_file.hpp"
+#include "setup_error.hpp"
+#include "signals.hpp"
+#include "supervisor.hpp"
+#include "terminal.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+using namespace rustyolo;
+using namespace rustyolo::entrypoint;
+
+// A terminating signal arrived while the sandbox was being set up: stop before the agent exists.
+struct Interrupted {
+    int signal;
+};
+
+void stop_if_interrupted() {
+    if (int sig = pending_termination())
+        throw Interrupted{sig};
+}
+
+int run() {
+    LoadedPlan loaded = run_step("plan", [] { return load_plan(kPlanContainerPath); });
+    const Plan &plan = loaded.plan;
+    stop_if_interrupted();
+
+    PluginRegistry registry(HostServices{"container", {}});
+    ContainerPlugins plugins = run_step(
+        "plugins", [&] { return load_container_plugins(registry, plan, RUSTYOLO_CONTAINER_PLUGIN_DIR); });
+    stop_if_interrupted();
+
+    run_step("network", [&] { apply_network_policy(plugins, loaded.document); });
+    stop_if_interrupted();
+
+    AgentAccount account = run_step("user", [&] { return ensure_agent_account(plan.user); });
+    std::vector<std::string> env = run_step("environment", [&] {
+        return agent_environment(plan, account, [](const char *n) { return std::getenv(n); });
+    });
+
+    // The agent gets the terminal (when there is one): its own session, job control, Ctrl-C.
+    const bool terminal = release_controlling_terminal();
+    AgentLaunch launch{plan.agent.argv, std::move(env), plan.workdir,    account.uid,
+                       account.gid,     terminal,       plugins.syscall, &loaded.document};
+    stop_if_interrupted();
+    const pid_t agent = run_step("agent", [&] { return start_agent(launch); });
+    return supervise(agent, account.uid);
+}
+
+}  // namespace
+
+int main() {
+    // Before anything can start a thread: see signals.hpp.
+    block_supervisor_signals();
+    ensure_standard_fds();
+    setup_logging();
+    try {
+        return run();
+    } catch (const SetupError &e) {
+        report("error", describe(e));
+        return kExitSetupFailed;
+    } catch (const Interrupted &i) {
+        report("error", std::string("interrupted by SIG") + ::sigabbrev_np(i.signal) +
+                            " while setting up the sandbox; the agent was not started");
+        return 128 + i.signal;
+    } catch (const std::exception &e) {
+        report("error", e.what());
+        return kExitSetupFailed;
+    }
+}

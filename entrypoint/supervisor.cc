@@ -1,0 +1,209 @@
+#include "supervisor.hpp"
+
+#include "signals.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace rustyolo::entrypoint {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kGracePeriod = std::chrono::seconds(2);
+
+int exit_code(int status) {
+    if (WIFEXITED(status))
+        return WEXITSTATUS(status);
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return 1;
+}
+
+// Reaps every child that has exited. Returns true when one of them was the agent.
+bool reap(pid_t agent, int &agent_status) {
+    bool agent_done = false;
+    for (;;) {
+        int status = 0;
+        const pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        if (pid <= 0)
+            return agent_done;
+        if (pid == agent) {
+            agent_status = status;
+            agent_done = true;
+        } else {
+            spdlog::debug("reaped process {} (exit code {})", pid, exit_code(status));
+        }
+    }
+}
+
+// kill(2), with one warning when the supervisor lacks the right to signal the agent's uid.
+// Returns false on EPERM.
+bool send(pid_t target, int sig) {
+    if (::kill(target, sig) == 0 || errno != EPERM)
+        return true;
+    static bool warned = false;
+    if (!warned)
+        spdlog::warn("cannot send SIG{} to the agent's processes: {} (the supervisor needs CAP_KILL)",
+                     ::sigabbrev_np(sig), std::strerror(errno));
+    warned = true;
+    return false;
+}
+
+void forward(pid_t agent, int sig) {
+    // The agent's process group, so its children get it too, as from a terminal. Before the
+    // child's setsid() there is no such group yet: then the child itself.
+    if (::kill(-agent, sig) != 0)
+        send(errno == ESRCH ? agent : -agent, sig);
+}
+
+// Waits up to `timeout` for a SIGCHLD (taken from the queue: the caller reaps afterwards).
+void wait_a_little(std::chrono::milliseconds timeout) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGCHLD);
+    const auto secs = std::chrono::duration_cast<std::chrono::seconds>(timeout);
+    timespec ts{
+        static_cast<time_t>(secs.count()),
+        static_cast<long>(std::chrono::duration_cast<std::chrono::nanoseconds>(timeout - secs).count())};
+    ::sigtimedwait(&set, nullptr, &ts);
+}
+
+bool read_file(const std::string &path, std::string &text) {
+    std::ifstream in(path);
+    if (!in)
+        return false;
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    text = buffer.str();
+    return true;
+}
+
+struct ProcInfo {
+    char state = '?';
+    long session = -1;
+    long uid = -1;
+};
+
+bool proc_info(pid_t pid, ProcInfo &info) {
+    std::string stat, status;
+    const std::string dir = "/proc/" + std::to_string(pid);
+    if (!read_file(dir + "/stat", stat) || !read_file(dir + "/status", status))
+        return false;
+    // "pid (comm) state ppid pgrp session ...": comm may contain anything, so parse after the last ')'.
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos)
+        return false;
+    std::istringstream fields(stat.substr(close + 1));
+    long ppid = 0, pgrp = 0;
+    if (!(fields >> info.state >> ppid >> pgrp >> info.session))
+        return false;
+    const auto uid_line = status.find("\nUid:");
+    if (uid_line == std::string::npos)
+        return false;
+    std::istringstream uids(status.substr(uid_line + 5));
+    return static_cast<bool>(uids >> info.uid);
+}
+
+// Returns false when no process could be signalled for lack of permission.
+bool signal_all(const std::vector<pid_t> &pids, int sig) {
+    bool any = pids.empty();
+    for (pid_t pid : pids)
+        any = send(pid, sig) || any;
+    return any;
+}
+
+// Ends what is left of the agent: SIGTERM (and SIGCONT, for stopped ones), up to 2 s for them to
+// exit, then SIGKILL.
+void end_leftovers(pid_t agent, uid_t uid) {
+    std::vector<pid_t> left = agent_processes(agent, uid);
+    if (left.empty())
+        return;
+    spdlog::info("the agent exited; ending {} process(es) it left behind", left.size());
+    if (!signal_all(left, SIGTERM))
+        return;  // no right to signal them: they end with the container when PID 1 exits
+    signal_all(left, SIGCONT);
+    int ignored = 0;
+    const auto deadline = Clock::now() + kGracePeriod;
+    while (Clock::now() < deadline) {
+        wait_a_little(std::chrono::milliseconds(50));
+        reap(-1, ignored);
+        left = agent_processes(agent, uid);
+        if (left.empty())
+            return;
+    }
+    spdlog::info("{} process(es) still running after {} s; killing them", left.size(), kGracePeriod.count());
+    for (int round = 0; round < 40 && !left.empty(); ++round) {
+        signal_all(left, SIGKILL);
+        wait_a_little(std::chrono::milliseconds(50));
+        reap(-1, ignored);
+        left = agent_processes(agent, uid);
+    }
+}
+
+}  // namespace
+
+std::vector<pid_t> agent_processes(pid_t session, uid_t uid) {
+    std::vector<pid_t> out;
+    DIR *dir = ::opendir("/proc");
+    if (!dir)
+        return out;
+    const pid_t self = ::getpid();
+    // Safety: the sweep by uid is only done where it cannot reach beyond the sandbox, as PID 1 of
+    // the container's own PID namespace, and never for uid 0. A session id of 0 or 1 (the kernel's
+    // and init's) never stands for the agent's session.
+    const bool by_uid = self == 1 && uid != 0;
+    const bool by_session = session > 1;
+    while (const dirent *entry = ::readdir(dir)) {
+        pid_t pid = 0;
+        const char *end = entry->d_name + std::strlen(entry->d_name);
+        auto [ptr, ec] = std::from_chars(entry->d_name, end, pid);
+        if (ec != std::errc() || ptr != end || pid <= 0 || pid == self)
+            continue;
+        ProcInfo info;
+        if (!proc_info(pid, info) || info.state == 'Z' || info.state == 'X')
+            continue;
+        if ((by_session && info.session == session) || (by_uid && info.uid == static_cast<long>(uid)))
+            out.push_back(pid);
+    }
+    ::closedir(dir);
+    return out;
+}
+
+int supervise(pid_t agent, uid_t agent_uid) {
+    const sigset_t set = supervisor_signal_set();
+    int status = 0;
+    for (;;) {
+        siginfo_t info{};
+        const int sig = ::sigwaitinfo(&set, &info);
+        if (sig < 0)
+            continue;  // EINTR
+        if (sig == SIGCHLD) {
+            if (reap(agent, status))
+                break;
+            continue;
+        }
+        spdlog::debug("forwarding signal {} to the agent", sig);
+        forward(agent, sig);
+    }
+    const int code = exit_code(status);
+    spdlog::debug("the agent exited with code {}", code);
+    end_leftovers(agent, agent_uid);
+    return code;
+}
+
+}  // namespace rustyolo::entrypoint

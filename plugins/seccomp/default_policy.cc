@@ -1,0 +1,116 @@
+#include "default_policy.hpp"
+
+#include <sched.h>
+#include <sys/ioctl.h>
+
+#include <cerrno>
+#include <string>
+
+namespace rustyolo::seccomp {
+
+namespace {
+
+// Namespace flags of clone(2). CLONE_NEWTIME (0x80) is not among them: in clone's flags that bit
+// belongs to the exit signal (CSIGNAL); only clone3 and unshare take it, and both are denied.
+constexpr std::uint64_t kCloneNamespaceFlags[] = {CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+                                                  CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET};
+
+// The low 32 bits of an argument: what the kernel sees of an `unsigned int` parameter.
+constexpr std::uint64_t kLow32 = 0xffffffffu;
+
+void deny_personality_changes(Filter &filter) {
+    // Deny unless the low 32 bits are all 0 (PER_LINUX) or all 1 (the 0xffffffff query).
+    // libseccomp ANDs the conditions of one rule and refuses two on the same argument, so "not
+    // constant" is written as an OR of rules: a 32-bit value is neither all zeros nor all ones
+    // exactly when, going round its bits as a cycle, some bit i is 1 and bit i+1 (mod 32) is 0.
+    // One rule per position: 32 rules, each a single masked comparison.
+    for (unsigned i = 0; i < 32; ++i) {
+        const std::uint64_t one = std::uint64_t{1} << i;
+        const std::uint64_t next = std::uint64_t{1} << ((i + 1) % 32);
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "personality",
+                        {condition(0, SCMP_CMP_MASKED_EQ, one | next, one)});
+    }
+}
+
+}  // namespace
+
+const std::vector<std::string_view> &always_denied_syscalls() {
+    static const std::vector<std::string_view> names{
+        // Other processes' memory.
+        "ptrace",
+        "process_vm_readv",
+        "process_vm_writev",
+        // Mounts, old and new API, and root changes.
+        "mount",
+        "umount",
+        "umount2",
+        "pivot_root",
+        "chroot",
+        "open_tree",
+        "move_mount",
+        "fsopen",
+        "fsconfig",
+        "fsmount",
+        "fspick",
+        "mount_setattr",
+        // Kernel modules and kexec.
+        "init_module",
+        "finit_module",
+        "delete_module",
+        "kexec_load",
+        "kexec_file_load",
+        // In-kernel programs and performance counters.
+        "bpf",
+        "perf_event_open",
+        // The kernel keyring (not namespaced).
+        "add_key",
+        "request_key",
+        "keyctl",
+        // Page-fault handling from user space (a classic exploit primitive).
+        "userfaultfd",
+        // Namespaces.
+        "unshare",
+        "setns",
+        // Host-wide administration.
+        "acct",
+        "swapon",
+        "swapoff",
+        "reboot",
+        "quotactl",
+        "quotactl_fd",
+        "lookup_dcookie",
+        // Raw port I/O and vm86 mode (x86).
+        "iopl",
+        "ioperm",
+        "vm86",
+        "vm86old",
+        // File handles bypass path-based checks.
+        "name_to_handle_at",
+        "open_by_handle_at",
+        // io_uring: a second syscall interface this filter cannot see into.
+        "io_uring_setup",
+        "io_uring_enter",
+        "io_uring_register",
+    };
+    return names;
+}
+
+Filter default_filter(const std::vector<std::uint32_t> &arches) {
+    Filter filter(SCMP_ACT_ALLOW, arches);
+    for (std::string_view name : always_denied_syscalls())
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), name);
+
+    for (std::uint64_t flag : kCloneNamespaceFlags)
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "clone", {condition(0, SCMP_CMP_MASKED_EQ, flag, flag)});
+    filter.add_rule(SCMP_ACT_ERRNO(ENOSYS), "clone3");
+
+    deny_personality_changes(filter);
+
+    // Faking terminal input (TIOCSTI) or the Linux console's selection paste (TIOCLINUX) would
+    // let the agent type commands into the user's terminal after it exits.
+    for (std::uint64_t request : {std::uint64_t{TIOCSTI}, std::uint64_t{TIOCLINUX}})
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "ioctl", {condition(1, SCMP_CMP_MASKED_EQ, kLow32, request)});
+    return filter;
+}
+
+}  // namespace rustyolo::seccomp
