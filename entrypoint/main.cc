@@ -9,6 +9,7 @@
 #include "diagnostics.hpp"
 #include "environment.hpp"
 #include "fds.hpp"
+#include "lifeline.hpp"
 #include "network.hpp"
 #include "plan_file.hpp"
 #include "setup_error.hpp"
@@ -39,6 +40,8 @@ void stop_if_interrupted() {
 int run() {
     LoadedPlan loaded = run_step("plan", [] { return load_plan(kPlanContainerPath); });
     const Plan &plan = loaded.plan;
+    if (plan.lifeline)
+        watch_lifeline(run_step("lifeline", [] { return connect_lifeline(kSessionSocketContainerPath); }));
     stop_if_interrupted();
 
     PluginRegistry registry(HostServices{"container", {}});

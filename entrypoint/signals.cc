@@ -20,12 +20,15 @@ const std::vector<int> &forwarded_signals() {
     return signals;
 }
 
+int lifeline_signal() { return SIGRTMIN + 1; }
+
 sigset_t supervisor_signal_set() {
     sigset_t set;
     sigemptyset(&set);
     for (int sig : forwarded_signals())
         sigaddset(&set, sig);
     sigaddset(&set, SIGCHLD);
+    sigaddset(&set, lifeline_signal());
     return set;
 }
 
@@ -38,7 +41,7 @@ int pending_termination() {
     sigset_t pending;
     sigemptyset(&pending);
     ::sigpending(&pending);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT})
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, lifeline_signal()})
         if (sigismember(&pending, sig) == 1)
             return sig;
     return 0;

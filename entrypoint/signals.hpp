@@ -13,11 +13,14 @@ namespace rustyolo::entrypoint {
 // SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH: passed on to the agent.
 const std::vector<int> &forwarded_signals();
 
-// The supervisor's set: the forwarded signals and SIGCHLD.
+// The signal the lifeline watcher raises when the host CLI's connection closes (a real-time one).
+int lifeline_signal();
+
+// The supervisor's set: the forwarded signals, SIGCHLD and the lifeline signal.
 sigset_t supervisor_signal_set();
 void block_supervisor_signals();
 
-// A terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) waiting to be taken, or 0.
+// A terminating signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT, the lifeline signal) waiting, or 0.
 int pending_termination();
 
 // Runs fn with SIGHUP ignored and unblocked, so that a SIGHUP generated meanwhile is dropped

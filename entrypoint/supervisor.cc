@@ -155,6 +155,27 @@ void end_leftovers(pid_t agent, uid_t uid) {
     }
 }
 
+// The host CLI is gone: nobody watches the session any more, so it ends. SIGTERM to the agent's
+// group, up to 2 s, then SIGKILL. Returns the agent's wait status.
+int end_agent(pid_t agent) {
+    spdlog::warn("the rustyolo CLI is gone (its session connection closed); ending the agent");
+    forward(agent, SIGTERM);
+    forward(agent, SIGCONT);
+    int status = 0;
+    const auto deadline = Clock::now() + kGracePeriod;
+    while (Clock::now() < deadline) {
+        wait_a_little(std::chrono::milliseconds(50));
+        if (reap(agent, status))
+            return status;
+    }
+    forward(agent, SIGKILL);
+    for (;;) {
+        const pid_t pid = ::waitpid(agent, &status, 0);
+        if (pid == agent || (pid < 0 && errno != EINTR))
+            return status;
+    }
+}
+
 }  // namespace
 
 std::vector<pid_t> agent_processes(pid_t session, uid_t uid) {
@@ -196,6 +217,10 @@ int supervise(pid_t agent, uid_t agent_uid) {
             if (reap(agent, status))
                 break;
             continue;
+        }
+        if (sig == lifeline_signal()) {
+            status = end_agent(agent);
+            break;
         }
         spdlog::debug("forwarding signal {} to the agent", sig);
         forward(agent, sig);

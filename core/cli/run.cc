@@ -5,6 +5,7 @@
 #include "json_pretty.hpp"
 #include "plan_builder.hpp"
 #include "process.hpp"
+#include "session_socket.hpp"
 #include "shell_quote.hpp"
 
 #include <spdlog/spdlog.h>
@@ -101,6 +102,8 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     build.prepare_host = start;
 
     Plan plan = build_plan(context.config, *context.registry, build);
+    // A real start is watched through the session socket; a printed --dry-run command is not.
+    plan.lifeline = !options.dry_run;
     for (const auto &w : plan.warnings)
         spdlog::warn("{}", w);
 
@@ -121,7 +124,9 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     if (options.dry_run) {
         // The Plan file stays, so that the printed command is complete as it is.
         std::cout << shell_join(runtime_command(runtime, plan, plan_file, session_dir, interactive)) << "\n";
-        std::cerr << "rustyolo: dry run: nothing was started; the Plan is in " << plan_file;
+        std::cerr << "rustyolo: dry run: nothing was started; the Plan is in " << plan_file
+                  << " (the printed command runs without rustyolo watching it: killing it does not "
+                     "end the container)";
         if (std::any_of(plan.mounts.begin(), plan.mounts.end(), [](const PlanMount &m) { return m.placeholder; }))
             std::cerr << "; protected paths that do not exist yet are created as empty placeholders "
                          "by a real run, so create them before pasting the command";
@@ -131,6 +136,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
 
     SessionFiles cleanup(plan, session_dir);
     check_image(plan.runtime, plan.image);
+    SessionSocket lifeline(session_dir + "/" + kSessionSocketName);
 
     std::vector<std::string> argv = runtime_command(runtime, plan, plan_file, session_dir, interactive);
     spdlog::debug("running: {}", shell_join(argv));

@@ -318,9 +318,39 @@ void create_private_dir(const std::string &path) {
     ::chmod(path.c_str(), 0700);
 }
 
+// Creates a missing component of a protected path as an empty placeholder, so that it can be
+// mounted. When rustyolo runs as root the placeholder is given to the agent's uid (it is the only
+// owner that makes sense inside), never anything that already existed. Recorded in created_paths
+// so that exactly these are removed after the session.
+void create_placeholder(Plan &plan, const fs::path &path, bool directory) {
+    int rc = 0;
+    if (directory) {
+        rc = ::mkdir(path.c_str(), 0755);
+    } else {
+        rc = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (rc >= 0)
+            ::close(rc);
+    }
+    if (rc < 0)
+        throw Error("cannot create the read-only placeholder " + path.string() + ": " + std::strerror(errno));
+    plan.created_paths.push_back(path.string());
+    if (::geteuid() == 0 && ::lchown(path.c_str(), plan.user.uid, plan.user.gid) != 0)
+        throw Error("cannot give the placeholder " + path.string() + " to uid " + std::to_string(plan.user.uid) +
+                    ": " + std::strerror(errno));
+}
+
+bool has_mount_target(const Plan &plan, const std::string &target) {
+    return std::any_of(plan.mounts.begin(), plan.mounts.end(),
+                       [&](const PlanMount &m) { return m.target == target; });
+}
+
 // Protects one project-relative path: read-only inside, also when it does not exist yet.
-// If an existing ancestor is not a directory (e.g. `.git` is a file in a worktree), that ancestor
-// is protected instead, since the path can only appear by replacing it.
+//  - Every directory between the project and the path is bind-mounted onto itself (read-write):
+//    a mount point cannot be renamed, so the agent cannot move `.git` aside and build a new
+//    `.git/hooks` in its place.
+//  - If an existing ancestor is not a directory (e.g. `.git` is a file in a worktree), that
+//    ancestor is protected instead: the path can only appear by replacing it.
+//  - Symbolic links are refused: a link cannot be protected safely.
 void protect_path(Plan &plan, const std::string &relative, const BuildContext &ctx) {
     bool want_dir = !relative.empty() && relative.back() == '/';
     fs::path rel = fs::path(relative).lexically_normal();
@@ -328,61 +358,44 @@ void protect_path(Plan &plan, const std::string &relative, const BuildContext &c
         rel = rel.parent_path();  // "dir/" → "dir"
     if (rel.is_absolute() || rel.empty() || *rel.begin() == "..")
         throw Error("protected path \"" + relative + "\" must stay inside the project");
-    fs::path host = fs::path(ctx.cwd);
-    fs::path inside = fs::path(plan.workdir);
+    const fs::path host = fs::path(ctx.cwd);
+    const fs::path inside = fs::path(plan.workdir);
+
+    std::vector<fs::path> parts;
+    for (const auto &part : rel)
+        if (!part.empty())
+            parts.push_back(part);
     fs::path walked;
-    for (auto it = rel.begin(); it != rel.end(); ++it) {
-        if (it->empty())
-            continue;
-        walked /= *it;
-        fs::path candidate = host / walked;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+        walked /= parts[i];
+        const bool last = i + 1 == parts.size();
+        const fs::path source = host / walked;
+        const std::string target = (inside / walked).string();
         struct stat st {};
-        if (::lstat(candidate.c_str(), &st) != 0)
-            break;  // missing from here on
-        if (S_ISLNK(st.st_mode))
-            throw UsageError("protected path " + candidate.string() +
+        bool exists = ::lstat(source.c_str(), &st) == 0;
+        if (exists && S_ISLNK(st.st_mode))
+            throw UsageError("protected path " + source.string() +
                              " is a symbolic link; rustyolo cannot make it read-only safely. Replace "
                              "the link with the file it points to, or move it out of the project");
-        bool last = std::next(it) == rel.end() || std::next(it)->empty();
-        if (!S_ISDIR(st.st_mode) && !last) {
-            plan.mounts.push_back(PlanMount{candidate.string(), (inside / walked).string(), true, "protect",
-                                            "read-only: " + walked.string() + " is executed or read by "
-                                            "the host later", false});
+        const bool is_dir = exists ? S_ISDIR(st.st_mode) : (!last || want_dir);
+        if (!exists && ctx.prepare_host)
+            create_placeholder(plan, source, is_dir);
+        if (last || !is_dir) {
+            if (!has_mount_target(plan, target))
+                plan.mounts.push_back(PlanMount{source.string(), target, true, "protect",
+                                                "read-only: " + walked.string() +
+                                                    " is executed or read by the host later" +
+                                                    (exists ? "" : " (did not exist: empty placeholder)"),
+                                                !exists});
             return;
         }
+        if (!has_mount_target(plan, target))
+            plan.mounts.push_back(PlanMount{source.string(), target, false, "pin",
+                                            "mount point, so that it cannot be renamed to replace the "
+                                            "protected paths inside it" +
+                                                std::string(exists ? "" : " (did not exist: empty placeholder)"),
+                                            !exists});
     }
-    fs::path source = host / rel;
-    struct stat st {};
-    bool exists = ::lstat(source.c_str(), &st) == 0;
-    if (!exists && ctx.prepare_host) {
-        // Placeholder created as the user, so nothing root-owned appears in the project. Every
-        // component created is recorded so that exactly those are removed after the session.
-        fs::path built = host;
-        for (const auto &part : rel) {
-            if (part.empty())
-                continue;
-            built /= part;
-            if (::lstat(built.c_str(), &st) == 0)
-                continue;
-            bool leaf_file = built == source && !want_dir;
-            int rc = 0;
-            if (leaf_file) {
-                rc = ::open(built.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-                if (rc >= 0)
-                    ::close(rc);
-            } else {
-                rc = ::mkdir(built.c_str(), 0755);
-            }
-            if (rc < 0)
-                throw Error("cannot create the read-only placeholder " + built.string() + ": " +
-                            std::strerror(errno));
-            plan.created_paths.push_back(built.string());
-        }
-    }
-    plan.mounts.push_back(PlanMount{source.string(), (inside / rel).string(), true, "protect",
-                                    "read-only: " + rel.string() + " is executed or read by the host later" +
-                                        (exists ? "" : " (did not exist: empty placeholder)"),
-                                    !exists});
 }
 
 }  // namespace

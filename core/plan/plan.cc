@@ -201,6 +201,7 @@ json::value to_json(const Plan &plan) {
                       {"profile", plan.syscalls.profile}}},
         {"audit", json::object{{"level", plan.audit.level}}},
         {"container_plugins", to_array(plan.container_plugins)},
+        {"lifeline", plan.lifeline},
         {"warnings", to_array(plan.warnings)},
         {"created_paths", to_array(plan.created_paths)},
     };
@@ -295,6 +296,7 @@ Plan plan_from_json(const json::value &value) {
     plan.audit.level = r.child("audit").str("level");
     expect_one_of(r.child("audit"), "level", plan.audit.level, {"none", "basic", "verbose"});
     plan.container_plugins = r.strings("container_plugins");
+    plan.lifeline = r.boolean_or("lifeline", false);
     plan.warnings = r.strings("warnings");
     plan.created_paths = r.strings("created_paths");
     return plan;

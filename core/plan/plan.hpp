@@ -17,6 +17,9 @@ inline constexpr int kPlanSchema = 1;
 // Where the Plan file and the audit socket appear inside the container.
 inline constexpr const char *kPlanContainerPath = "/run/rustyolo/plan.json";
 inline constexpr const char *kRuntimeContainerDir = "/run/rustyolo/session";
+// The host CLI's session socket inside the container (in kRuntimeContainerDir).
+inline constexpr const char *kSessionSocketContainerPath = "/run/rustyolo/session/session.sock";
+inline constexpr const char *kSessionSocketName = "session.sock";
 
 struct PlanAgent {
     std::string name;                // "claude", "exec", a third-party agent
@@ -107,6 +110,10 @@ struct Plan {
     PlanSyscalls syscalls;
     PlanAudit audit;
     std::vector<std::string> container_plugins;  // plugin file stems the entrypoint loads
+    // True when the host CLI watches the session: it listens on kSessionSocketContainerPath and
+    // accepts exactly one connection; the supervisor connects before anything else and ends the
+    // agent when that connection closes (the CLI is gone). False only for a pasted --dry-run.
+    bool lifeline = false;
     std::vector<std::string> warnings;           // shown to the user before the start
     // Host paths this session created as read-only placeholders (outermost first); the CLI
     // removes each one after the session if it is still empty.

@@ -1,67 +1,182 @@
 // net-nftables: the default network policy plugin.
 //
-// Host side (here): normalise and validate the allow entries and the upstream DNS servers on top
-// of net-common. Container side (install / self_test): comes with the nftables firewall; until
-// then the SDK's defaults apply (install throws Unsupported, so a start that needs it fails
-// closed).
+// Host side: normalise and validate the allow entries and the upstream DNS servers (net-common).
+// Container side, in the supervisor before the agent exists:
+//   install    read the engine's resolvers from /etc/resolv.conf, install table inet rustyolo in one
+//              transaction (ruleset.hpp), bind the stub's sockets on 127.0.0.1:53, start the DNS
+//              filter without privileges (filter_process.hpp), start the feeder thread that fills
+//              the allow sets from its answers (feeder.hpp), wait for the filter to be ready, and
+//              point /etc/resolv.conf at it.
+//   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp).
+// Any failure throws: the supervisor stops the start (fail closed).
 #include "allow_entry.hpp"
+#include "feeder.hpp"
+#include "filter_process.hpp"
+#include "network_setup.hpp"
+#include "normalize.hpp"
+#include "nft_context.hpp"
+#include "resolv_conf.hpp"
+#include "ruleset.hpp"
+#include "self_test.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <optional>
 
 namespace rustyolo::net {
 namespace {
 
 namespace json = boost::json;
 
-constexpr std::string_view unfiltered_dns_warning =
-    "DNS names are not filtered: any name can be resolved, DNS tunnelling is possible";
+constexpr auto filter_ready_timeout = std::chrono::seconds(5);
 
-std::vector<std::string> string_list(const json::object &request, std::string_view key) {
-    std::vector<std::string> values;
-    auto it = request.find(key);
-    if (it == request.end() || it->value().is_null())
-        return values;
-    if (!it->value().is_array())
-        throw sdk::InvalidInput("network request field '" + std::string(key) + "' must be an array of strings");
-    for (const json::value &value : it->value().as_array()) {
-        if (!value.is_string())
-            throw sdk::InvalidInput("network request field '" + std::string(key) + "' contains " +
-                                    json::serialize(value) + ", which is not a string");
-        values.emplace_back(value.as_string());
-    }
-    return values;
-}
-
-bool optional_bool(const json::object &request, std::string_view key) {
-    auto it = request.find(key);
-    if (it == request.end() || it->value().is_null())
-        return false;
-    if (!it->value().is_bool())
-        throw sdk::InvalidInput("network request field '" + std::string(key) + "' must be true or false");
-    return it->value().as_bool();
+// The plugin's config may name the DNS filter; by default it sits beside the plugins' directory.
+std::string dns_filter_path(const sdk::Host &host) {
+    const json::value &config = host.config();
+    if (config.is_object())
+        if (auto it = config.as_object().find("dns_filter"); it != config.as_object().end() && it->value().is_string())
+            return std::string(it->value().as_string());
+    return nft::default_dns_filter_path();
 }
 
 class NetNftables final : public sdk::Plugin, public sdk::NetworkHook {
 public:
     using sdk::Plugin::Plugin;
 
-    json::value normalize(const json::object &request) override {
-        bool allow_lan = optional_bool(request, "allow_lan");
-        json::array entries;
-        for (const AllowEntry &entry : normalize_allow_entries(string_list(request, "entries"), allow_lan))
-            entries.emplace_back(entry.to_json());
-        json::array dns_servers;
-        json::array warnings;
-        for (std::string &server : validate_dns_servers(string_list(request, "dns_servers"))) {
-            if (server == "any")
-                warnings.emplace_back(unfiltered_dns_warning);
-            dns_servers.emplace_back(std::move(server));
+    json::value normalize(const json::object &request) override { return normalize_network_request(request); }
+
+    json::value install(const json::object &plan_json) override {
+        if (installed_)
+            throw std::runtime_error("net-nftables: install() was already called in this process");
+        Plan plan = plan_from_json(plan_json);
+        agent_gid_ = plan.user.gid;
+        // The engine's resolvers, read before resolv.conf is pointed at the filter.
+        std::vector<std::string> engine_nameservers;
+        if (plan.network.dns_servers.empty())
+            engine_nameservers = nft::parse_nameservers(nft::read_file(nft::resolv_conf_path));
+        nft::NetworkSetup setup = nft::make_network_setup(plan, engine_nameservers);
+        nft::Ruleset ruleset = nft::build_ruleset(setup.spec);
+
+        // 1. The firewall, in one transaction: everything or nothing.
+        nft::NftContext().run(nft::render_transaction(ruleset), "installing table inet rustyolo");
+        host().log(sdk::LogLevel::info, "firewall: table inet rustyolo installed (policy drop, IPv4 and IPv6)");
+
+        // 2. The DNS filter, without privileges, on sockets bound here.
+        sockets_ = nft::bind_stub_sockets();
+        nft::FilterCommand command{dns_filter_path(host()), setup.filter_args, nft::dns_filter_uid, nft::dns_filter_gid};
+        nft::FilterProcess process = nft::start_filter(command, sockets_);
+        filter_pid_ = process.pid;
+
+        // 3. The feeder thread, then wait for the filter to say it serves.
+        feeder_ = std::make_unique<nft::Feeder>(std::move(process.events), std::move(process.acks), setup.policy,
+                                                feeder_events());
+        feeder_->start();
+        if (!feeder_->wait_ready(filter_ready_timeout)) {
+            nft::kill_filter(filter_pid_);
+            throw std::runtime_error("the DNS filter " + command.executable + " did not become ready within " +
+                                     std::to_string(filter_ready_timeout.count()) + " s (see its message above)");
         }
-        return json::object{{"entries", std::move(entries)},
-                            {"dns_servers", std::move(dns_servers)},
-                            {"warnings", std::move(warnings)}};
+
+        // 4. From now on every lookup goes through the filter.
+        nft::write_stub_resolv_conf(nft::resolv_conf_path);
+
+        expected_ = ruleset;
+        setup_ = setup;
+        installed_ = true;
+        json::array upstreams;
+        for (const nft::Resolver &r : setup.spec.upstreams)
+            upstreams.emplace_back((r.v6 ? "[" + r.address + "]" : r.address) + ":" + std::to_string(r.port));
+        if (setup.mode == "any")
+            host().log(sdk::LogLevel::warn, std::string(unfiltered_dns_warning) +
+                                                "; the firewall still only opens addresses from DNS answers and CIDRs");
+        return json::object{{"summary", json::object{{"firewall", "nftables"},
+                                                      {"table", "inet rustyolo"},
+                                                      {"mode", setup.mode},
+                                                      {"upstreams", std::move(upstreams)},
+                                                      {"names", setup.names},
+                                                      {"wildcards", setup.wildcards},
+                                                      {"cidrs", setup.cidrs},
+                                                      {"allow_lan", setup.spec.allow_lan},
+                                                      {"dns_filter_pid", filter_pid_}}}};
     }
-    // install() and self_test(): the container side comes with the nftables firewall.
+
+    json::value self_test(const json::object & /*plan*/) override {
+        if (!installed_)
+            throw std::runtime_error("net-nftables: self_test() before install()");
+        std::vector<nft::Check> checks;
+        std::string listing = nft::NftContext(true).run("list table inet rustyolo", "reading table inet rustyolo back");
+        json::error_code ec;
+        json::value listed = json::parse(listing, ec);
+        if (ec)
+            throw std::runtime_error("reading table inet rustyolo back: libnftables printed no valid JSON: " + ec.message());
+        checks = nft::compare_ruleset(expected_, listed);
+
+        nft::LiveProbeSpec probe{setup_.spec.agent_uid, 0, setup_.spec.upstreams, setup_.mode == "filter"};
+        probe.agent_gid = agent_gid_;
+        for (nft::Check &check : nft::guard_set_checks(expected_))
+            checks.push_back(std::move(check));
+        for (nft::Check &check : nft::agent_probe_checks(probe))
+            checks.push_back(std::move(check));
+
+        std::string resolv = nft::read_file(nft::resolv_conf_path);
+        bool resolv_ok = resolv == nft::stub_resolv_conf;
+        checks.push_back(nft::Check{"resolv.conf", resolv_ok,
+                                    resolv_ok ? "/etc/resolv.conf names 127.0.0.1 only"
+                                              : "/etc/resolv.conf was changed after install"});
+        bool alive = feeder_ && feeder_->filter_alive();
+        checks.push_back(nft::Check{"dns filter", alive,
+                                    alive ? "running as uid 65533, pid " + std::to_string(filter_pid_)
+                                          : "the DNS filter is not running"});
+
+        std::string failed;
+        for (const nft::Check &check : checks)
+            if (!check.ok)
+                failed += (failed.empty() ? "" : "; ") + check.name + ": " + check.detail;
+        if (!failed.empty())
+            throw std::runtime_error("network self-test failed (the agent is not started): " + failed);
+        return nft::checks_to_json(checks);
+    }
+
+private:
+    nft::FeederEvents feeder_events() {
+        sdk::Host &h = host();
+        nft::FeederEvents events;
+        events.log = [&h](bool error, const std::string &message) {
+            h.log(error ? sdk::LogLevel::error : sdk::LogLevel::info, "dns filter feed: " + message);
+        };
+        events.denied_query = [&h](const std::string &name, std::uint16_t qtype) {
+            if (name == "rustyolo-self-test.invalid")
+                return;
+            h.audit(json::object{{"layer", "dns"},
+                                 {"verdict", "block"},
+                                 {"details", json::object{{"name", name},
+                                                          {"qtype", qtype},
+                                                          {"rule", "dns-filter: name or type not allowed"}}}});
+        };
+        events.refused_address = [&h](const nft::RefusedAddress &refused) {
+            json::array ports;
+            for (std::uint16_t port : refused.address.ports)
+                ports.emplace_back(port);
+            h.audit(json::object{{"layer", "network"},
+                                 {"verdict", "block"},
+                                 {"details", json::object{{"destination", refused.address.address},
+                                                          {"ports", std::move(ports)},
+                                                          {"reason", refused.reason},
+                                                          {"rule", "feeder: address class guard"}}}});
+            h.log(sdk::LogLevel::warn, "DNS answer address " + refused.address.address + " not allowed: " + refused.reason);
+        };
+        return events;
+    }
+
+    bool installed_ = false;
+    nft::StubSockets sockets_;  // held for the whole session: port 53 can never be taken over
+    std::unique_ptr<nft::Feeder> feeder_;
+    pid_t filter_pid_ = -1;
+    nft::Ruleset expected_;
+    nft::NetworkSetup setup_;
+    std::uint32_t agent_gid_ = 0;
 };
 
 }  // namespace

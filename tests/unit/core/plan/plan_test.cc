@@ -32,6 +32,7 @@ Plan full_plan() {
     plan.container_plugins = {"net-nftables", "seccomp"};
     plan.warnings = {"careful"};
     plan.created_paths = {"/home/u/project/.envrc"};
+    plan.lifeline = true;
     return plan;
 }
 

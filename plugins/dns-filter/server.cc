@@ -1,0 +1,510 @@
+#include "server.hpp"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+namespace rustyolo::dns {
+namespace {
+
+constexpr std::size_t max_transactions = 512;
+constexpr std::size_t max_connections = 64;
+constexpr std::size_t max_datagrams_per_wakeup = 64;
+constexpr auto tcp_idle = std::chrono::seconds(10);
+constexpr std::size_t max_message = 65535;
+
+bool allowed_type(std::uint16_t qtype) {
+    return qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_AAAA || qtype == LDNS_RR_TYPE_CNAME;
+}
+
+void close_fd(int &fd) {
+    if (fd >= 0)
+        ::close(fd);
+    fd = -1;
+}
+
+Bytes with_length_prefix(const Bytes &message) {
+    Bytes out;
+    out.reserve(message.size() + 2);
+    out.push_back(static_cast<std::uint8_t>(message.size() >> 8));
+    out.push_back(static_cast<std::uint8_t>(message.size() & 0xff));
+    out.insert(out.end(), message.begin(), message.end());
+    return out;
+}
+
+// The length of the first length-prefixed message in `buffer`, once it is complete.
+std::optional<std::size_t> complete_message(const Bytes &buffer) {
+    if (buffer.size() < 2)
+        return std::nullopt;
+    std::size_t length = (static_cast<std::size_t>(buffer[0]) << 8) | buffer[1];
+    if (buffer.size() < 2 + length)
+        return std::nullopt;
+    return length;
+}
+
+}  // namespace
+
+Server::Server(FilterConfig config) : config_(std::move(config)) {}
+
+Server::~Server() {
+    for (auto &[id, tx] : transactions_)
+        close_fd(tx.fd);
+    for (auto &[key, connection] : connections_)
+        close_fd(connection.fd);
+}
+
+std::uint16_t Server::random_id() {
+    std::uint16_t id = 0;
+    while (::getrandom(&id, sizeof id, 0) != static_cast<ssize_t>(sizeof id)) {
+        if (errno != EINTR)
+            throw std::runtime_error(std::string("getrandom: ") + std::strerror(errno));
+    }
+    return id;
+}
+
+void Server::emit(const std::string &line) {
+    if (config_.events_fd < 0)
+        return;
+    std::size_t done = 0;
+    while (done < line.size()) {
+        ssize_t n = ::write(config_.events_fd, line.data() + done, line.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw std::runtime_error(std::string("events pipe to the supervisor: ") + std::strerror(errno));
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void Server::send_reply(const Client &client, const Bytes &reply) {
+    if (reply.empty())
+        return;
+    if (!client.tcp) {
+        ::sendto(config_.udp_fd, reply.data(), reply.size(), MSG_DONTWAIT,
+                 reinterpret_cast<const sockaddr *>(&client.address), client.length);
+        return;
+    }
+    auto it = connections_.find(client.connection);
+    if (it == connections_.end())
+        return;  // the client went away
+    Bytes framed = with_length_prefix(reply);
+    it->second.out.insert(it->second.out.end(), framed.begin(), framed.end());
+    it->second.busy = false;
+    it->second.deadline = Clock::now() + tcp_idle;
+}
+
+void Server::refuse(const ClientQuery &query, const Client &client, bool report) {
+    if (report)
+        emit(feed::format_deny(query.qtype, query.name.text));
+    send_reply(client, build_error_reply(query, LDNS_RCODE_REFUSED));
+}
+
+void Server::handle_query(const std::uint8_t *data, std::size_t size, const Client &client) {
+    std::optional<ClientQuery> query = parse_client_query(data, size);
+    if (!query) {
+        if (client.tcp)
+            if (auto it = connections_.find(client.connection); it != connections_.end())
+                it->second.busy = false;
+        return;  // not a DNS query: no reply, nothing reflected
+    }
+    if (!query->opcode_query) {
+        send_reply(client, build_error_reply(*query, LDNS_RCODE_NOTIMPL));
+        return;
+    }
+    if (!query->single_question) {
+        send_reply(client, build_error_reply(*query, LDNS_RCODE_FORMERR));
+        return;
+    }
+    if (query->qclass != LDNS_RR_CLASS_IN) {
+        refuse(*query, client, true);
+        return;
+    }
+    std::optional<std::vector<std::uint16_t>> ports;
+    if (query->name.plain)
+        ports = config_.allow.match(query->name.text);
+    if (config_.mode == Mode::filter) {
+        if (!ports || !allowed_type(query->qtype)) {
+            refuse(*query, client, true);
+            return;
+        }
+    } else if (!ports) {
+        ports = config_.default_ports;
+    }
+    if (transactions_.size() >= max_transactions) {
+        send_reply(client, build_error_reply(*query, LDNS_RCODE_SERVFAIL));
+        return;
+    }
+    std::uint32_t id = next_id_++;
+    Transaction &tx = transactions_[id];
+    tx.id = id;
+    tx.client = client;
+    tx.query = std::move(*query);
+    tx.ports = std::move(*ports);
+    tx.over_tcp = client.tcp;
+    start_attempt(tx);
+}
+
+void Server::close_upstream(Transaction &tx) { close_fd(tx.fd); }
+
+void Server::start_attempt(Transaction &tx) {
+    close_upstream(tx);
+    while (tx.upstream < config_.upstreams.size()) {
+        const Upstream &upstream = config_.upstreams[tx.upstream];
+        tx.upstream_id = random_id();
+        Bytes query = build_upstream_query(tx.query, tx.upstream_id);
+        tx.in.clear();
+        tx.sent = 0;
+        tx.deadline = Clock::now() + std::chrono::milliseconds(config_.timeout_ms);
+        int type = (tx.over_tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+        tx.fd = ::socket(upstream.address.ss_family, type, 0);
+        if (tx.fd >= 0 && !query.empty()) {
+            int rc = ::connect(tx.fd, reinterpret_cast<const sockaddr *>(&upstream.address), upstream.length);
+            if (!tx.over_tcp && rc == 0) {
+                if (::send(tx.fd, query.data(), query.size(), MSG_DONTWAIT) == static_cast<ssize_t>(query.size())) {
+                    tx.state = State::udp_waiting;
+                    return;
+                }
+            } else if (tx.over_tcp && (rc == 0 || errno == EINPROGRESS)) {
+                tx.out = with_length_prefix(query);
+                tx.state = State::tcp_connecting;
+                return;
+            }
+        }
+        // This upstream cannot be reached right now: try the next one.
+        close_upstream(tx);
+        ++tx.upstream;
+        tx.over_tcp = tx.client.tcp;
+    }
+    fail_transaction(tx.id);
+}
+
+bool Server::next_upstream(Transaction &tx) {
+    close_upstream(tx);
+    if (tx.upstream + 1 >= config_.upstreams.size())
+        return false;
+    ++tx.upstream;
+    tx.over_tcp = tx.client.tcp;
+    start_attempt(tx);
+    return true;
+}
+
+void Server::fail_transaction(std::uint32_t id) {
+    auto it = transactions_.find(id);
+    if (it == transactions_.end())
+        return;
+    close_upstream(it->second);
+    send_reply(it->second.client, build_error_reply(it->second.query, LDNS_RCODE_SERVFAIL));
+    transactions_.erase(it);
+}
+
+void Server::finish(std::uint32_t id, Packet reply) {
+    auto it = transactions_.find(id);
+    if (it == transactions_.end())
+        return;
+    Transaction &tx = it->second;
+    close_upstream(tx);
+    std::size_t limit = tx.client.tcp ? max_message : tx.query.max_udp_reply;
+    Bytes bytes = build_client_reply(tx.query, reply.get(), config_.ttl_cap, limit);
+    std::vector<ChainAddress> addresses =
+        chain_addresses(reply.get(), ldns_rr_owner(tx.query.question()));
+    if (addresses.empty() || config_.events_fd < 0) {
+        send_reply(tx.client, bytes);
+        transactions_.erase(it);
+        return;
+    }
+    if (addresses.size() > feed::max_addresses_per_batch)
+        addresses.resize(feed::max_addresses_per_batch);
+    std::string batch;
+    for (const ChainAddress &address : addresses)
+        batch += feed::format_address(tx.id, feed::AnswerAddress{address.v6, address.address, address.ttl, tx.ports});
+    batch += feed::format_end(tx.id);
+    tx.reply = std::move(bytes);
+    tx.state = State::awaiting_ack;
+    tx.deadline = Clock::now() + std::chrono::milliseconds(config_.ack_timeout_ms);
+    emit(batch);
+}
+
+void Server::on_udp_listener() {
+    std::array<std::uint8_t, max_message> buffer;
+    for (std::size_t i = 0; i < max_datagrams_per_wakeup && transactions_.size() < max_transactions; ++i) {
+        Client client;
+        client.length = sizeof client.address;
+        ssize_t n = ::recvfrom(config_.udp_fd, buffer.data(), buffer.size(), MSG_DONTWAIT,
+                               reinterpret_cast<sockaddr *>(&client.address), &client.length);
+        if (n < 0)
+            return;
+        handle_query(buffer.data(), static_cast<std::size_t>(n), client);
+    }
+}
+
+void Server::on_tcp_listener() {
+    while (connections_.size() < max_connections) {
+        int fd = ::accept4(config_.tcp_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        Connection &connection = connections_[next_connection_++];
+        connection.fd = fd;
+        connection.deadline = Clock::now() + tcp_idle;
+    }
+}
+
+bool Server::on_ack_pipe() {
+    std::array<char, 4096> buffer;
+    ssize_t n = ::read(config_.ack_fd, buffer.data(), buffer.size());
+    if (n == 0)
+        return false;
+    if (n < 0)
+        return errno == EINTR || errno == EAGAIN;
+    acks_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    while (auto item = acks_.next()) {
+        std::optional<feed::Ack> ack = item->overlong ? std::nullopt : feed::parse_ack(item->line);
+        if (!ack)
+            continue;
+        auto it = transactions_.find(ack->id);
+        if (it == transactions_.end() || it->second.state != State::awaiting_ack)
+            continue;
+        if (ack->ok) {
+            send_reply(it->second.client, it->second.reply);
+            transactions_.erase(it);
+        } else {
+            fail_transaction(ack->id);
+        }
+    }
+    return true;
+}
+
+void Server::on_transaction(std::uint32_t id, short revents) {
+    auto it = transactions_.find(id);
+    if (it == transactions_.end())
+        return;
+    Transaction &tx = it->second;
+    if (tx.state == State::udp_waiting) {
+        std::array<std::uint8_t, max_message> buffer;
+        while (true) {
+            ssize_t n = ::recv(tx.fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+                    return;
+                if (!next_upstream(tx))  // e.g. ECONNREFUSED: nothing listens there
+                    fail_transaction(id);
+                return;
+            }
+            std::optional<Packet> reply =
+                parse_upstream_reply(buffer.data(), static_cast<std::size_t>(n), tx.upstream_id, tx.query);
+            if (!reply)
+                continue;  // not the answer to our question: keep waiting
+            if (ldns_pkt_tc(reply->get())) {
+                tx.over_tcp = true;  // same upstream, over TCP
+                start_attempt(tx);
+                return;
+            }
+            ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply->get());
+            if ((rcode == LDNS_RCODE_SERVFAIL || rcode == LDNS_RCODE_REFUSED) && next_upstream(tx))
+                return;
+            finish(id, std::move(*reply));
+            return;
+        }
+    }
+    if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+        if (tx.state == State::tcp_connecting || tx.state == State::tcp_sending || !(revents & POLLIN)) {
+            if (!next_upstream(tx))
+                fail_transaction(id);
+            return;
+        }
+    }
+    if (tx.state == State::tcp_connecting) {
+        int error = 0;
+        socklen_t length = sizeof error;
+        if (::getsockopt(tx.fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 || error != 0) {
+            if (!next_upstream(tx))
+                fail_transaction(id);
+            return;
+        }
+        tx.state = State::tcp_sending;
+    }
+    if (tx.state == State::tcp_sending) {
+        ssize_t n = ::send(tx.fd, tx.out.data() + tx.sent, tx.out.size() - tx.sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0) {
+            if (!next_upstream(tx))
+                fail_transaction(id);
+            return;
+        }
+        tx.sent += static_cast<std::size_t>(n);
+        if (tx.sent == tx.out.size())
+            tx.state = State::tcp_receiving;
+        return;
+    }
+    if (tx.state == State::tcp_receiving) {
+        std::array<std::uint8_t, 16384> buffer;
+        ssize_t n = ::recv(tx.fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            return;
+        if (n <= 0) {
+            if (!next_upstream(tx))
+                fail_transaction(id);
+            return;
+        }
+        tx.in.insert(tx.in.end(), buffer.begin(), buffer.begin() + n);
+        auto length = complete_message(tx.in);
+        if (!length)
+            return;
+        std::optional<Packet> reply = parse_upstream_reply(tx.in.data() + 2, *length, tx.upstream_id, tx.query);
+        if (!reply) {
+            if (!next_upstream(tx))
+                fail_transaction(id);
+            return;
+        }
+        ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply->get());
+        if ((rcode == LDNS_RCODE_SERVFAIL || rcode == LDNS_RCODE_REFUSED) && next_upstream(tx))
+            return;
+        finish(id, std::move(*reply));
+    }
+}
+
+void Server::on_connection(std::uint64_t key, short revents) {
+    auto it = connections_.find(key);
+    if (it == connections_.end())
+        return;
+    Connection &connection = it->second;
+    if (revents & POLLOUT && connection.sent < connection.out.size()) {
+        ssize_t n = ::send(connection.fd, connection.out.data() + connection.sent,
+                           connection.out.size() - connection.sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            close_fd(connection.fd);
+            connections_.erase(it);
+            return;
+        }
+        if (n > 0)
+            connection.sent += static_cast<std::size_t>(n);
+        if (connection.sent == connection.out.size()) {
+            connection.out.clear();
+            connection.sent = 0;
+        }
+    }
+    if ((revents & (POLLIN | POLLHUP | POLLERR)) && !connection.busy) {
+        std::array<std::uint8_t, 16384> buffer;
+        ssize_t n = ::recv(connection.fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+            close_fd(connection.fd);
+            connections_.erase(it);
+            return;
+        }
+        if (n > 0) {
+            connection.in.insert(connection.in.end(), buffer.begin(), buffer.begin() + n);
+            connection.deadline = Clock::now() + tcp_idle;
+        }
+    }
+    // One query at a time per connection; the next one is read after its reply.
+    while (!connection.busy) {
+        auto length = complete_message(connection.in);
+        if (!length)
+            break;
+        {
+            Bytes message(connection.in.begin() + 2, connection.in.begin() + 2 + static_cast<std::ptrdiff_t>(*length));
+            connection.in.erase(connection.in.begin(), connection.in.begin() + 2 + static_cast<std::ptrdiff_t>(*length));
+            connection.busy = true;
+            Client client;
+            client.tcp = true;
+            client.connection = key;
+            handle_query(message.data(), message.size(), client);
+        }
+    }
+}
+
+void Server::expire(Clock::time_point now) {
+    std::vector<std::uint32_t> late;
+    for (auto &[id, tx] : transactions_)
+        if (tx.deadline <= now)
+            late.push_back(id);
+    for (std::uint32_t id : late) {
+        auto it = transactions_.find(id);
+        if (it == transactions_.end())
+            continue;
+        if (it->second.state == State::awaiting_ack || !next_upstream(it->second))
+            fail_transaction(id);
+    }
+    for (auto it = connections_.begin(); it != connections_.end();) {
+        if (!it->second.busy && it->second.out.empty() && it->second.deadline <= now) {
+            close_fd(it->second.fd);
+            it = connections_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+int Server::run() {
+    emit(feed::format_ready());
+    std::vector<pollfd> fds;
+    std::vector<Watch> watches;
+    while (true) {
+        fds.clear();
+        watches.clear();
+        auto watch = [&](int fd, short events, Source source, std::uint64_t key) {
+            fds.push_back(pollfd{fd, events, 0});
+            watches.push_back(Watch{source, key});
+        };
+        if (transactions_.size() < max_transactions)
+            watch(config_.udp_fd, POLLIN, Source::udp_listener, 0);
+        if (connections_.size() < max_connections)
+            watch(config_.tcp_fd, POLLIN, Source::tcp_listener, 0);
+        if (config_.ack_fd >= 0)
+            watch(config_.ack_fd, POLLIN, Source::ack_pipe, 0);
+        Clock::time_point next = Clock::now() + std::chrono::seconds(1);
+        for (const auto &[id, tx] : transactions_) {
+            next = std::min(next, tx.deadline);
+            if (tx.fd < 0)
+                continue;
+            short events = tx.state == State::tcp_connecting || tx.state == State::tcp_sending ? POLLOUT : POLLIN;
+            watch(tx.fd, events, Source::transaction, id);
+        }
+        for (const auto &[key, connection] : connections_) {
+            next = std::min(next, connection.deadline);
+            short events = 0;
+            if (!connection.busy)
+                events |= POLLIN;
+            if (connection.sent < connection.out.size())
+                events |= POLLOUT;
+            watch(connection.fd, events, Source::connection, key);
+        }
+        auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count();
+        int rc = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(0, wait) + 1));
+        if (rc < 0 && errno != EINTR)
+            throw std::runtime_error(std::string("poll: ") + std::strerror(errno));
+        for (std::size_t i = 0; rc > 0 && i < fds.size(); ++i) {
+            if (!fds[i].revents)
+                continue;
+            switch (watches[i].source) {
+            case Source::udp_listener:
+                on_udp_listener();
+                break;
+            case Source::tcp_listener:
+                on_tcp_listener();
+                break;
+            case Source::ack_pipe:
+                if (!on_ack_pipe())
+                    return 0;
+                break;
+            case Source::transaction:
+                on_transaction(static_cast<std::uint32_t>(watches[i].key), fds[i].revents);
+                break;
+            case Source::connection:
+                on_connection(watches[i].key, fds[i].revents);
+                break;
+            }
+        }
+        expire(Clock::now());
+    }
+}
+
+}  // namespace rustyolo::dns

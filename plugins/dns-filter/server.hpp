@@ -1,0 +1,108 @@
+// The DNS filter's event loop: one thread, poll(), no blocking call except writes to the events pipe.
+//
+//   client (UDP/TCP on 127.0.0.1:53)
+//     -> parse (ldns) -> refuse (REFUSED + "deny" event) unless the name and type are allowed
+//     -> fresh query to the first upstream (UDP, or TCP for TCP clients and truncated answers;
+//        the next upstream on timeout, SERVFAIL or REFUSED)
+//     -> addresses of the answer's CNAME chain, with the name's ports, to the supervisor as one
+//        batch; wait for its ack
+//     -> reply to the client (SERVFAIL if the ack says fail or does not come in time)
+#pragma once
+
+#include "dns_message.hpp"
+#include "feed_protocol.hpp"
+#include "filter_config.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <vector>
+
+struct pollfd;
+
+namespace rustyolo::dns {
+
+class Server {
+public:
+    explicit Server(FilterConfig config);
+    Server(const Server &) = delete;
+    Server &operator=(const Server &) = delete;
+    ~Server();
+
+    // Serves until the supervisor closes the ack pipe (returns 0) or the events pipe breaks
+    // (throws). Without pipes (tests, benchmarks) it serves forever.
+    int run();
+
+private:
+    using Clock = std::chrono::steady_clock;
+
+    struct Client {
+        bool tcp = false;
+        sockaddr_storage address{};  // UDP client
+        socklen_t length = 0;
+        std::uint64_t connection = 0;  // TCP client
+    };
+
+    enum class State { udp_waiting, tcp_connecting, tcp_sending, tcp_receiving, awaiting_ack };
+
+    struct Transaction {
+        std::uint32_t id = 0;
+        Client client;
+        ClientQuery query;
+        std::vector<std::uint16_t> ports;
+        std::size_t upstream = 0;  // index into config_.upstreams
+        bool over_tcp = false;
+        int fd = -1;
+        std::uint16_t upstream_id = 0;
+        Bytes out;                 // the upstream query (length-prefixed over TCP)
+        std::size_t sent = 0;
+        Bytes in;                  // the TCP reply as it arrives
+        State state = State::udp_waiting;
+        Clock::time_point deadline;
+        Bytes reply;               // the client's reply while waiting for the ack
+    };
+
+    struct Connection {
+        int fd = -1;
+        Bytes in;
+        Bytes out;
+        std::size_t sent = 0;
+        bool busy = false;         // a query of this connection is in flight
+        Clock::time_point deadline;
+    };
+
+    enum class Source { udp_listener, tcp_listener, ack_pipe, transaction, connection };
+    struct Watch {
+        Source source;
+        std::uint64_t key;
+    };
+
+    void handle_query(const std::uint8_t *data, std::size_t size, const Client &client);
+    void refuse(const ClientQuery &query, const Client &client, bool report);
+    void start_attempt(Transaction &tx);
+    bool next_upstream(Transaction &tx);
+    void finish(std::uint32_t id, Packet reply);
+    void fail_transaction(std::uint32_t id);
+    void close_upstream(Transaction &tx);
+    void send_reply(const Client &client, const Bytes &reply);
+
+    void on_udp_listener();
+    void on_tcp_listener();
+    bool on_ack_pipe();  // false when the supervisor closed it
+    void on_transaction(std::uint32_t id, short revents);
+    void on_connection(std::uint64_t key, short revents);
+    void expire(Clock::time_point now);
+
+    void emit(const std::string &line);
+    std::uint16_t random_id();
+
+    FilterConfig config_;
+    std::map<std::uint32_t, Transaction> transactions_;
+    std::map<std::uint64_t, Connection> connections_;
+    std::uint32_t next_id_ = 1;
+    std::uint64_t next_connection_ = 1;
+    feed::LineSplitter acks_;
+};
+
+}  // namespace rustyolo::dns

@@ -1,0 +1,135 @@
+#include "iptables_rules.hpp"
+
+#include <sstream>
+
+namespace rustyolo::ipt {
+namespace {
+
+class Builder {
+public:
+    explicit Builder(bool v6) : v6_(v6) {
+        text_ = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n:" + std::string(blocked_chain) +
+                " - [0:0]\n";
+    }
+    // The comment goes first: target options (--reject-with) must stay last.
+    void rule(const std::string &chain, const std::string &id, const std::string &match) {
+        text_ += "-A " + chain + " -m comment --comment \"rustyolo:" + id + "\" " + match + "\n";
+        comments_[chain].push_back(id);
+    }
+    Batch finish() {
+        text_ += "COMMIT\n";
+        return Batch{text_, comments_};
+    }
+    bool v6() const { return v6_; }
+
+private:
+    bool v6_;
+    std::string text_;
+    std::map<std::string, std::vector<std::string>> comments_;
+};
+
+std::string host(const std::string &address, bool v6) { return address + (v6 ? "/128" : "/32"); }
+
+std::string resolver_id(const nft::Resolver &r) { return r.address + ":" + std::to_string(r.port); }
+
+Batch build(const IptablesSpec &spec, bool v6) {
+    Builder b(v6);
+    const std::string filter_uid = std::to_string(nft::dns_filter_uid);
+    const std::string agent_uid = std::to_string(spec.base.agent_uid);
+    const std::string blocked = std::string("-j ") + blocked_chain;
+    const std::string icmp6_nd = "-p ipv6-icmp -m icmp6 --icmpv6-type ";
+
+    b.rule("INPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    b.rule("INPUT", "loopback-filtered-on-output", "-i lo -j ACCEPT");
+    if (v6) {
+        b.rule("INPUT", "ipv6-neighbour-solicit", icmp6_nd + "135 -m hl --hl-eq 255 -j ACCEPT");
+        b.rule("INPUT", "ipv6-neighbour-advert", icmp6_nd + "136 -m hl --hl-eq 255 -j ACCEPT");
+    }
+    b.rule("INPUT", "default-drop", blocked);
+
+    b.rule("OUTPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    if (!v6) {
+        b.rule("OUTPUT", "stub-udp", "-d 127.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT");
+        b.rule("OUTPUT", "stub-tcp", "-d 127.0.0.1/32 -p tcp -m tcp --dport 53 -j ACCEPT");
+    }
+    for (const nft::Resolver &r : spec.base.upstreams) {
+        if (r.v6 != v6)
+            continue;
+        std::string match = "-m conntrack --ctorigdst " + host(r.address, v6) + " --ctorigdstport " + std::to_string(r.port);
+        b.rule("OUTPUT", "upstream-udp " + resolver_id(r),
+               "-p udp -m owner --uid-owner " + filter_uid + " " + match + " -j ACCEPT");
+        b.rule("OUTPUT", "upstream-tcp " + resolver_id(r),
+               "-p tcp -m owner --uid-owner " + filter_uid + " " + match + " -j ACCEPT");
+        b.rule("OUTPUT", "upstream-closed-udp " + resolver_id(r), "-p udp " + match + " -j REJECT");
+        b.rule("OUTPUT", "upstream-closed-tcp " + resolver_id(r), "-p tcp " + match + " -j REJECT --reject-with tcp-reset");
+    }
+    if (!v6 && nft::uses_engine_resolver(spec.base)) {
+        b.rule("OUTPUT", "engine-resolver-forwarding-udp", "-p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT");
+        b.rule("OUTPUT", "engine-resolver-forwarding-tcp", "-p tcp -m owner --uid-owner 0 -m tcp --dport 53 -j ACCEPT");
+    }
+    b.rule("OUTPUT", "dns-filter-nothing-else", "-m owner --uid-owner " + filter_uid + " " + blocked);
+    if (v6) {
+        b.rule("OUTPUT", "ipv6-neighbour-solicit", icmp6_nd + "135 -m hl --hl-eq 255 -j ACCEPT");
+        b.rule("OUTPUT", "ipv6-neighbour-advert", icmp6_nd + "136 -m hl --hl-eq 255 -j ACCEPT");
+    } else {
+        b.rule("OUTPUT", "agent-local-services", "-d 127.0.0.1/32 -o lo -m owner --uid-owner " + agent_uid + " -j ACCEPT");
+    }
+    for (const std::string &range : v6 ? nft::never_ranges_v6(spec.base.allow_lan) : nft::never_ranges_v4(spec.base.allow_lan))
+        b.rule("OUTPUT", "guard " + range, "-d " + range + " " + blocked);
+    for (const StaticAddress &a : spec.addresses) {
+        if (a.v6 != v6)
+            continue;
+        for (std::uint16_t port : a.ports)
+            b.rule("OUTPUT", "name " + a.address + ":" + std::to_string(port),
+                   "-d " + host(a.address, v6) + " -p tcp -m tcp --dport " + std::to_string(port) + " -j ACCEPT");
+    }
+    for (const nft::StaticRange &range : spec.base.static_ranges) {
+        if (range.v6 != v6)
+            continue;
+        for (std::uint16_t port : range.ports)
+            b.rule("OUTPUT", "cidr " + range.prefix + ":" + std::to_string(port),
+                   "-d " + range.prefix + " -p tcp -m tcp --dport " + std::to_string(port) + " -j ACCEPT");
+    }
+    b.rule("OUTPUT", "default-drop", blocked);
+    b.rule(blocked_chain, "drop", "-j DROP");
+    return b.finish();
+}
+
+}  // namespace
+
+Batch ipv4_batch(const IptablesSpec &spec) { return build(spec, false); }
+Batch ipv6_batch(const IptablesSpec &spec) { return build(spec, true); }
+
+Saved parse_save(const std::string &text) {
+    Saved saved;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        if (line.size() > 1 && line[0] == ':') {
+            std::istringstream words(line.substr(1));
+            std::string chain, policy;
+            words >> chain >> policy;
+            if (policy != "-")
+                saved.policies[chain] = policy;
+            continue;
+        }
+        if (line.rfind("-A ", 0) != 0)
+            continue;
+        std::istringstream words(line.substr(3));
+        std::string chain;
+        words >> chain;
+        std::string id;
+        const std::string marker = "--comment \"rustyolo:";
+        if (std::size_t at = line.find(marker); at != std::string::npos) {
+            std::size_t start = at + marker.size();
+            std::size_t end = line.find('"', start);
+            id = line.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        } else if (std::size_t plain = line.find("--comment rustyolo:"); plain != std::string::npos) {
+            std::size_t start = plain + std::string("--comment rustyolo:").size();
+            id = line.substr(start, line.find(' ', start) - start);
+        }
+        saved.comments[chain].push_back(id);  // "" for a rule that is not ours
+    }
+    return saved;
+}
+
+}  // namespace rustyolo::ipt

@@ -1,0 +1,57 @@
+// The seed's mechanism for kernels without nftables: addresses resolved once at start, one
+// iptables-restore batch and one ip6tables-restore batch (filter table only; Docker's nat rules for
+// 127.0.0.11 stay), default DROP for both families. Same policy shape as net-nftables, with static
+// addresses instead of DNS-fed sets:
+//
+//   OUTPUT: established,related ACCEPT; any uid -> 127.0.0.1:53 ACCEPT (the DNS filter);
+//           uid 65533 -> each upstream (conntrack original destination) ACCEPT, anyone else REJECT;
+//           uid 0 -> :53 ACCEPT when 127.0.0.11 is an upstream (dockerd forwards from here);
+//           uid 65533 -> anything else DROP; IPv6 neighbour discovery ACCEPT; agent uid -> 127.0.0.1
+//           on lo ACCEPT; never-allowed ranges DROP (guard); each resolved address and CIDR entry
+//           on its TCP ports ACCEPT; everything else DROP.
+//   INPUT: established,related ACCEPT; from lo ACCEPT; IPv6 neighbour discovery ACCEPT; DROP.
+//   FORWARD: DROP.
+// Every rule carries "-m comment --comment rustyolo:<id>" so the self-test can compare what
+// iptables-save reports with what was meant.
+#pragma once
+
+#include "ruleset.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace rustyolo::ipt {
+
+// The chain every drop goes through: the audit hook (an NFLOG rule goes before its DROP).
+inline constexpr const char *blocked_chain = "RUSTYOLO_BLOCKED";
+
+struct StaticAddress {
+    bool v6 = false;
+    std::string address;               // canonical
+    std::vector<std::uint16_t> ports;  // TCP
+    std::string name;                  // the allow entry it came from (for the comment)
+};
+
+struct IptablesSpec {
+    nft::RulesetSpec base;                 // agent uid, upstreams, allow_lan, CIDR entries
+    std::vector<StaticAddress> addresses;  // names resolved at start
+};
+
+struct Batch {
+    std::string text;                                          // for iptables-restore
+    std::map<std::string, std::vector<std::string>> comments;  // chain -> rule ids, in order
+};
+
+Batch ipv4_batch(const IptablesSpec &spec);
+Batch ipv6_batch(const IptablesSpec &spec);
+
+// The rule ids per chain found in `iptables-save -t filter` output, and the chains' policies.
+struct Saved {
+    std::map<std::string, std::string> policies;               // built-in chain -> ACCEPT/DROP
+    std::map<std::string, std::vector<std::string>> comments;  // chain -> rule ids, in order
+};
+Saved parse_save(const std::string &text);
+
+}  // namespace rustyolo::ipt

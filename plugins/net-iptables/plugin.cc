@@ -1,0 +1,227 @@
+// net-iptables: the seed's firewall mechanism, for kernels without nftables (--firewall iptables).
+//
+// Host side: exactly net-nftables' normalisation. Container side:
+//   install    resolve every exact name once (getaddrinfo; before anything else changes), build one
+//              ip6tables-restore and one iptables-restore batch (iptables_rules.hpp) and apply them
+//              (IPv6 first, so that a failure never leaves IPv6 open behind a closed IPv4), bind the
+//              stub's sockets and start the DNS filter as in net-nftables (names stay filtered, DNS
+//              tunnelling stays closed), point /etc/resolv.conf at it.
+//   self_test  iptables-save/ip6tables-save read back (policies, our rules by comment, in order) and
+//              the same agent-uid probes as net-nftables.
+// Limits (the seed's): addresses are fixed at start, so a name whose addresses rotate becomes
+// unreachable on its new addresses; wildcard entries resolve but open nothing.
+#include "feed_batch.hpp"
+#include "filter_process.hpp"
+#include "iptables_rules.hpp"
+#include "network_setup.hpp"
+#include "normalize.hpp"
+#include "resolv_conf.hpp"
+#include "run_program.hpp"
+#include "self_test.hpp"
+#include "static_resolve.hpp"
+
+#include <rustyolo/sdk/plugin.hpp>
+
+#include <signal.h>
+
+#include <cerrno>
+
+#include <algorithm>
+#include <map>
+
+namespace rustyolo::net {
+namespace {
+
+namespace json = boost::json;
+
+std::string config_string(const sdk::Host &host, std::string_view key, std::string fallback) {
+    const json::value &config = host.config();
+    if (config.is_object())
+        if (auto it = config.as_object().find(key); it != config.as_object().end() && it->value().is_string())
+            return std::string(it->value().as_string());
+    return fallback;
+}
+
+// The filter's argv without the feed pipes: nothing feeds static rules.
+std::vector<std::string> without_feed(const std::vector<std::string> &args) {
+    std::vector<std::string> out;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        if ((args[i] == "--events-fd" || args[i] == "--ack-fd") && i + 1 < args.size()) {
+            ++i;
+            continue;
+        }
+        out.push_back(args[i]);
+    }
+    return out;
+}
+
+class NetIptables final : public sdk::Plugin, public sdk::NetworkHook {
+public:
+    using sdk::Plugin::Plugin;
+
+    json::value normalize(const json::object &request) override { return normalize_network_request(request); }
+
+    json::value install(const json::object &plan_json) override {
+        if (installed_)
+            throw std::runtime_error("net-iptables: install() was already called in this process");
+        Plan plan = plan_from_json(plan_json);
+        std::vector<std::string> engine_nameservers;
+        if (plan.network.dns_servers.empty())
+            engine_nameservers = nft::parse_nameservers(nft::read_file(nft::resolv_conf_path));
+        nft::NetworkSetup setup = nft::make_network_setup(plan, engine_nameservers);
+
+        // 1. Static resolution, through the resolvers the filter will use.
+        if (!plan.network.dns_servers.empty()) {
+            std::string conf;
+            for (const nft::Resolver &r : setup.spec.upstreams) {
+                if (r.port != 53)
+                    throw std::runtime_error("net-iptables resolves names at start through resolv.conf, which "
+                                             "cannot name the port of " + r.address + ":" + std::to_string(r.port) +
+                                             "; use --firewall nftables or a resolver on port 53");
+                conf += "nameserver " + r.address + "\n";
+            }
+            nft::write_resolv_conf(nft::resolv_conf_path, conf);
+        }
+        ipt::IptablesSpec spec{setup.spec, resolve(plan, setup)};
+
+        // 2. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
+        ipt::Batch v6 = ipt::ipv6_batch(spec), v4 = ipt::ipv4_batch(spec);
+        restore(config_string(host(), "ip6tables_restore", "/usr/sbin/ip6tables-restore"), v6.text, "IPv6");
+        restore(config_string(host(), "iptables_restore", "/usr/sbin/iptables-restore"), v4.text, "IPv4");
+        host().log(sdk::LogLevel::info, "firewall: iptables and ip6tables filter tables installed (policy DROP)");
+
+        // 3. The DNS filter, as with nftables but without a feed.
+        sockets_ = nft::bind_stub_sockets();
+        nft::FilterCommand command{config_string(host(), "dns_filter", nft::default_dns_filter_path()),
+                                   without_feed(setup.filter_args), nft::dns_filter_uid, nft::dns_filter_gid};
+        nft::FilterProcess process = nft::start_filter(command, sockets_);
+        filter_pid_ = process.pid;
+        nft::write_stub_resolv_conf(nft::resolv_conf_path);
+
+        expected_v4_ = v4.comments;
+        expected_v6_ = v6.comments;
+        setup_ = setup;
+        agent_gid_ = plan.user.gid;
+        installed_ = true;
+        if (setup.wildcards)
+            host().log(sdk::LogLevel::warn, "net-iptables: wildcard entries (*.suffix) resolve but open no address; "
+                                            "use --firewall nftables for them");
+        return json::object{{"summary", json::object{{"firewall", "iptables"},
+                                                      {"mode", setup.mode},
+                                                      {"names", setup.names},
+                                                      {"addresses", spec.addresses.size()},
+                                                      {"cidrs", setup.cidrs},
+                                                      {"rules_v4", rule_count(v4.comments)},
+                                                      {"rules_v6", rule_count(v6.comments)},
+                                                      {"dns_filter_pid", filter_pid_}}}};
+    }
+
+    json::value self_test(const json::object & /*plan*/) override {
+        if (!installed_)
+            throw std::runtime_error("net-iptables: self_test() before install()");
+        std::vector<nft::Check> checks;
+        checks.push_back(compare("IPv4", config_string(host(), "iptables_save", "/usr/sbin/iptables-save"), expected_v4_));
+        checks.push_back(compare("IPv6", config_string(host(), "ip6tables_save", "/usr/sbin/ip6tables-save"), expected_v6_));
+        nft::LiveProbeSpec probe{setup_.spec.agent_uid, agent_gid_, setup_.spec.upstreams, setup_.mode == "filter"};
+        for (nft::Check &check : nft::agent_probe_checks(probe))
+            checks.push_back(std::move(check));
+        bool resolv_ok = nft::read_file(nft::resolv_conf_path) == nft::stub_resolv_conf;
+        checks.push_back(nft::Check{"resolv.conf", resolv_ok, resolv_ok ? "names 127.0.0.1 only" : "was changed"});
+        // Without CAP_KILL, signalling another uid's process fails with EPERM: it exists, then.
+        bool alive = ::kill(filter_pid_, 0) == 0 || errno == EPERM;
+        checks.push_back(nft::Check{"dns filter", alive, alive ? "running" : "not running"});
+        std::string failed;
+        for (const nft::Check &check : checks)
+            if (!check.ok)
+                failed += (failed.empty() ? "" : "; ") + check.name + ": " + check.detail;
+        if (!failed.empty())
+            throw std::runtime_error("network self-test failed (the agent is not started): " + failed);
+        return nft::checks_to_json(checks);
+    }
+
+private:
+    static std::size_t rule_count(const std::map<std::string, std::vector<std::string>> &comments) {
+        std::size_t n = 0;
+        for (const auto &[chain, ids] : comments)
+            n += ids.size();
+        return n;
+    }
+
+    std::vector<ipt::StaticAddress> resolve(const Plan &plan, const nft::NetworkSetup &setup) {
+        nft::FeedPolicy policy = setup.policy;
+        std::map<std::pair<bool, std::string>, std::vector<std::uint16_t>> merged;
+        for (const PlanEgress &entry : plan.network.allow) {
+            if (entry.kind != "name")
+                continue;
+            ipt::Resolved resolved = ipt::resolve_name(entry.value);
+            if (!resolved.error.empty()) {
+                host().log(sdk::LogLevel::warn, "net-iptables: " + entry.value + " did not resolve (" + resolved.error +
+                                                    "); it stays unreachable");
+                continue;
+            }
+            std::vector<nft::AnswerAddress> answers;
+            for (const std::string &a : resolved.v4)
+                answers.push_back(nft::AnswerAddress{false, a, 0, entry.ports});
+            for (const std::string &a : resolved.v6)
+                answers.push_back(nft::AnswerAddress{true, a, 0, entry.ports});
+            nft::Admission admission = nft::admit(answers, policy);
+            for (const nft::RefusedAddress &refused : admission.refused)
+                host().log(sdk::LogLevel::warn, "net-iptables: " + entry.value + " -> " + refused.address.address +
+                                                    " not allowed: " + refused.reason);
+            for (const nft::AnswerAddress &a : admission.accepted) {
+                auto &ports = merged[{a.v6, a.address}];
+                ports.insert(ports.end(), a.ports.begin(), a.ports.end());
+                std::sort(ports.begin(), ports.end());
+                ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+            }
+        }
+        std::vector<ipt::StaticAddress> out;
+        for (const auto &[key, ports] : merged)
+            out.push_back(ipt::StaticAddress{key.first, key.second, ports, ""});
+        return out;
+    }
+
+    void restore(const std::string &program, const std::string &batch, const char *family) {
+        ipt::ProgramResult result = ipt::run_program({program}, batch);
+        if (result.status != 0)
+            throw std::runtime_error(std::string("installing the ") + family + " firewall with " + program +
+                                     " failed (exit " + std::to_string(result.status) + "): " + result.err +
+                                     " -- nothing of this batch was applied");
+    }
+
+    nft::Check compare(const char *family, const std::string &program,
+                       const std::map<std::string, std::vector<std::string>> &expected) {
+        ipt::ProgramResult result = ipt::run_program({program, "-t", "filter"}, "");
+        std::string name = std::string("ruleset ") + family;
+        if (result.status != 0)
+            return nft::Check{name, false, program + " failed: " + result.err};
+        ipt::Saved saved = ipt::parse_save(result.out);
+        std::vector<std::string> problems;
+        for (const char *chain : {"INPUT", "FORWARD", "OUTPUT"})
+            if (saved.policies[chain] != "DROP")
+                problems.push_back(std::string(chain) + " policy is " + saved.policies[chain]);
+        for (const auto &[chain, ids] : expected)
+            if (saved.comments[chain] != ids)
+                problems.push_back("chain " + chain + " does not hold exactly our rules");
+        for (const auto &[chain, ids] : saved.comments)
+            if (!expected.count(chain))
+                problems.push_back("unexpected chain " + chain);
+        std::string detail;
+        for (const auto &p : problems)
+            detail += (detail.empty() ? "" : "; ") + p;
+        return nft::Check{name, problems.empty(), problems.empty() ? "policies DROP, every rule as meant" : detail};
+    }
+
+    bool installed_ = false;
+    nft::StubSockets sockets_;
+    pid_t filter_pid_ = -1;
+    std::map<std::string, std::vector<std::string>> expected_v4_, expected_v6_;
+    nft::NetworkSetup setup_;
+    std::uint32_t agent_gid_ = 0;
+};
+
+}  // namespace
+}  // namespace rustyolo::net
+
+RUSTYOLO_PLUGIN(rustyolo::net::NetIptables, "net-iptables", "1.0.0",
+                "The seed's static firewall (iptables-restore, both families) for kernels without nftables")

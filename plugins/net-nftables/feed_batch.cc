@@ -1,0 +1,206 @@
+#include "feed_batch.hpp"
+
+#include "allow_entry.hpp"
+#include "ruleset.hpp"
+
+#include <algorithm>
+#include <map>
+#include <utility>
+
+namespace rustyolo::nft {
+namespace {
+
+std::optional<std::string> refusal(const AnswerAddress &address, const FeedPolicy &policy) {
+    auto prefix = net::parse_address(address.address);
+    if (!prefix || prefix->v6 != address.v6)
+        return "not an IPv" + std::string(address.v6 ? "6" : "4") + " address";
+    if (net::is_loopback(*prefix))
+        return "loopback address (never allowed)";
+    if (net::is_link_local(*prefix))
+        return "link-local, metadata, multicast or reserved address (never allowed)";
+    if (!policy.allow_lan && net::is_private(*prefix))
+        return "private address (allowed only with --allow-lan)";
+    for (std::uint16_t port : address.ports)
+        if (!std::binary_search(policy.ports.begin(), policy.ports.end(), port))
+            return "port " + std::to_string(port) + " is not opened by any allow entry";
+    if (address.ports.empty())
+        return "no port";
+    return std::nullopt;
+}
+
+}  // namespace
+
+Admission admit(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy) {
+    Admission admission;
+    for (const AnswerAddress &address : addresses) {
+        if (auto reason = refusal(address, policy))
+            admission.refused.push_back(RefusedAddress{address, *reason});
+        else
+            admission.accepted.push_back(address);
+    }
+    return admission;
+}
+
+std::uint32_t clamp_ttl(std::uint32_t ttl, const FeedPolicy &policy) {
+    return std::clamp(ttl, policy.ttl_min, std::max(policy.ttl_min, policy.ttl_max));
+}
+
+std::uint32_t element_timeout(std::uint32_t ttl, const FeedPolicy &policy) {
+    std::uint32_t clamped = clamp_ttl(ttl, policy);
+    return clamped + std::max<std::uint32_t>(5, clamped / 10);
+}
+
+std::string element_script(const std::vector<AnswerAddress> &accepted, const FeedPolicy &policy) {
+    // (family, address, port) -> the longest timeout asked for in this batch.
+    std::map<std::tuple<bool, std::string, std::uint16_t>, std::uint32_t> elements;
+    for (const AnswerAddress &address : accepted)
+        for (std::uint16_t port : address.ports) {
+            auto &timeout = elements[{address.v6, address.address, port}];
+            timeout = std::max(timeout, element_timeout(address.ttl, policy));
+        }
+    std::string script;
+    for (bool v6 : {false, true}) {
+        std::string with_timeout;
+        std::string bare;
+        for (const auto &[key, timeout] : elements) {
+            const auto &[family, address, port] = key;
+            if (family != v6)
+                continue;
+            std::string element = address + " . " + std::to_string(port);
+            with_timeout += (with_timeout.empty() ? "" : ", ") + element + " timeout " + std::to_string(timeout) + "s";
+            bare += (bare.empty() ? "" : ", ") + element;
+        }
+        if (bare.empty())
+            continue;
+        std::string set = std::string(table_family) + " " + table_name + (v6 ? " allow6" : " allow4");
+        script += "add element " + set + " { " + with_timeout + " }\n";
+        script += "delete element " + set + " { " + bare + " }\n";
+        script += "add element " + set + " { " + with_timeout + " }\n";
+    }
+    return script;
+}
+
+std::vector<AnswerAddress> FreshElements::needing_update(const std::vector<AnswerAddress> &addresses,
+                                                         const FeedPolicy &policy, Clock::time_point now) const {
+    std::vector<AnswerAddress> out;
+    for (const AnswerAddress &address : addresses) {
+        AnswerAddress reduced = address;
+        reduced.ports.clear();
+        auto wanted = now + std::chrono::seconds(clamp_ttl(address.ttl, policy));
+        for (std::uint16_t port : address.ports) {
+            auto it = until_.find({address.v6, address.address, port});
+            if (it == until_.end() || it->second < wanted)
+                reduced.ports.push_back(port);
+        }
+        if (!reduced.ports.empty())
+            out.push_back(std::move(reduced));
+    }
+    return out;
+}
+
+void FreshElements::applied(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy,
+                            Clock::time_point now) {
+    for (const AnswerAddress &address : addresses)
+        for (std::uint16_t port : address.ports) {
+            auto &until = until_[{address.v6, address.address, port}];
+            until = std::max(until, now + std::chrono::seconds(element_timeout(address.ttl, policy)));
+        }
+    // Forget what has expired whenever the map has doubled, so it stays about as large as the sets.
+    if (until_.size() > prune_at_) {
+        std::erase_if(until_, [now](const auto &entry) { return entry.second <= now; });
+        prune_at_ = std::max<std::size_t>(4096, 2 * until_.size());
+    }
+}
+
+std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::Item &item) {
+    std::vector<FeedAction> actions;
+    auto error = [&](std::string message) {
+        FeedAction action;
+        action.kind = FeedAction::Kind::error;
+        action.message = std::move(message);
+        actions.push_back(std::move(action));
+        if (open_)
+            poisoned_ = true;
+    };
+    auto fail = [&](std::uint32_t id) {
+        FeedAction action;
+        action.kind = FeedAction::Kind::fail;
+        action.id = id;
+        actions.push_back(std::move(action));
+    };
+    if (item.overlong) {
+        error("DNS filter sent a line longer than " + std::to_string(dns::feed::max_line_length) + " bytes");
+        return actions;
+    }
+    dns::feed::EventLine line;
+    try {
+        line = dns::feed::parse_event_line(item.line);
+    } catch (const dns::feed::FeedError &e) {
+        error(e.what());
+        return actions;
+    }
+    switch (line.kind) {
+    case dns::feed::EventLine::Kind::ready:
+        if (ready_) {
+            error("DNS filter said \"ready\" twice");
+        } else {
+            ready_ = true;
+            FeedAction action;
+            action.kind = FeedAction::Kind::ready;
+            actions.push_back(std::move(action));
+        }
+        break;
+    case dns::feed::EventLine::Kind::deny: {
+        FeedAction action;
+        action.kind = FeedAction::Kind::deny;
+        action.qtype = line.qtype;
+        action.name = std::move(line.name);
+        actions.push_back(std::move(action));
+        break;
+    }
+    case dns::feed::EventLine::Kind::address:
+        if (open_ && *open_ != line.id) {
+            error("DNS filter interleaved batch " + std::to_string(line.id) + " into batch " + std::to_string(*open_));
+            fail(*open_);
+            addresses_.clear();
+            poisoned_ = false;
+            open_.reset();
+        }
+        if (!open_) {
+            open_ = line.id;
+            addresses_.clear();
+            poisoned_ = false;
+        }
+        if (addresses_.size() >= dns::feed::max_addresses_per_batch) {
+            if (!poisoned_)
+                error("DNS filter sent more than " + std::to_string(dns::feed::max_addresses_per_batch) +
+                      " addresses in batch " + std::to_string(line.id));
+            poisoned_ = true;
+        } else {
+            addresses_.push_back(std::move(line.address));
+        }
+        break;
+    case dns::feed::EventLine::Kind::end:
+        if (!open_ || *open_ != line.id) {
+            error("DNS filter ended batch " + std::to_string(line.id) + ", which it never started");
+            fail(line.id);
+        } else if (poisoned_) {
+            fail(line.id);
+        } else {
+            FeedAction action;
+            action.kind = FeedAction::Kind::apply;
+            action.id = line.id;
+            action.addresses = std::move(addresses_);
+            actions.push_back(std::move(action));
+        }
+        if (open_ && *open_ == line.id) {
+            open_.reset();
+            addresses_.clear();
+            poisoned_ = false;
+        }
+        break;
+    }
+    return actions;
+}
+
+}  // namespace rustyolo::nft

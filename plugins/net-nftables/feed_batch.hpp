@@ -1,0 +1,103 @@
+// The privileged side of the DNS filter's feed, without I/O: turning the filter's lines into
+// batches, deciding which addresses may enter the sets, and the nft commands that add them.
+// The filter is untrusted here: every line is parsed strictly (feed_protocol.hpp), every address
+// is classified again, and only ports that some allow entry opens are accepted.
+#pragma once
+
+#include "feed_protocol.hpp"
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <tuple>
+#include <string>
+#include <vector>
+
+namespace rustyolo::nft {
+
+using dns::feed::AnswerAddress;
+
+struct FeedPolicy {
+    bool allow_lan = false;
+    std::vector<std::uint16_t> ports;  // sorted: every port a name entry opens (mode any: +80, 443)
+    std::uint32_t ttl_min = 30;        // set timeouts are clamped to [ttl_min, ttl_max]
+    std::uint32_t ttl_max = 3600;
+};
+
+struct RefusedAddress {
+    AnswerAddress address;
+    std::string reason;
+};
+
+struct Admission {
+    std::vector<AnswerAddress> accepted;
+    std::vector<RefusedAddress> refused;
+};
+
+// Loopback, link-local/metadata, multicast/reserved and (unless allow_lan) private addresses are
+// refused whatever name led there, and so is an address with a port no entry opens.
+Admission admit(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy);
+
+std::uint32_t clamp_ttl(std::uint32_t ttl, const FeedPolicy &policy);
+
+// The set element's timeout for an answer: the clamped TTL plus a grace of a tenth (at least 5 s),
+// so an element always outlives the client's cached answer and is refreshed at most once per grace.
+std::uint32_t element_timeout(std::uint32_t ttl, const FeedPolicy &policy);
+
+// One nft script (one transaction) that puts every (address . port) in allow4/allow6 with its
+// element_timeout(). Each element is added, deleted and added again: that refreshes the timeout of an
+// element that is already there on every kernel (a plain re-add only does so since Linux 6.10).
+// Empty when `accepted` is empty.
+std::string element_script(const std::vector<AnswerAddress> &accepted, const FeedPolicy &policy);
+
+// Remembers until when each (address . port) stays in the allow sets, so that an answer that would
+// not extend an element's life costs no nft transaction. Answers relayed by a caching resolver
+// count their TTL down, so repeated lookups mostly need no update.
+class FreshElements {
+public:
+    using Clock = std::chrono::steady_clock;
+    // `addresses` reduced to the ports whose element would not already outlive clamp_ttl(ttl)
+    // from `now` (the life of the answer the client gets); addresses left without a port go.
+    std::vector<AnswerAddress> needing_update(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy,
+                                              Clock::time_point now) const;
+    // Records that `addresses` were put in the sets at `now` (with element_timeout()).
+    void applied(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy, Clock::time_point now);
+    std::size_t size() const { return until_.size(); }
+
+private:
+    std::map<std::tuple<bool, std::string, std::uint16_t>, Clock::time_point> until_;
+    std::size_t prune_at_ = 4096;
+};
+
+struct FeedAction {
+    enum class Kind {
+        ready,  // the filter serves queries
+        apply,  // add `addresses` (not yet admitted) for batch `id`, then ack
+        fail,   // ack batch `id` with fail
+        deny,   // the filter refused a query: `qtype`, `name`
+        error,  // a protocol violation: `message`
+    };
+    Kind kind = Kind::error;
+    std::uint32_t id = 0;
+    std::vector<AnswerAddress> addresses;
+    std::uint16_t qtype = 0;
+    std::string name;
+    std::string message;
+};
+
+// Turns the filter's lines into actions. A malformed line poisons the open batch (it is answered
+// with fail); a batch interrupted by another id fails; a batch larger than
+// max_addresses_per_batch fails.
+class BatchAssembler {
+public:
+    std::vector<FeedAction> on_line(const dns::feed::LineSplitter::Item &item);
+
+private:
+    std::optional<std::uint32_t> open_;
+    std::vector<AnswerAddress> addresses_;
+    bool poisoned_ = false;
+    bool ready_ = false;
+};
+
+}  // namespace rustyolo::nft

@@ -1,0 +1,197 @@
+#include "feeder.hpp"
+
+#include "nft_context.hpp"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace rustyolo::nft {
+namespace {
+
+constexpr std::uint32_t deny_burst = 50;
+
+}  // namespace
+
+Feeder::Feeder(UniqueFd events, UniqueFd acks, FeedPolicy policy, FeederEvents callbacks)
+    : events_(std::move(events)), acks_(std::move(acks)), policy_(std::move(policy)), callbacks_(std::move(callbacks)) {
+    stop_.reset(::eventfd(0, EFD_CLOEXEC));
+    if (!stop_)
+        throw std::runtime_error(std::string("feeder: eventfd: ") + std::strerror(errno));
+}
+
+Feeder::~Feeder() {
+    if (thread_.joinable()) {
+        std::uint64_t one = 1;
+        ssize_t ignored = ::write(stop_.get(), &one, sizeof one);
+        (void)ignored;
+        thread_.join();
+    }
+}
+
+void Feeder::start() { thread_ = std::thread([this] { run(); }); }
+
+bool Feeder::wait_ready(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    ready_changed_.wait_for(lock, timeout, [this] { return ready_ || !alive_.load(); });
+    return ready_;
+}
+
+Feeder::Counters Feeder::counters() const {
+    std::lock_guard lock(mutex_);
+    return counters_;
+}
+
+void Feeder::ack(std::uint32_t id, bool ok) {
+    std::string line = dns::feed::format_ack(id, ok);
+    std::size_t done = 0;
+    while (done < line.size()) {
+        ssize_t n = ::send(acks_.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;  // the filter is gone; the events pipe's EOF reports it
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+void Feeder::handle(const FeedAction &action) {
+    switch (action.kind) {
+    case FeedAction::Kind::ready: {
+        std::lock_guard lock(mutex_);
+        ready_ = true;
+        ready_changed_.notify_all();
+        return;
+    }
+    case FeedAction::Kind::error:
+        callbacks_.log(true, action.message);
+        return;
+    case FeedAction::Kind::fail: {
+        std::lock_guard lock(mutex_);
+        ++counters_.failed;
+    }
+        ack(action.id, false);
+        return;
+    case FeedAction::Kind::deny: {
+        auto now = std::chrono::steady_clock::now();
+        if (now - deny_window_ >= std::chrono::seconds(1)) {
+            if (deny_suppressed_)
+                callbacks_.log(false, std::to_string(deny_suppressed_) + " more refused DNS queries not reported");
+            deny_window_ = now;
+            deny_in_window_ = 0;
+            deny_suppressed_ = 0;
+        }
+        {
+            std::lock_guard lock(mutex_);
+            ++counters_.denied;
+        }
+        if (++deny_in_window_ <= deny_burst)
+            callbacks_.denied_query(action.name, action.qtype);
+        else
+            ++deny_suppressed_;
+        return;
+    }
+    case FeedAction::Kind::apply:
+        apply({action});
+        return;
+    }
+}
+
+bool Feeder::run_script(const std::string &script) {
+    if (script.empty())
+        return true;
+    try {
+        nft_->run(script, "adding DNS answers to the allow sets");
+        return true;
+    } catch (const NftError &e) {
+        callbacks_.log(true, e.what());
+        return false;
+    }
+}
+
+void Feeder::apply(const std::vector<FeedAction> &batches) {
+    // Every batch that arrived together goes into one nft transaction; elements that already live
+    // long enough are skipped. If the transaction fails, each batch is retried alone so that one
+    // bad batch cannot fail the others.
+    auto now = FreshElements::Clock::now();
+    std::vector<std::vector<AnswerAddress>> accepted(batches.size());
+    std::vector<AnswerAddress> all;
+    std::size_t refused = 0;
+    for (std::size_t i = 0; i < batches.size(); ++i) {
+        Admission admission = admit(batches[i].addresses, policy_);
+        for (const RefusedAddress &r : admission.refused)
+            callbacks_.refused_address(r);
+        refused += admission.refused.size();
+        accepted[i] = fresh_.needing_update(admission.accepted, policy_, now);
+        all.insert(all.end(), accepted[i].begin(), accepted[i].end());
+    }
+    std::vector<bool> ok(batches.size(), true);
+    if (run_script(element_script(all, policy_))) {
+        fresh_.applied(all, policy_, now);
+    } else {
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            ok[i] = batches.size() > 1 && run_script(element_script(accepted[i], policy_));
+            if (ok[i])
+                fresh_.applied(accepted[i], policy_, now);
+        }
+    }
+    {
+        std::lock_guard lock(mutex_);
+        counters_.batches += batches.size();
+        counters_.refused += refused;
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            counters_.addresses += ok[i] ? accepted[i].size() : 0;
+            counters_.failed += ok[i] ? 0 : 1;
+        }
+        ++counters_.transactions;
+    }
+    for (std::size_t i = 0; i < batches.size(); ++i)
+        ack(batches[i].id, ok[i]);
+}
+
+void Feeder::run() {
+    try {
+        nft_ = std::make_unique<NftContext>();
+    } catch (const std::exception &e) {
+        callbacks_.log(true, std::string("feeder: ") + e.what());
+    }
+    BatchAssembler assembler;
+    dns::feed::LineSplitter splitter;
+    std::array<char, 8192> buffer;
+    while (nft_) {
+        pollfd fds[2] = {{events_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};
+        int rc = ::poll(fds, 2, -1);
+        if (rc < 0 && errno == EINTR)
+            continue;
+        if (rc < 0 || (fds[1].revents & POLLIN))
+            break;
+        ssize_t n = ::read(events_.get(), buffer.data(), buffer.size());
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            callbacks_.log(true, "the DNS filter exited: DNS answers stop (fail closed); the session keeps its "
+                                 "current allow sets until they time out");
+            break;
+        }
+        splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+        std::vector<FeedAction> batches;
+        while (auto item = splitter.next())
+            for (FeedAction &action : assembler.on_line(*item)) {
+                if (action.kind == FeedAction::Kind::apply)
+                    batches.push_back(std::move(action));
+                else
+                    handle(action);
+            }
+        if (!batches.empty())
+            apply(batches);
+    }
+    std::lock_guard lock(mutex_);
+    alive_ = false;
+    ready_changed_.notify_all();
+}
+
+}  // namespace rustyolo::nft

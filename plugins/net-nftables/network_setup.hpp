@@ -1,0 +1,34 @@
+// From the Plan's network section to what the container part installs: the ruleset's inputs, the
+// DNS filter's argv, and the feeder's policy. Pure: the caller reads resolv.conf.
+#pragma once
+
+#include "feed_batch.hpp"
+#include "ruleset.hpp"
+
+#include <plan.hpp>
+
+#include <string>
+#include <vector>
+
+namespace rustyolo::nft {
+
+struct NetworkSetup {
+    std::string mode;                       // "filter" or "any"
+    RulesetSpec spec;                       // upstreams, static ranges, agent uid, allow_lan
+    std::vector<std::string> filter_args;   // after argv[0] (fds 3..6, see filter_process.hpp)
+    FeedPolicy policy;
+    std::size_t names = 0;
+    std::size_t wildcards = 0;
+    std::size_t cidrs = 0;
+};
+
+// `engine_nameservers`: the nameserver lines of resolv.conf at start, used when the Plan names no
+// resolvers. Throws std::runtime_error naming what is wrong: no resolver at all, the stub's own
+// address as a resolver, a CIDR entry the policy forbids (the host refuses those; a Plan that
+// carries one was not made by it), an unknown kind or protocol.
+NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string> &engine_nameservers);
+
+// "1.1.1.1", "1.1.1.1:5353", "2606:4700::1111", "[2606:4700::1111]:53" -> Resolver.
+Resolver parse_resolver(const std::string &text);
+
+}  // namespace rustyolo::nft

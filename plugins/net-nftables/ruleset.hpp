@@ -1,0 +1,103 @@
+// The firewall as data: what net-nftables means to install (table inet rustyolo, its sets, chains
+// and rules, each rule named by a comment), rendered to one nft transaction, and compared again by
+// the self-test with what the kernel reports.
+//
+// Output, in order (first match wins; everything not accepted ends in a drop):
+//   established,related                     accept
+//   any uid -> 127.0.0.1:53 udp/tcp          accept   the stub resolver (DNS filter)
+//   uid 65533 -> each upstream:port udp/tcp  accept   matched on the conntrack original tuple, so
+//                                                    Docker's DNAT of 127.0.0.11:53 does not matter
+//   anyone else -> upstream:port             reject   observable: a send fails with EPERM
+//   uid 0 -> :53 udp/tcp                     accept   only when 127.0.0.11 is an upstream: dockerd's
+//                                                    embedded resolver forwards from this namespace
+//   uid 65533 -> anything else               drop     the filter reaches its upstreams only
+//   IPv6 neighbour discovery (hop limit 255) accept   so that allowed IPv6 hosts are reachable
+//   agent uid -> 127.0.0.1 on lo             accept   the agent's own local services (dev servers)
+//   guard: loopback, link-local, multicast,  drop     whatever a set says; private ranges too
+//          reserved (+ private)                       unless allow_lan
+//   @allow4/@allow6 (address . tcp port)     accept   fed from DNS answers, with timeouts
+//   @static4/@static6 (prefix . tcp port)    accept   CIDR entries
+//   everything else                          drop
+// Input: established,related accept; from lo accept (it was filtered on output already); IPv6
+// neighbour discovery accept; everything else drop. Forward: drop. Every chain has policy drop.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rustyolo::nft {
+
+inline constexpr const char *table_family = "inet";
+inline constexpr const char *table_name = "rustyolo";
+inline constexpr std::uint32_t dns_filter_uid = 65533;
+inline constexpr std::uint32_t dns_filter_gid = 65533;
+
+// An upstream resolver the DNS filter forwards to.
+struct Resolver {
+    bool v6 = false;
+    std::string address;  // canonical text
+    std::uint16_t port = 53;
+    bool operator==(const Resolver &) const = default;
+};
+
+// A CIDR allow entry (already validated by net-common; re-checked by build_spec's caller).
+struct StaticRange {
+    bool v6 = false;
+    std::string prefix;                // "10.0.0.0/8", "2001:db8::/32", "1.2.3.4/32"
+    std::vector<std::uint16_t> ports;  // TCP
+};
+
+struct RulesetSpec {
+    std::uint32_t agent_uid = 1000;
+    std::vector<Resolver> upstreams;
+    bool allow_lan = false;
+    std::vector<StaticRange> static_ranges;
+    std::uint32_t set_size = 65536;  // bound on the dynamic sets
+};
+
+// True when Docker's embedded resolver (127.0.0.11) is an upstream.
+bool uses_engine_resolver(const RulesetSpec &spec);
+
+struct Rule {
+    std::string comment;  // the rule's identity, unique in its chain ("stub-udp", "upstream-udp 1.1.1.1:53")
+    std::string text;     // nft syntax without the comment
+};
+
+struct Chain {
+    std::string name;
+    std::string hook;      // "output", "input", "forward"; empty for a regular chain
+    std::string comment;   // for regular chains: what they are for
+    std::vector<Rule> rules;
+};
+
+struct Set {
+    std::string name;
+    std::string type;                   // "ipv4_addr . inet_service", "ipv4_addr"
+    std::vector<std::string> flags;     // "timeout", "interval"
+    std::uint32_t size = 0;             // 0: unbounded
+    std::vector<std::string> elements;  // nft syntax
+};
+
+struct Ruleset {
+    std::vector<Set> sets;
+    std::vector<Chain> chains;
+};
+
+// The chains the audit work hooks into: every drop of the firewall jumps to one of them, and each
+// holds just `counter drop` for now. Audit adds `log group N prefix "..."` before that drop.
+inline constexpr const char *blocked_output_chain = "blocked_output";
+inline constexpr const char *blocked_guard_chain = "blocked_guard";
+inline constexpr const char *blocked_input_chain = "blocked_input";
+
+// Never-allowed destinations for the guard rules (interval sets): loopback, "this host",
+// link-local (cloud metadata), multicast and reserved space; private ranges unless allow_lan.
+std::vector<std::string> never_ranges_v4(bool allow_lan);
+std::vector<std::string> never_ranges_v6(bool allow_lan);
+
+Ruleset build_ruleset(const RulesetSpec &spec);
+
+// One nft transaction that atomically replaces any table inet rustyolo with `ruleset`.
+std::string render_transaction(const Ruleset &ruleset);
+
+}  // namespace rustyolo::nft

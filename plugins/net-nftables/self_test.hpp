@@ -1,0 +1,56 @@
+// The self-test before the agent exists. Every check must pass or the start stops (fail closed).
+//
+//  ruleset     the live table inet rustyolo, read back as JSON, has exactly the chains (hooks,
+//              priority, policy drop), the rules (by comment, in order) and the sets (types, flags,
+//              static elements) that were meant; the guard sets contain every never-allowed range
+//              (asked of the kernel with `get element`)
+//  ipv6        the table is inet (both families) with drop policies, and a UDP send from the agent's
+//              uid to [::1]:9 fails locally (EPERM from the firewall, or IPv6 is off altogether)
+//  upstreams   a zero-length UDP send from the agent's uid to each upstream resolver (and to
+//              127.0.0.11:53) fails with EPERM: the packet was stopped by the firewall on this host
+//  stub        the agent's uid can query the stub on 127.0.0.1:53 and a name that is not allowed is
+//              REFUSED (mode filter only: in mode any the stub would forward it)
+//  resolv.conf points at 127.0.0.1 only
+//  filter      the DNS filter process is alive
+// Packets: the only ones that could leave are the zero-length datagrams to the configured
+// resolvers, and only if the firewall were broken; every other probe targets this host.
+#pragma once
+
+#include "ruleset.hpp"
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace rustyolo::nft {
+
+struct Check {
+    std::string name;
+    bool ok = false;
+    std::string detail;
+};
+
+// Compares `nft -j list table inet rustyolo` output with the ruleset that was meant.
+std::vector<Check> compare_ruleset(const Ruleset &expected, const boost::json::value &listed);
+
+struct LiveProbeSpec {
+    std::uint32_t agent_uid = 0;
+    std::uint32_t agent_gid = 0;
+    std::vector<Resolver> upstreams;
+    bool probe_stub = true;   // false in mode any
+};
+
+// The guard sets as the kernel sees them (`get element` for every range that was meant).
+std::vector<Check> guard_set_checks(const Ruleset &expected);
+
+// The probes above that need a process with the agent's uid (forked, setresuid): upstreams and
+// 127.0.0.11 closed, IPv6 closed, the stub answering and refusing. Firewall-independent: the
+// iptables plugin uses them too.
+std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec);
+
+// Renders checks as the hook's result: {"checks": [{"name", "ok", "detail"}]}.
+boost::json::value checks_to_json(const std::vector<Check> &checks);
+
+}  // namespace rustyolo::nft

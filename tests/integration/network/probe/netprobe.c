@@ -1,0 +1,498 @@
+/*
+ * netprobe: a small static probe for the network integration tests. It runs inside the sandbox as
+ * the agent (or as root in a control container) and reports what the network lets it do.
+ *
+ *   netprobe COMMAND ARGS...      run one command, print one result line
+ *   netprobe -                    read commands from stdin, one per line; print "R <result>" each
+ *
+ * Commands (HOST is an IPv4 or IPv6 literal; results are "ok ...", "err <ERRNO>" or "noreply"):
+ *   tcp HOST PORT [TIMEOUT_MS]         connect, then read one line       -> ok <line>
+ *   udp HOST PORT                      send "probe", wait for one reply  -> ok <line> | noreply
+ *   icmp HOST                          one echo request (ping socket)    -> ok | noreply
+ *   dns SERVER PORT udp|tcp NAME TYPE  one query (TYPE A, AAAA, TXT, MX, CNAME, ANY)
+ *                                                                        -> ok rcode=N an=ADDR,...
+ *   nftnew NAME [FAMILY]               netlink: create / delete table FAMILY (inet, ip, ip6;
+ *   nftdel NAME [FAMILY]                 default inet) NAME                 -> ok | err EPERM
+ *   id                                 -> ok uid=U gid=G
+ *   sleep MS                           -> ok
+ * Tests only ever point it at their own test hosts or at this container.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <netinet/in.h>
+#include <netinet/ip_icmp.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static char result[2048];
+
+static const char *errname(int e) {
+    switch (e) {
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    case ECONNREFUSED: return "ECONNREFUSED";
+    case ETIMEDOUT: return "ETIMEDOUT";
+    case ENETUNREACH: return "ENETUNREACH";
+    case EHOSTUNREACH: return "EHOSTUNREACH";
+    case EADDRNOTAVAIL: return "EADDRNOTAVAIL";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EINVAL: return "EINVAL";
+    case ENOENT: return "ENOENT";
+    case EEXIST: return "EEXIST";
+    case ECONNRESET: return "ECONNRESET";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    default: return "EOTHER";
+    }
+}
+
+static int set_err(int e) {
+    snprintf(result, sizeof result, "err %s", errname(e));
+    return 1;
+}
+
+static int parse_host(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
+    memset(ss, 0, sizeof *ss);
+    struct sockaddr_in *v4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &v4->sin_addr) == 1) {
+        v4->sin_family = AF_INET;
+        v4->sin_port = htons((uint16_t)port);
+        *len = sizeof *v4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, host, &v6->sin6_addr) == 1) {
+        v6->sin6_family = AF_INET6;
+        v6->sin6_port = htons((uint16_t)port);
+        *len = sizeof *v6;
+        return 0;
+    }
+    snprintf(result, sizeof result, "err bad-address");
+    return -1;
+}
+
+static void clean_line(char *s) {
+    for (char *p = s; *p; ++p) {
+        if (*p == '\n' || *p == '\r') {
+            *p = 0;
+            return;
+        }
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+    }
+}
+
+/* Connects with a timeout; returns the socket or -1 with errno set. */
+static int connect_timeout(int type, const struct sockaddr_storage *ss, socklen_t len, int timeout_ms) {
+    int fd = socket(ss->ss_family, type | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (const struct sockaddr *)ss, len) == 0)
+        return fd;
+    if (errno != EINPROGRESS) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    struct pollfd p = {fd, POLLOUT, 0};
+    if (poll(&p, 1, timeout_ms) != 1) {
+        close(fd);
+        errno = ETIMEDOUT;
+        return -1;
+    }
+    int error = 0;
+    socklen_t elen = sizeof error;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &elen);
+    if (error) {
+        close(fd);
+        errno = error;
+        return -1;
+    }
+    return fd;
+}
+
+static int read_line(int fd, char *buffer, size_t size, int timeout_ms) {
+    size_t got = 0;
+    while (got + 1 < size) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, timeout_ms) != 1)
+            break;
+        ssize_t n = recv(fd, buffer + got, size - 1 - got, 0);
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+        if (memchr(buffer, '\n', got))
+            break;
+    }
+    buffer[got] = 0;
+    clean_line(buffer);
+    return (int)got;
+}
+
+static int cmd_tcp(const char *host, int port, int timeout_ms) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(host, port, &ss, &len) < 0)
+        return 1;
+    int fd = connect_timeout(SOCK_STREAM, &ss, len, timeout_ms);
+    if (fd < 0)
+        return set_err(errno);
+    char line[512];
+    read_line(fd, line, sizeof line, 2000);
+    close(fd);
+    snprintf(result, sizeof result, "ok %s", line);
+    return 0;
+}
+
+static int cmd_udp(const char *host, int port) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(host, port, &ss, &len) < 0)
+        return 1;
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    if (sendto(fd, "probe\n", 6, 0, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+        close(fd);
+        return set_err(e);
+    }
+    char line[512];
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 1500) != 1) {
+        close(fd);
+        snprintf(result, sizeof result, "noreply");
+        return 0;
+    }
+    ssize_t n = recv(fd, line, sizeof line - 1, 0);
+    close(fd);
+    if (n < 0)
+        return set_err(errno);
+    line[n] = 0;
+    clean_line(line);
+    snprintf(result, sizeof result, "ok %s", line);
+    return 0;
+}
+
+static int cmd_icmp(const char *host) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(host, 0, &ss, &len) < 0)
+        return 1;
+    int fd = socket(AF_INET, SOCK_DGRAM, IPPROTO_ICMP);
+    if (fd < 0)
+        return set_err(errno);
+    struct icmphdr echo;
+    memset(&echo, 0, sizeof echo);
+    echo.type = ICMP_ECHO;
+    echo.un.echo.sequence = htons(1);
+    if (sendto(fd, &echo, sizeof echo, 0, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+        close(fd);
+        return set_err(e);
+    }
+    struct pollfd p = {fd, POLLIN, 0};
+    int ready = poll(&p, 1, 1500);
+    close(fd);
+    snprintf(result, sizeof result, ready == 1 ? "ok" : "noreply");
+    return 0;
+}
+
+/* ---- DNS (hand-made on purpose: this is a test probe, the filter itself uses ldns) ---- */
+
+static int qtype_of(const char *name) {
+    if (!strcmp(name, "A")) return 1;
+    if (!strcmp(name, "CNAME")) return 5;
+    if (!strcmp(name, "MX")) return 15;
+    if (!strcmp(name, "TXT")) return 16;
+    if (!strcmp(name, "AAAA")) return 28;
+    if (!strcmp(name, "ANY")) return 255;
+    return atoi(name);
+}
+
+static size_t build_query(unsigned char *out, const char *name, int qtype, uint16_t id) {
+    size_t at = 0;
+    out[at++] = (unsigned char)(id >> 8);
+    out[at++] = (unsigned char)(id & 0xff);
+    out[at++] = 0x01; /* RD */
+    out[at++] = 0x00;
+    out[at++] = 0; out[at++] = 1; /* qdcount */
+    memset(out + at, 0, 6);
+    at += 6;
+    const char *label = name;
+    while (*label) {
+        const char *dot = strchr(label, '.');
+        size_t n = dot ? (size_t)(dot - label) : strlen(label);
+        if (n == 0 || n > 63)
+            break;
+        out[at++] = (unsigned char)n;
+        memcpy(out + at, label, n);
+        at += n;
+        label += n + (dot ? 1 : 0);
+    }
+    out[at++] = 0;
+    out[at++] = (unsigned char)(qtype >> 8);
+    out[at++] = (unsigned char)(qtype & 0xff);
+    out[at++] = 0; out[at++] = 1; /* IN */
+    return at;
+}
+
+static size_t skip_name(const unsigned char *m, size_t size, size_t at) {
+    while (at < size) {
+        unsigned char n = m[at];
+        if (n == 0)
+            return at + 1;
+        if ((n & 0xc0) == 0xc0)
+            return at + 2;
+        at += 1 + n;
+    }
+    return size;
+}
+
+static void describe_reply(const unsigned char *m, size_t size) {
+    if (size < 12) {
+        snprintf(result, sizeof result, "err short-reply");
+        return;
+    }
+    int rcode = m[3] & 0x0f;
+    int tc = (m[2] & 0x02) != 0;
+    unsigned qd = (unsigned)(m[4] << 8 | m[5]), an = (unsigned)(m[6] << 8 | m[7]);
+    size_t at = 12;
+    for (unsigned i = 0; i < qd && at < size; ++i)
+        at = skip_name(m, size, at) + 4;
+    char list[1024] = "";
+    for (unsigned i = 0; i < an && at + 10 <= size; ++i) {
+        at = skip_name(m, size, at);
+        if (at + 10 > size)
+            break;
+        unsigned type = (unsigned)(m[at] << 8 | m[at + 1]);
+        unsigned rdlength = (unsigned)(m[at + 8] << 8 | m[at + 9]);
+        at += 10;
+        if (at + rdlength > size)
+            break;
+        char text[INET6_ADDRSTRLEN] = "";
+        if (type == 1 && rdlength == 4)
+            inet_ntop(AF_INET, m + at, text, sizeof text);
+        else if (type == 28 && rdlength == 16)
+            inet_ntop(AF_INET6, m + at, text, sizeof text);
+        else if (type == 5)
+            snprintf(text, sizeof text, "CNAME");
+        else
+            snprintf(text, sizeof text, "TYPE%u", type);
+        if (strlen(list) + strlen(text) + 2 < sizeof list) {
+            if (*list)
+                strcat(list, ",");
+            strcat(list, text);
+        }
+        at += rdlength;
+    }
+    snprintf(result, sizeof result, "ok rcode=%d tc=%d an=%s", rcode, tc, *list ? list : "-");
+}
+
+static int cmd_dns(const char *server, int port, const char *proto, const char *name, const char *type) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(server, port, &ss, &len) < 0)
+        return 1;
+    unsigned char query[600], reply[65536];
+    uint16_t id = 0;
+    if (getrandom(&id, sizeof id, 0) != sizeof id)
+        id = (uint16_t)getpid();
+    size_t qlen = build_query(query + 2, name, qtype_of(type), id);
+    if (!strcmp(proto, "tcp")) {
+        query[0] = (unsigned char)(qlen >> 8);
+        query[1] = (unsigned char)(qlen & 0xff);
+        int fd = connect_timeout(SOCK_STREAM, &ss, len, 3000);
+        if (fd < 0)
+            return set_err(errno);
+        if (send(fd, query, qlen + 2, MSG_NOSIGNAL) < 0) {
+            int e = errno;
+            close(fd);
+            return set_err(e);
+        }
+        size_t got = 0;
+        while (got < 2 || got < 2 + (size_t)(reply[0] << 8 | reply[1])) {
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, 4000) != 1)
+                break;
+            ssize_t n = recv(fd, reply + got, sizeof reply - got, 0);
+            if (n <= 0)
+                break;
+            got += (size_t)n;
+        }
+        close(fd);
+        if (got < 2) {
+            snprintf(result, sizeof result, "noreply");
+            return 0;
+        }
+        describe_reply(reply + 2, got - 2);
+        return 0;
+    }
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    if (sendto(fd, query + 2, qlen, 0, (struct sockaddr *)&ss, len) < 0) {
+        int e = errno;
+        close(fd);
+        return set_err(e);
+    }
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 4000) != 1) {
+        close(fd);
+        snprintf(result, sizeof result, "noreply");
+        return 0;
+    }
+    ssize_t n = recv(fd, reply, sizeof reply, 0);
+    close(fd);
+    if (n < 0)
+        return set_err(errno);
+    describe_reply(reply, (size_t)n);
+    return 0;
+}
+
+/* ---- nf_tables over netlink: one batch with one table message ---- */
+
+static size_t put_msg(unsigned char *buf, size_t at, uint16_t type, uint16_t flags, uint32_t seq, uint8_t family,
+                      uint16_t res_id, const char *table) {
+    struct nlmsghdr *h = (struct nlmsghdr *)(buf + at);
+    size_t start = at;
+    memset(h, 0, NLMSG_HDRLEN);
+    h->nlmsg_type = type;
+    h->nlmsg_flags = flags;
+    h->nlmsg_seq = seq;
+    at += NLMSG_HDRLEN;
+    struct nfgenmsg *g = (struct nfgenmsg *)(buf + at);
+    g->nfgen_family = family;
+    g->version = NFNETLINK_V0;
+    g->res_id = htons(res_id);
+    at += NLMSG_ALIGN(sizeof *g);
+    if (table) {
+        struct nlattr *a = (struct nlattr *)(buf + at);
+        size_t n = strlen(table) + 1;
+        a->nla_type = NFTA_TABLE_NAME;
+        a->nla_len = (uint16_t)(NLA_HDRLEN + n);
+        memcpy(buf + at + NLA_HDRLEN, table, n);
+        at += NLA_ALIGN(a->nla_len);
+    }
+    h->nlmsg_len = (uint32_t)(at - start);
+    return at;
+}
+
+static int family_of(const char *name) {
+    if (!strcmp(name, "ip")) return NFPROTO_IPV4;
+    if (!strcmp(name, "ip6")) return NFPROTO_IPV6;
+    return NFPROTO_INET;
+}
+
+static int cmd_nft(const char *table, int create, int family) {
+    int fd = socket(AF_NETLINK, SOCK_RAW, NETLINK_NETFILTER);
+    if (fd < 0)
+        return set_err(errno);
+    unsigned char buf[1024];
+    memset(buf, 0, sizeof buf);
+    size_t at = 0;
+    at = put_msg(buf, at, NFNL_MSG_BATCH_BEGIN, NLM_F_REQUEST, 1, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, NULL);
+    uint16_t type = (uint16_t)((NFNL_SUBSYS_NFTABLES << 8) | (create ? NFT_MSG_NEWTABLE : NFT_MSG_DELTABLE));
+    uint16_t flags = NLM_F_REQUEST | NLM_F_ACK | (create ? NLM_F_CREATE : 0);
+    at = put_msg(buf, at, type, flags, 2, (uint8_t)family, 0, table);
+    at = put_msg(buf, at, NFNL_MSG_BATCH_END, NLM_F_REQUEST, 3, AF_UNSPEC, NFNL_SUBSYS_NFTABLES, NULL);
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    if (sendto(fd, buf, at, 0, (struct sockaddr *)&kernel, sizeof kernel) < 0) {
+        int e = errno;
+        close(fd);
+        return set_err(e);
+    }
+    unsigned char reply[8192];
+    struct pollfd p = {fd, POLLIN, 0};
+    int error = ETIMEDOUT;
+    while (poll(&p, 1, 2000) == 1) {
+        ssize_t n = recv(fd, reply, sizeof reply, 0);
+        if (n <= 0)
+            break;
+        for (struct nlmsghdr *h = (struct nlmsghdr *)reply; NLMSG_OK(h, (unsigned)n); h = NLMSG_NEXT(h, n)) {
+            if (h->nlmsg_type == NLMSG_ERROR) {
+                struct nlmsgerr *e = (struct nlmsgerr *)NLMSG_DATA(h);
+                error = -e->error;
+                goto done;
+            }
+        }
+    }
+done:
+    close(fd);
+    if (error == 0) {
+        snprintf(result, sizeof result, "ok");
+        return 0;
+    }
+    return set_err(error);
+}
+
+static int run(int argc, char **argv) {
+    result[0] = 0;
+    if (argc < 1) {
+        snprintf(result, sizeof result, "err usage");
+        return 2;
+    }
+    const char *c = argv[0];
+    if (!strcmp(c, "tcp") && argc >= 3)
+        return cmd_tcp(argv[1], atoi(argv[2]), argc >= 4 ? atoi(argv[3]) : 3000);
+    if (!strcmp(c, "udp") && argc >= 3)
+        return cmd_udp(argv[1], atoi(argv[2]));
+    if (!strcmp(c, "icmp") && argc >= 2)
+        return cmd_icmp(argv[1]);
+    if (!strcmp(c, "dns") && argc >= 6)
+        return cmd_dns(argv[1], atoi(argv[2]), argv[3], argv[4], argv[5]);
+    if (!strcmp(c, "nftnew") && argc >= 2)
+        return cmd_nft(argv[1], 1, family_of(argc >= 3 ? argv[2] : "inet"));
+    if (!strcmp(c, "nftdel") && argc >= 2)
+        return cmd_nft(argv[1], 0, family_of(argc >= 3 ? argv[2] : "inet"));
+    if (!strcmp(c, "id")) {
+        snprintf(result, sizeof result, "ok uid=%u gid=%u", (unsigned)getuid(), (unsigned)getgid());
+        return 0;
+    }
+    if (!strcmp(c, "sleep") && argc >= 2) {
+        usleep((useconds_t)atoi(argv[1]) * 1000);
+        snprintf(result, sizeof result, "ok");
+        return 0;
+    }
+    snprintf(result, sizeof result, "err usage");
+    return 2;
+}
+
+int main(int argc, char **argv) {
+    if (argc == 2 && !strcmp(argv[1], "-")) {
+        char line[1024];
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        printf("R ready\n");
+        fflush(stdout);
+        while (fgets(line, sizeof line, stdin)) {
+            char *words[16];
+            int n = 0;
+            for (char *w = strtok(line, " \t\r\n"); w && n < 16; w = strtok(NULL, " \t\r\n"))
+                words[n++] = w;
+            if (n == 0)
+                continue;
+            if (!strcmp(words[0], "exit"))
+                break;
+            run(n, words);
+            printf("R %s\n", result);
+            fflush(stdout);
+        }
+        return 0;
+    }
+    int rc = run(argc - 1, argv + 1);
+    printf("%s\n", result);
+    return rc;
+}

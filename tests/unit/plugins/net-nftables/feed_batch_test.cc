@@ -1,0 +1,180 @@
+#include "feed_batch.hpp"
+
+#include <gtest/gtest.h>
+
+namespace rustyolo::nft {
+namespace {
+
+using Kind = FeedAction::Kind;
+using dns::feed::LineSplitter;
+
+std::vector<FeedAction> feed(BatchAssembler &assembler, const std::vector<std::string> &lines) {
+    std::vector<FeedAction> all;
+    for (const std::string &line : lines)
+        for (FeedAction &action : assembler.on_line(LineSplitter::Item{line, false}))
+            all.push_back(std::move(action));
+    return all;
+}
+
+std::vector<Kind> kinds(const std::vector<FeedAction> &actions) {
+    std::vector<Kind> out;
+    for (const auto &a : actions)
+        out.push_back(a.kind);
+    return out;
+}
+
+FeedPolicy policy(bool allow_lan = false) {
+    FeedPolicy p;
+    p.allow_lan = allow_lan;
+    p.ports = {80, 443};
+    return p;
+}
+
+TEST(NftFeedBatch, ABatchIsAppliedAtItsEnd) {
+    BatchAssembler assembler;
+    auto actions = feed(assembler, {"ready", "7 4 1.2.3.4 300 443", "7 6 2001:db8::1 60 80,443", "7 end"});
+    ASSERT_EQ(kinds(actions), (std::vector<Kind>{Kind::ready, Kind::apply}));
+    EXPECT_EQ(actions[1].id, 7u);
+    ASSERT_EQ(actions[1].addresses.size(), 2u);
+    EXPECT_EQ(actions[1].addresses[1].address, "2001:db8::1");
+}
+
+TEST(NftFeedBatch, AMalformedLineFailsTheOpenBatch) {
+    BatchAssembler assembler;
+    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "7 4 1.2.3.999 300 443", "7 end"});
+    EXPECT_EQ(kinds(actions), (std::vector<Kind>{Kind::error, Kind::fail}));
+    EXPECT_EQ(actions[1].id, 7u);
+    // The next batch is independent.
+    actions = feed(assembler, {"8 4 1.2.3.4 300 443", "8 end"});
+    EXPECT_EQ(kinds(actions), std::vector<Kind>{Kind::apply});
+}
+
+TEST(NftFeedBatch, AnOverlongLineFailsTheOpenBatch) {
+    BatchAssembler assembler;
+    feed(assembler, {"7 4 1.2.3.4 300 443"});
+    auto actions = assembler.on_line(LineSplitter::Item{"", true});
+    EXPECT_EQ(kinds(actions), std::vector<Kind>{Kind::error});
+    EXPECT_EQ(kinds(feed(assembler, {"7 end"})), std::vector<Kind>{Kind::fail});
+}
+
+TEST(NftFeedBatch, InterleavedBatchesFail) {
+    BatchAssembler assembler;
+    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "8 4 1.2.3.5 300 443", "8 end"});
+    EXPECT_EQ(kinds(actions), (std::vector<Kind>{Kind::error, Kind::fail, Kind::apply}));
+    EXPECT_EQ(actions[1].id, 7u);
+    EXPECT_EQ(actions[2].id, 8u);
+}
+
+TEST(NftFeedBatch, AnEndWithoutItsBatchFails) {
+    BatchAssembler assembler;
+    EXPECT_EQ(kinds(feed(assembler, {"9 end"})), (std::vector<Kind>{Kind::error, Kind::fail}));
+}
+
+TEST(NftFeedBatch, ReadyTwiceIsAnError) {
+    BatchAssembler assembler;
+    EXPECT_EQ(kinds(feed(assembler, {"ready", "ready"})), (std::vector<Kind>{Kind::ready, Kind::error}));
+}
+
+TEST(NftFeedBatch, TooManyAddressesFailTheBatch) {
+    BatchAssembler assembler;
+    std::vector<std::string> lines;
+    for (int i = 0; i < 257; ++i)
+        lines.push_back("3 4 1.2." + std::to_string(i / 250) + "." + std::to_string(i % 250) + " 60 443");
+    lines.push_back("3 end");
+    EXPECT_EQ(kinds(feed(assembler, lines)), (std::vector<Kind>{Kind::error, Kind::fail}));
+}
+
+TEST(NftFeedBatch, DenyLinesAreReported) {
+    BatchAssembler assembler;
+    auto actions = feed(assembler, {"deny 16 tunnel.evil.test"});
+    ASSERT_EQ(kinds(actions), std::vector<Kind>{Kind::deny});
+    EXPECT_EQ(actions[0].name, "tunnel.evil.test");
+    EXPECT_EQ(actions[0].qtype, 16);
+}
+
+TEST(NftFeedAdmission, NeverAllowedAddressesAreRefusedWhateverTheName) {
+    std::vector<AnswerAddress> addresses = {
+        {false, "93.184.216.34", 60, {443}}, {false, "127.0.0.1", 60, {443}},    {false, "169.254.169.254", 60, {80}},
+        {false, "0.0.0.0", 60, {443}},       {false, "224.0.0.1", 60, {443}},    {false, "255.255.255.255", 60, {443}},
+        {false, "10.1.2.3", 60, {443}},      {false, "192.168.1.1", 60, {443}},  {false, "172.16.0.1", 60, {443}},
+        {false, "100.64.0.1", 60, {443}},    {true, "::1", 60, {443}},           {true, "fe80::1", 60, {443}},
+        {true, "fd00::1", 60, {443}},        {true, "::ffff:127.0.0.1", 60, {443}}, {true, "::ffff:169.254.169.254", 60, {80}},
+        {true, "2606:4700::1111", 60, {443}},
+    };
+    Admission closed = admit(addresses, policy(false));
+    ASSERT_EQ(closed.accepted.size(), 2u);
+    EXPECT_EQ(closed.accepted[0].address, "93.184.216.34");
+    EXPECT_EQ(closed.accepted[1].address, "2606:4700::1111");
+    EXPECT_EQ(closed.refused.size(), addresses.size() - 2);
+
+    Admission lan = admit(addresses, policy(true));
+    std::vector<std::string> accepted;
+    for (const auto &a : lan.accepted)
+        accepted.push_back(a.address);
+    EXPECT_EQ(accepted, (std::vector<std::string>{"93.184.216.34", "10.1.2.3", "192.168.1.1", "172.16.0.1",
+                                                  "100.64.0.1", "fd00::1", "2606:4700::1111"}));
+}
+
+TEST(NftFeedAdmission, PortsNoEntryOpensAreRefused) {
+    Admission admission = admit({{false, "93.184.216.34", 60, {22}}, {false, "93.184.216.35", 60, {80, 22}}}, policy());
+    EXPECT_TRUE(admission.accepted.empty());
+    ASSERT_EQ(admission.refused.size(), 2u);
+    EXPECT_NE(admission.refused[0].reason.find("port 22"), std::string::npos);
+}
+
+TEST(NftFeedAdmission, TimeoutsAreClamped) {
+    FeedPolicy p = policy();
+    EXPECT_EQ(clamp_ttl(0, p), 30u);
+    EXPECT_EQ(clamp_ttl(29, p), 30u);
+    EXPECT_EQ(clamp_ttl(300, p), 300u);
+    EXPECT_EQ(clamp_ttl(86400, p), 3600u);
+    EXPECT_EQ(clamp_ttl(4294967295u, p), 3600u);
+}
+
+TEST(NftFeedAdmission, ElementsOutliveTheAnswerByAGrace) {
+    FeedPolicy p = policy();
+    EXPECT_EQ(element_timeout(0, p), 35u);
+    EXPECT_EQ(element_timeout(300, p), 330u);
+    EXPECT_EQ(element_timeout(99999, p), 3960u);
+}
+
+TEST(NftFeedAdmission, ElementScriptAddsDeletesAndAddsEachElementOnce) {
+    std::string script = element_script({{false, "1.2.3.4", 10, {80, 443}},
+                                         {false, "1.2.3.4", 900, {443}},
+                                         {true, "2001:db8::1", 99999, {443}}},
+                                        policy());
+    EXPECT_EQ(script,
+              "add element inet rustyolo allow4 { 1.2.3.4 . 80 timeout 35s, 1.2.3.4 . 443 timeout 990s }\n"
+              "delete element inet rustyolo allow4 { 1.2.3.4 . 80, 1.2.3.4 . 443 }\n"
+              "add element inet rustyolo allow4 { 1.2.3.4 . 80 timeout 35s, 1.2.3.4 . 443 timeout 990s }\n"
+              "add element inet rustyolo allow6 { 2001:db8::1 . 443 timeout 3960s }\n"
+              "delete element inet rustyolo allow6 { 2001:db8::1 . 443 }\n"
+              "add element inet rustyolo allow6 { 2001:db8::1 . 443 timeout 3960s }\n");
+    EXPECT_EQ(element_script({}, policy()), "");
+}
+
+TEST(NftFeedFresh, AnElementThatOutlivesTheAnswerNeedsNoUpdate) {
+    FreshElements fresh;
+    FeedPolicy p = policy();
+    auto t0 = FreshElements::Clock::now();
+    std::vector<AnswerAddress> answer = {{false, "1.2.3.4", 300, {80, 443}}};
+    EXPECT_EQ(fresh.needing_update(answer, p, t0).size(), 1u);
+    fresh.applied(answer, p, t0);
+    // The same answer 20 s later (a constant TTL): the element (330 s) still outlives it (300 s).
+    EXPECT_TRUE(fresh.needing_update(answer, p, t0 + std::chrono::seconds(20)).empty());
+    // A caching resolver counts the TTL down: no update either.
+    std::vector<AnswerAddress> counted_down = {{false, "1.2.3.4", 200, {80, 443}}};
+    EXPECT_TRUE(fresh.needing_update(counted_down, p, t0 + std::chrono::seconds(100)).empty());
+    // After the grace, the element must be refreshed.
+    EXPECT_EQ(fresh.needing_update(answer, p, t0 + std::chrono::seconds(31)).size(), 1u);
+    // A longer TTL, or a port not yet in the set, needs an update of just that.
+    std::vector<AnswerAddress> longer = {{false, "1.2.3.4", 3000, {443}}};
+    EXPECT_EQ(fresh.needing_update(longer, p, t0).size(), 1u);
+    std::vector<AnswerAddress> more_ports = {{false, "1.2.3.4", 300, {22, 443}}};
+    auto reduced = fresh.needing_update(more_ports, p, t0);
+    ASSERT_EQ(reduced.size(), 1u);
+    EXPECT_EQ(reduced[0].ports, std::vector<std::uint16_t>{22});
+}
+
+}  // namespace
+}  // namespace rustyolo::nft

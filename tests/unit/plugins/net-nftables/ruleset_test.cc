@@ -1,0 +1,229 @@
+#include "feed_batch.hpp"
+#include "nft_context.hpp"
+#include "ruleset.hpp"
+#include "self_test.hpp"
+
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <functional>
+#include <string>
+
+namespace rustyolo::nft {
+namespace {
+
+RulesetSpec spec_with(std::vector<Resolver> upstreams, bool allow_lan = false) {
+    RulesetSpec spec;
+    spec.agent_uid = 1000;
+    spec.upstreams = std::move(upstreams);
+    spec.allow_lan = allow_lan;
+    return spec;
+}
+
+const Chain &chain(const Ruleset &ruleset, const std::string &name) {
+    auto it = std::find_if(ruleset.chains.begin(), ruleset.chains.end(), [&](const Chain &c) { return c.name == name; });
+    if (it == ruleset.chains.end())
+        throw std::runtime_error("no chain " + name);
+    return *it;
+}
+
+const Set &set(const Ruleset &ruleset, const std::string &name) {
+    auto it = std::find_if(ruleset.sets.begin(), ruleset.sets.end(), [&](const Set &s) { return s.name == name; });
+    if (it == ruleset.sets.end())
+        throw std::runtime_error("no set " + name);
+    return *it;
+}
+
+std::vector<std::string> comments(const Chain &c) {
+    std::vector<std::string> out;
+    for (const Rule &rule : c.rules)
+        out.push_back(rule.comment);
+    return out;
+}
+
+std::string rule_text(const Chain &c, const std::string &comment) {
+    for (const Rule &rule : c.rules)
+        if (rule.comment == comment)
+            return rule.text;
+    return "";
+}
+
+TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    EXPECT_EQ(comments(chain(ruleset, "output")),
+              (std::vector<std::string>{"established", "stub-udp", "stub-tcp", "upstream-udp 1.1.1.1:53",
+                                        "upstream-tcp 1.1.1.1:53", "upstream-closed-udp 1.1.1.1:53",
+                                        "upstream-closed-tcp 1.1.1.1:53", "dns-filter-nothing-else",
+                                        "ipv6-neighbour-discovery", "agent-local-services", "guard-never4",
+                                        "guard-never6", "dns-answers-4", "dns-answers-6", "cidr-4", "cidr-6",
+                                        "default-drop"}));
+    EXPECT_EQ(comments(chain(ruleset, "input")),
+              (std::vector<std::string>{"established", "loopback-filtered-on-output", "ipv6-neighbour-discovery",
+                                        "default-drop"}));
+    EXPECT_TRUE(chain(ruleset, "forward").rules.empty());
+}
+
+TEST(NftRuleset, EveryBaseChainDropsByPolicyAndEveryDropHasAnAuditHook) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    std::string text = render_transaction(ruleset);
+    for (const char *hook : {"output", "input", "forward"})
+        EXPECT_NE(text.find(std::string("type filter hook ") + hook + " priority filter; policy drop;"), std::string::npos)
+            << hook;
+    EXPECT_EQ(rule_text(chain(ruleset, "output"), "default-drop"), "goto blocked_output");
+    EXPECT_EQ(rule_text(chain(ruleset, "input"), "default-drop"), "goto blocked_input");
+    EXPECT_EQ(rule_text(chain(ruleset, "output"), "guard-never4"), "ip daddr @never4 goto blocked_guard");
+    for (const char *name : {blocked_output_chain, blocked_guard_chain, blocked_input_chain}) {
+        EXPECT_EQ(chain(ruleset, name).rules.size(), 1u);
+        EXPECT_EQ(chain(ruleset, name).rules[0].text, "counter drop");
+        EXPECT_NE(chain(ruleset, name).comment.find("audit hook"), std::string::npos);
+    }
+}
+
+TEST(NftRuleset, NoBlanketLoopbackAccept) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    for (const Rule &rule : chain(ruleset, "output").rules) {
+        EXPECT_NE(rule.text, "oif \"lo\" accept") << rule.comment;
+        if (rule.text.find("\"lo\"") != std::string::npos) {
+            EXPECT_NE(rule.text.find("meta skuid 1000 ip daddr 127.0.0.1"), std::string::npos) << rule.comment;
+        }
+    }
+    EXPECT_EQ(rule_text(chain(ruleset, "output"), "stub-udp"), "ip daddr 127.0.0.1 udp dport 53 accept");
+}
+
+TEST(NftRuleset, OnlyTheFilterUidReachesUpstreamsByTheOriginalTuple) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "127.0.0.11", 53}, {true, "2001:db8::53", 5353}}));
+    const Chain &output = chain(ruleset, "output");
+    EXPECT_EQ(rule_text(output, "upstream-udp 127.0.0.11:53"),
+              "meta skuid 65533 meta l4proto udp ct original ip daddr 127.0.0.11 ct original proto-dst 53 accept");
+    EXPECT_EQ(rule_text(output, "upstream-tcp [2001:db8::53]:5353"),
+              "meta skuid 65533 meta l4proto tcp ct original ip6 daddr 2001:db8::53 ct original proto-dst 5353 accept");
+    EXPECT_EQ(rule_text(output, "upstream-closed-udp 127.0.0.11:53"),
+              "meta l4proto udp ct original ip daddr 127.0.0.11 ct original proto-dst 53 reject");
+    EXPECT_EQ(rule_text(output, "dns-filter-nothing-else"), "meta skuid 65533 goto blocked_output");
+}
+
+TEST(NftRuleset, EngineResolverForwardingOnlyWith127_0_0_11) {
+    Ruleset with = build_ruleset(spec_with({{false, "127.0.0.11", 53}}));
+    EXPECT_EQ(rule_text(chain(with, "output"), "engine-resolver-forwarding-udp"), "meta skuid 0 udp dport 53 accept");
+    Ruleset without = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    EXPECT_EQ(rule_text(chain(without, "output"), "engine-resolver-forwarding-udp"), "");
+}
+
+TEST(NftRuleset, GuardSetsHoldNeverAllowedRangesAndPrivateOnlyWithoutAllowLan) {
+    Ruleset closed = build_ruleset(spec_with({{false, "1.1.1.1", 53}}, false));
+    const auto &v4 = set(closed, "never4").elements;
+    for (const char *range : {"127.0.0.0/8", "0.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4",
+                              "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10"})
+        EXPECT_NE(std::find(v4.begin(), v4.end(), range), v4.end()) << range;
+    const auto &v6 = set(closed, "never6").elements;
+    for (const char *range : {"::1/128", "fe80::/10", "ff00::/8", "fc00::/7"})
+        EXPECT_NE(std::find(v6.begin(), v6.end(), range), v6.end()) << range;
+
+    Ruleset lan = build_ruleset(spec_with({{false, "1.1.1.1", 53}}, true));
+    const auto &lan4 = set(lan, "never4").elements;
+    EXPECT_EQ(std::find(lan4.begin(), lan4.end(), "10.0.0.0/8"), lan4.end());
+    EXPECT_NE(std::find(lan4.begin(), lan4.end(), "169.254.0.0/16"), lan4.end());
+}
+
+TEST(NftRuleset, DynamicSetsHaveTimeoutsAndABound) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    EXPECT_EQ(set(ruleset, "allow4").type, "ipv4_addr . inet_service");
+    EXPECT_EQ(set(ruleset, "allow6").type, "ipv6_addr . inet_service");
+    EXPECT_EQ(set(ruleset, "allow4").flags, std::vector<std::string>{"timeout"});
+    EXPECT_EQ(set(ruleset, "allow4").size, 65536u);
+    std::string text = render_transaction(ruleset);
+    EXPECT_NE(text.find("\tset allow4 {\n\t\ttype ipv4_addr . inet_service\n\t\tflags timeout\n\t\tsize 65536\n\t}\n"),
+              std::string::npos);
+}
+
+TEST(NftRuleset, StaticRangesBecomeIntervalElementsWithoutOverlaps) {
+    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
+    spec.static_ranges = {{false, "10.0.0.0/8", {443}},     {false, "10.1.2.3/32", {443, 22}},
+                          {false, "10.0.0.0/8", {443}},     {true, "2001:db8::/32", {443}},
+                          {false, "203.0.113.0/24", {80}}};
+    Ruleset ruleset = build_ruleset(spec);
+    EXPECT_EQ(set(ruleset, "static4").elements,
+              (std::vector<std::string>{"10.1.2.3/32 . 22", "203.0.113.0/24 . 80", "10.0.0.0/8 . 443"}));
+    EXPECT_EQ(set(ruleset, "static6").elements, std::vector<std::string>{"2001:db8::/32 . 443"});
+}
+
+TEST(NftRuleset, TransactionReplacesTheTableAtomically) {
+    std::string text = render_transaction(build_ruleset(spec_with({{false, "1.1.1.1", 53}})));
+    EXPECT_EQ(text.rfind("add table inet rustyolo\ndelete table inet rustyolo\ntable inet rustyolo {\n", 0), 0u);
+}
+
+TEST(NftRuleset, RefusesAnAgentUidThatIsRootOrTheFilters) {
+    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}});
+    spec.agent_uid = 0;
+    EXPECT_THROW(build_ruleset(spec), std::invalid_argument);
+    spec.agent_uid = dns_filter_uid;
+    EXPECT_THROW(build_ruleset(spec), std::invalid_argument);
+}
+
+// Runs `body` in a child process inside a new, empty network namespace (never the host's
+// ruleset). Returns "" on success or what went wrong.
+std::string in_scratch_netns(const std::function<std::string()> &body) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+        return "pipe failed";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        std::string result;
+        try {
+            result = ::unshare(CLONE_NEWNET) == 0 ? body() : "unshare(CLONE_NEWNET) failed";
+        } catch (const std::exception &e) {
+            result = e.what();
+        }
+        ssize_t ignored = ::write(fds[1], result.data(), result.size());
+        (void)ignored;
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    std::string result;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0)
+        result.append(buffer, static_cast<std::size_t>(n));
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return result;
+}
+
+TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    RulesetSpec spec = spec_with({{false, "127.0.0.11", 53}, {true, "2001:db8::53", 53}}, false);
+    spec.static_ranges = {{false, "203.0.113.0/24", {443, 8443}}, {true, "2001:db8::/32", {443}}};
+    Ruleset ruleset = build_ruleset(spec);
+    std::string problem = in_scratch_netns([&]() -> std::string {
+        NftContext nft;
+        nft.run(render_transaction(ruleset), "install");
+        nft.run(render_transaction(ruleset), "install again (replaces)");
+        std::string listing = NftContext(true).run("list table inet rustyolo", "list");
+        for (const Check &check : compare_ruleset(ruleset, boost::json::parse(listing)))
+            if (!check.ok)
+                return check.name + ": " + check.detail;
+        // Feeding and refreshing elements works on this kernel.
+        FeedPolicy policy;
+        policy.ports = {443};
+        std::string script = element_script({{false, "1.2.3.4", 300, {443}}, {true, "2001:db8::1", 5, {443}}}, policy);
+        nft.run(script, "feed");
+        nft.run(script, "feed again");
+        std::string sets = nft.run("list set inet rustyolo allow4", "list allow4");
+        if (sets.find("1.2.3.4 . 443 timeout 5m30s") == std::string::npos)
+            return "allow4 lacks the element: " + sets;
+        std::string six = nft.run("list set inet rustyolo allow6", "list allow6");
+        if (six.find("2001:db8::1 . 443 timeout 35s") == std::string::npos)
+            return "allow6 lacks the clamped element: " + six;
+        return "";
+    });
+    EXPECT_EQ(problem, "");
+}
+
+}  // namespace
+}  // namespace rustyolo::nft
