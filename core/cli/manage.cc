@@ -4,6 +4,7 @@
 #include "config_env.hpp"
 #include "config_toml.hpp"
 #include "error.hpp"
+#include "text.hpp"
 #include "plan.hpp"
 #include "plan_builder.hpp"
 #include "process.hpp"
@@ -30,12 +31,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string> &items, const char *sep = ", ") {
-    std::string out;
-    for (const auto &item : items)
-        out += (out.empty() ? "" : sep) + item;
-    return out;
-}
+using text::join;
+
 
 // Parses a management command's own options; returns false when CLI11 printed help or an error
 // (the exit code is then in `code`).

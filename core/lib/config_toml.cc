@@ -2,6 +2,8 @@
 // read; anything else in the file is an error naming the file, the line and the key.
 #include "config_toml.hpp"
 
+#include "text.hpp"
+
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -21,21 +23,7 @@ namespace {
 constexpr std::streamoff kMaxConfigBytes = 1 << 20;
 
 // Key names come from a file the agent may have written: never echo control characters as-is.
-std::string printable(std::string_view text) {
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    return out;
-}
+using text::printable;
 
 std::string type_name(toml::node_type type) {
     switch (type) {

@@ -1,6 +1,7 @@
 #include "mount_spec.hpp"
 
 #include "error.hpp"
+#include "text.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,6 +18,8 @@
 namespace rustyolo {
 namespace {
 
+using text::quoted;
+
 // Symlinks followed while canonicalising one path before it counts as a loop (Linux's limit).
 constexpr int max_symlinks = 40;
 
@@ -25,19 +28,6 @@ constexpr int max_symlinks = 40;
 constexpr std::array<std::string_view, 5> reserved_targets = {"/proc", "/sys", "/dev", "/run/rustyolo",
                                                               "/etc"};
 
-std::vector<std::string> split_components(std::string_view path) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (start <= path.size()) {
-        std::size_t end = path.find('/', start);
-        if (end == std::string_view::npos)
-            end = path.size();
-        if (end > start)
-            parts.emplace_back(path.substr(start, end - start));
-        start = end + 1;
-    }
-    return parts;
-}
 
 std::string join(const std::string &base, std::string_view name) {
     return base == "/" ? "/" + std::string(name) : base + "/" + std::string(name);
@@ -48,25 +38,6 @@ std::string parent_of(const std::string &path) {
     return slash == 0 || slash == std::string::npos ? std::string("/") : path.substr(0, slash);
 }
 
-// Renders a user-supplied value for an error message: quoted, control characters escaped.
-std::string quoted(std::string_view value) {
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "\"";
-    for (char c : value) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f) {
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        } else if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
 
 bool has_control_character(std::string_view value) {
     for (char c : value) {
@@ -99,7 +70,7 @@ std::string read_link(const std::string &path) {
 // climbs back into the existing part, where resolution resumes.
 std::string canonicalize_walk(const std::string &path) {
     std::deque<std::string> todo;
-    for (auto &part : split_components(path))
+    for (auto &part : text::path_components(path))
         todo.push_back(std::move(part));
     std::string resolved = "/";
     std::vector<std::string> missing;
@@ -138,7 +109,7 @@ std::string canonicalize_walk(const std::string &path) {
             throw UsageError("cannot resolve " + quoted(path) + ": more than " +
                              std::to_string(max_symlinks) + " symlinks (a symlink loop?)");
         std::string target = read_link(candidate);
-        auto target_parts = split_components(target);
+        auto target_parts = text::path_components(target);
         todo.insert(todo.begin(), target_parts.begin(), target_parts.end());
         if (!target.empty() && target.front() == '/')
             resolved = "/";
@@ -162,7 +133,7 @@ void validate_target(std::string_view spec, const std::string &target) {
                                     "the container path " + quoted(target) +
                                         " contains ',' or '\"', which the runtime's --mount syntax cannot carry",
                                     "choose a container path without them"));
-    auto parts = split_components(target);
+    auto parts = text::path_components(target);
     std::string normal = "/";
     bool dot_parts = false;
     for (const auto &part : parts) {

@@ -2,6 +2,7 @@
 
 #include "env_policy.hpp"
 #include "error.hpp"
+#include "text.hpp"
 #include "mount_spec.hpp"
 
 #include <spdlog/spdlog.h>
@@ -24,12 +25,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string join(const std::vector<std::string> &items, const char *sep = ", ") {
-    std::string out;
-    for (const auto &item : items)
-        out += (out.empty() ? "" : sep) + item;
-    return out;
-}
+using text::join;
+
 
 std::vector<std::string> strings_of(const json::value &value, const char *what) {
     std::vector<std::string> out;

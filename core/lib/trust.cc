@@ -1,6 +1,8 @@
 // Project config trust: what a project config widens, and the store of trusted file contents.
 #include "trust.hpp"
 
+#include "text.hpp"
+
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
@@ -25,33 +27,9 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Wording helpers. Values come from an agent-writable file: quote them and escape control chars.
 
-std::string quoted(std::string_view value) {
-    std::string out = "\"";
-    for (const char c : value) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (byte < 0x20 || byte == 0x7f) {
-            static constexpr char kHex[] = "0123456789abcdef";
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
-}
+using text::quoted;
 
-std::string join(const std::vector<std::string> &words) {
-    std::string out;
-    for (const auto &word : words) {
-        if (!out.empty()) out += ' ';
-        out += word;
-    }
-    return out;
-}
+std::string join(const std::vector<std::string> &words) { return text::join(words, " "); }
 
 // How the base's current value reads in a sentence.
 std::string current(std::string_view value, std::string_view when_empty) {

@@ -1,5 +1,7 @@
 #include "mount_rules.hpp"
 
+#include "text.hpp"
+
 #include <fnmatch.h>
 
 #include <algorithm>
@@ -10,6 +12,8 @@
 
 namespace rustyolo::mount_guard {
 namespace {
+
+using text::quoted;
 
 // Read-only never makes a refused path acceptable, for any rule below:
 //  - sockets and container-engine paths: connect() works on a read-only bind mount, so a read-only
@@ -96,19 +100,6 @@ constexpr std::array protected_paths = {
 constexpr std::array<std::string_view, 5> reserved_targets = {"/proc", "/sys", "/dev", "/run/rustyolo",
                                                               "/etc"};
 
-std::vector<std::string> components(std::string_view path) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (start <= path.size()) {
-        std::size_t end = path.find('/', start);
-        if (end == std::string_view::npos)
-            end = path.size();
-        if (end > start)
-            parts.emplace_back(path.substr(start, end - start));
-        start = end + 1;
-    }
-    return parts;
-}
 
 // True when `path` is absolute with no empty, "." or ".." component and no trailing slash.
 bool is_normal_absolute(std::string_view path) {
@@ -118,7 +109,7 @@ bool is_normal_absolute(std::string_view path) {
         return true;
     if (path.back() == '/' || path.find("//") != std::string_view::npos)
         return false;
-    for (const auto &part : components(path))
+    for (const auto &part : text::path_components(path))
         if (part == "." || part == "..")
             return false;
     return true;
@@ -129,7 +120,7 @@ std::optional<std::vector<std::string>> home_components(const std::string &home)
     if (home.empty() || home.front() != '/')
         return std::nullopt;
     std::vector<std::string> parts;
-    for (auto &part : components(home)) {
+    for (auto &part : text::path_components(home)) {
         if (part == ".")
             continue;
         if (part == "..") {
@@ -146,11 +137,11 @@ std::optional<std::vector<std::string>> home_components(const std::string &home)
 std::optional<std::vector<std::string>> pattern_components(std::string_view pattern,
                                                            const std::optional<std::vector<std::string>> &home) {
     if (pattern.substr(0, 2) != "~/")
-        return components(pattern);
+        return text::path_components(pattern);
     if (!home)
         return std::nullopt;
     auto parts = *home;
-    for (auto &part : components(pattern.substr(2)))
+    for (auto &part : text::path_components(pattern.substr(2)))
         parts.push_back(std::move(part));
     return parts;
 }
@@ -171,17 +162,6 @@ Relation relate(const std::vector<std::string> &path, const std::vector<std::str
     return path.size() > pattern.size() ? Relation::inside : Relation::ancestor;
 }
 
-std::string quoted(std::string_view value) {
-    std::string out = "\"";
-    for (char c : value) {
-        auto byte = static_cast<unsigned char>(c);
-        if (byte < 0x20 || byte == 0x7f)
-            out += '?';
-        else
-            out += c;
-    }
-    return out + "\"";
-}
 
 // How a reason names the mount: the canonical path, and what the user wrote when it differs.
 std::string subject(const MountRequest &request) {
@@ -234,9 +214,9 @@ std::optional<MountVerdict> judge_target(const MountRequest &request) {
     if (target == "/")
         return refuse("target", "the container path \"/\" would replace the whole sandbox; mount under a "
                                 "directory such as /data");
-    auto parts = components(target);
+    auto parts = text::path_components(target);
     for (std::string_view reserved : reserved_targets) {
-        Relation relation = relate(parts, components(reserved));
+        Relation relation = relate(parts, text::path_components(reserved));
         if (relation == Relation::same || relation == Relation::inside)
             return refuse("target", "the container path " + quoted(target) + " is " +
                                         (relation == Relation::same ? "" : "inside ") + std::string(reserved) +
@@ -284,7 +264,7 @@ MountVerdict judge_mount(const MountRequest &request) {
     if (auto verdict = judge_file_type(request))
         return *verdict;
 
-    auto source = components(request.source);
+    auto source = text::path_components(request.source);
     auto home = home_components(request.home);
     // The path itself or something inside a protected location: the most specific location decides
     // ("/run/docker.sock" is the Docker socket before it is a part of /run).

@@ -1,5 +1,7 @@
 #include "allow_entry.hpp"
 
+#include "text.hpp"
+
 #include <rustyolo/sdk/plugin.hpp>
 
 #include <arpa/inet.h>
@@ -10,33 +12,13 @@
 namespace rustyolo::net {
 namespace {
 
+std::string quoted(std::string_view value) { return text::quoted(value, 80, true); }
+
 constexpr std::size_t max_entry_length = 300;
 constexpr std::size_t max_name_length = 253;
 constexpr std::size_t max_label_length = 63;
 const std::vector<std::uint16_t> default_ports = {80, 443};
 
-// The value as it appears in messages: quoted, control and non-ASCII bytes escaped, long values cut.
-std::string quoted(std::string_view value) {
-    static constexpr char hex[] = "0123456789abcdef";
-    constexpr std::size_t shown = 80;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < value.size() && i < shown; ++i) {
-        auto byte = static_cast<unsigned char>(value[i]);
-        if (byte < 0x20 || byte >= 0x7f) {
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        } else if (value[i] == '"' || value[i] == '\\') {
-            out += '\\';
-            out += value[i];
-        } else {
-            out += value[i];
-        }
-    }
-    if (value.size() > shown)
-        out += "...";
-    return out + "\"";
-}
 
 [[noreturn]] void fail_entry(std::string_view entry, std::string_view why) {
     throw sdk::InvalidInput("allow entry " + quoted(entry) + ": " + std::string(why));

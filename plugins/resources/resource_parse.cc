@@ -1,5 +1,7 @@
 #include "resource_parse.hpp"
 
+#include "text.hpp"
+
 #include <rustyolo/sdk/plugin.hpp>
 
 #include <limits>
@@ -7,32 +9,12 @@
 namespace rustyolo::resources {
 namespace {
 
+std::string quoted(std::string_view value) { return text::quoted(value, 40, true); }
+
 constexpr std::string_view memory_example = "use a size like 4g or 512m, or \"unlimited\"";
 constexpr std::string_view cpus_example = "use a number of CPUs like 2 or 0.5, or \"unlimited\"";
 constexpr std::string_view pids_example = "use a process count like 256, or \"unlimited\"";
 
-// The value as it appears in messages: quoted, control characters escaped, long values cut.
-std::string quoted(std::string_view value) {
-    static constexpr char hex[] = "0123456789abcdef";
-    constexpr std::size_t shown = 40;
-    std::string out = "\"";
-    for (std::size_t i = 0; i < value.size() && i < shown; ++i) {
-        auto byte = static_cast<unsigned char>(value[i]);
-        if (byte < 0x20 || byte >= 0x7f) {
-            out += "\\x";
-            out += hex[byte >> 4];
-            out += hex[byte & 0xf];
-        } else if (value[i] == '"' || value[i] == '\\') {
-            out += '\\';
-            out += value[i];
-        } else {
-            out += value[i];
-        }
-    }
-    if (value.size() > shown)
-        out += "...";
-    return out + "\"";
-}
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 

@@ -1,0 +1,75 @@
+// Small text helpers shared by the core and the built-in plugins (internal, header-only; third-party
+// plugins have no use for them and the SDK does not ship them).
+#pragma once
+
+#include <cstddef>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rustyolo::text {
+
+// A user-supplied value as it appears in a message: in double quotes, `"` and `\` escaped, control
+// bytes (and, with `escape_non_ascii`, bytes ≥ 0x7f) as \xNN, cut after `max_shown` bytes with "...".
+// Values often come from agent-writable files: nothing in them can drive the user's terminal.
+inline std::string quoted(std::string_view value, std::size_t max_shown = std::numeric_limits<std::size_t>::max(),
+                          bool escape_non_ascii = false) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (std::size_t i = 0; i < value.size() && i < max_shown; ++i) {
+        const auto byte = static_cast<unsigned char>(value[i]);
+        if (byte < 0x20 || byte == 0x7f || (escape_non_ascii && byte > 0x7f)) {
+            out += "\\x";
+            out += hex[byte >> 4];
+            out += hex[byte & 0xf];
+        } else if (value[i] == '"' || value[i] == '\\') {
+            out += '\\';
+            out += value[i];
+        } else {
+            out += value[i];
+        }
+    }
+    if (value.size() > max_shown)
+        out += "...";
+    return out + "\"";
+}
+
+// The same without the quotes and without escaping quotes: for names inside a sentence.
+inline std::string printable(std::string_view value) {
+    std::string q = quoted(value);
+    std::string out;
+    for (std::size_t i = 1; i + 1 < q.size(); ++i) {
+        if (q[i] == '\\' && i + 2 < q.size() && (q[i + 1] == '"' || q[i + 1] == '\\'))
+            ++i;
+        out += q[i];
+    }
+    return out;
+}
+
+// The non-empty components of a slash-separated path ("//a/./b/" → "a", ".", "b").
+inline std::vector<std::string> path_components(std::string_view path) {
+    std::vector<std::string> parts;
+    std::size_t start = 0;
+    while (start <= path.size()) {
+        std::size_t end = path.find('/', start);
+        if (end == std::string_view::npos)
+            end = path.size();
+        if (end > start)
+            parts.emplace_back(path.substr(start, end - start));
+        start = end + 1;
+    }
+    return parts;
+}
+
+inline std::string join(const std::vector<std::string> &items, std::string_view separator = ", ") {
+    std::string out;
+    for (const auto &item : items) {
+        if (!out.empty())
+            out += separator;
+        out += item;
+    }
+    return out;
+}
+
+}  // namespace rustyolo::text
