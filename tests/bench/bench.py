@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """rustyolo benchmarks. Not tests: they print ratios against a baseline measured in the same run.
 
-    python3 tests/bench/bench.py [--runs N] [NAME ...]
+    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup dns firewall
 
 The baseline is the physical limit: a bare `docker run --rm --entrypoint true IMAGE` on the same
 image.
 Each measurement is the median of N runs by hyperfine. Commands are argv lists (no shell).
+`dns` and `firewall` (netbench.py) measure the network plugin and the DNS filter on a hermetic Docker
+network of their own; see that file for how.
 """
 import argparse
 import json
@@ -85,7 +87,8 @@ def bench_startup(runs, baseline):
         shutil.rmtree(large)
 
 
-BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup}
+BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "dns": None, "firewall": None}
+NETWORK_BENCHES = ("dns", "firewall")  # tests/bench/netbench.py: own hermetic network, no docker-run baseline
 
 
 def main():
@@ -99,11 +102,18 @@ def main():
         sys.exit(f"bench: unknown benchmark(s) {unknown}; have {list(BENCHES)}")
     if subprocess.run([DOCKER, "image", "inspect", IMAGE], capture_output=True).returncode != 0:
         sys.exit(f"bench: the image {IMAGE} does not exist; build it with `rustyolo image build`")
-    # The image's entrypoint is the supervisor; the bare baseline runs `true` directly instead.
-    baseline = median_seconds([DOCKER, "run", "--rm", "--entrypoint", "true", IMAGE], args.runs)
-    print(f"{'baseline: docker run --rm ' + IMAGE + ' true':48s} {baseline * 1000:9.1f} ms  ratio  1.000", flush=True)
-    for name in names:
-        BENCHES[name](args.runs, baseline)
+    container = [n for n in names if n not in NETWORK_BENCHES]
+    if container:
+        # The image's entrypoint is the supervisor; the bare baseline runs `true` directly instead.
+        baseline = median_seconds([DOCKER, "run", "--rm", "--entrypoint", "true", IMAGE], args.runs)
+        print(f"{'baseline: docker run --rm ' + IMAGE + ' true':48s} {baseline * 1000:9.1f} ms  ratio  1.000",
+              flush=True)
+        for name in container:
+            BENCHES[name](args.runs, baseline)
+    network = [n for n in names if n in NETWORK_BENCHES]
+    if network:
+        import netbench
+        netbench.run_benches(network, RUSTYOLO, IMAGE)
 
 
 if __name__ == "__main__":
