@@ -2,9 +2,10 @@
 build one, and starts nothing."""
 import copy
 import os
+import shutil
 import subprocess
 
-from conftest import DOCKER
+DOCKER = os.environ.get("DOCKER") or shutil.which("docker") or "/usr/bin/docker"
 
 
 def _with_image(runner, image):
