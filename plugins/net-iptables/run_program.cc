@@ -16,14 +16,14 @@ namespace rustyolo::ipt {
 namespace {
 
 struct Pipe {
-    nft::UniqueFd read, write;
+    UniqueFd read, write;
 };
 
 Pipe make_pipe() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
         throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-    return Pipe{nft::UniqueFd(fds[0]), nft::UniqueFd(fds[1])};
+    return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
 }  // namespace
@@ -95,7 +95,7 @@ ProgramResult run_program(const std::vector<std::string> &argv, const std::strin
                 if (w < 0 || written == input.size())
                     in.write.reset();
             } else {
-                nft::UniqueFd &fd = which[i] == 1 ? out.read : err.read;
+                UniqueFd &fd = which[i] == 1 ? out.read : err.read;
                 ssize_t r = ::read(fd.get(), buffer, sizeof buffer);
                 if (r <= 0)
                     fd.reset();

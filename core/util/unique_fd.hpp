@@ -1,11 +1,11 @@
-// An owned file descriptor.
+// An owned file descriptor (RAII): closed when it goes out of scope, movable, not copyable.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace rustyolo::nft {
+namespace rustyolo {
 
 class UniqueFd {
 public:
@@ -34,4 +34,4 @@ private:
     int fd_ = -1;
 };
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo
