@@ -1,5 +1,7 @@
 #include "agent_account.hpp"
 
+#include "files.hpp"
+
 #include "setup_error.hpp"
 #include "unique_fd.hpp"
 
@@ -51,28 +53,8 @@ std::optional<DbEntry> scan(std::string_view text, std::size_t min_fields, Fn &&
     return std::nullopt;
 }
 
-std::string read_nofollow(const std::string &path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd)
-        throw_errno("cannot open " + path);
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-        throw_errno("cannot stat " + path);
-    if (!S_ISREG(st.st_mode))
-        throw std::runtime_error(path + " is not a regular file");
-    std::string text;
-    char buf[16384];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw_errno("cannot read " + path);
-        if (n == 0)
-            return text;
-        text.append(buf, static_cast<std::size_t>(n));
-    }
-}
+// The account databases: regular files, never through a symlink, of a sane size.
+std::string read_nofollow(const std::string &path) { return read_regular_file(path, 16 * 1024 * 1024); }
 
 // Appends one line with a single write(2); never follows a symlink planted at `path`.
 void append_nofollow(const std::string &path, const std::string &existing, std::string line) {

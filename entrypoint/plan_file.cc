@@ -1,5 +1,7 @@
 #include "plan_file.hpp"
 
+#include "files.hpp"
+
 #include "setup_error.hpp"
 #include "unique_fd.hpp"
 
@@ -13,39 +15,11 @@ namespace rustyolo::entrypoint {
 
 namespace {
 
-constexpr off_t kMaxPlanSize = 16 * 1024 * 1024;
+constexpr std::size_t kMaxPlanSize = 16 * 1024 * 1024;
 
 std::string read_plan_text(const std::string &path) {
-    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
-    if (!fd) {
-        const int error = errno;
-        throw std::runtime_error("cannot open " + path + ": " + std::strerror(error) +
-                                 (error == ENOENT ? " (start the sandbox with `rustyolo`, which mounts the "
-                                                    "session's Plan there)"
-                                                  : ""));
-    }
-    struct stat st {};
-    if (::fstat(fd.get(), &st) != 0)
-        throw_errno("cannot stat " + path);
-    if (!S_ISREG(st.st_mode))
-        throw std::runtime_error(path + " is not a regular file");
-    if (st.st_size > kMaxPlanSize)
-        throw std::runtime_error(path + " is larger than 16 MiB; that is not a Plan");
-    std::string text;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buf, sizeof buf);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw_errno("cannot read " + path);
-        if (n == 0)
-            break;
-        text.append(buf, static_cast<std::size_t>(n));
-        if (text.size() > static_cast<std::size_t>(kMaxPlanSize))
-            throw std::runtime_error(path + " is larger than 16 MiB; that is not a Plan");
-    }
-    return text;
+    return read_regular_file(path, kMaxPlanSize,
+                             "start the sandbox with `rustyolo`, which mounts the session's Plan there");
 }
 
 void require_absolute(const std::string &what, const std::string &path) {

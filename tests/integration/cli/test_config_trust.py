@@ -159,3 +159,16 @@ def test_plan_and_dry_run_never_touch_the_project(env):
     assert rustyolo(env, "plan", "claude").returncode == 0
     assert rustyolo(env, "--dry-run", "claude").returncode == 0
     assert os.listdir(env["project"]) == []
+
+
+def test_protected_path_that_is_a_symlink_is_refused(env):
+    # A symlink cannot be made read-only safely: refused, naming it, before anything starts.
+    os.symlink("/etc/hostname", env["project"] / ".envrc")
+    r = rustyolo(env, "plan", "exec", "--", "true")
+    assert r.returncode == 2
+    assert ".envrc" in r.stderr and "symbolic link" in r.stderr
+    # twin: the same file as a regular file is protected read-only
+    os.unlink(env["project"] / ".envrc")
+    (env["project"] / ".envrc").write_text("export X=1\n")
+    p = plan(env)
+    assert any(m["target"] == "/app/.envrc" and m["readonly"] for m in p["mounts"])
