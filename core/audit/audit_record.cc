@@ -59,7 +59,7 @@ std::string now_rfc3339() {
         std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
     std::tm tm{};
     ::gmtime_r(&seconds, &tm);
-    char buffer[40];
+    char buffer[96];  // room for any int fields, so -Wformat-truncation is satisfied
     std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
     return buffer;
