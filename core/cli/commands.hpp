@@ -13,6 +13,7 @@ int list_plugins(Context &context);
 int trust_command(Context &context, const std::vector<std::string> &args);
 int image_command(Context &context, const std::vector<std::string> &args);
 int update_command(Context &context, const std::vector<std::string> &args);
+int audit_command(Context &context, const std::vector<std::string> &args);
 
 // Checks that `image` exists and understands this CLI's Plan schema (its label).
 void check_image(const std::string &runtime, const std::string &image);

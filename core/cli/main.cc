@@ -47,6 +47,8 @@ int dispatch(const std::vector<std::string> &args) {
         return cli::image_command(context, split.command_args);
     if (split.verb == "update")
         return cli::update_command(context, split.command_args);
+    if (split.verb == "audit")
+        return cli::audit_command(context, split.command_args);
     return cli::run_session(context, options, split);
 }
 

@@ -35,6 +35,7 @@ std::unique_ptr<CLI::App> make_run_app(RunOptions &options) {
         "  rustyolo [OPTIONS] plan [AGENT] [...]           print the session's Plan (JSON)\n"
         "  rustyolo plugins                                list plugins, versions and hooks\n"
         "  rustyolo trust [FILE]                           trust a project's .rustyolo.toml\n"
+        "  rustyolo audit [show SESSION|latest] [--follow] past sessions' audit records\n"
         "  rustyolo image build [--base-image IMAGE]       build the sandbox image\n"
         "  rustyolo update [--image] [--binary]            update the image / how to upgrade\n\n"
         "AGENT defaults to claude. Args after the agent name (or after --) replace its default\n"
@@ -71,6 +72,16 @@ std::unique_ptr<CLI::App> make_run_app(RunOptions &options) {
         ->type_name("LIST");
     app->add_option("--audit-log", s.audit_log, "none | basic (blocked actions, default) | verbose")
         ->type_name("LEVEL");
+    app->add_option("--audit-sink", s.audit_sinks,
+                    "Where audit records go: file (default), syslog, or another sink plugin's name; "
+                    "repeat for several (replaces the configured list)")
+        ->type_name("NAME");
+    app->add_option("--audit-syslog-socket", s.audit_syslog_socket,
+                    "The syslog sink's datagram socket (default /dev/log)")
+        ->type_name("PATH");
+    app->add_option("--audit-dir", s.audit_dir,
+                    "The file sink's directory (default ~/.local/state/rustyolo/audit)")
+        ->type_name("DIR");
     app->add_flag("--dry-run", options.dry_run, "Print the exact runtime command (shell-quoted) and exit");
     app->add_flag("--skip-version-check", options.skip_version_check,
                   "Accepted for compatibility; rustyolo never contacts a server to check versions");
@@ -127,6 +138,15 @@ void finish(RunOptions &options, const CLI::App &app) {
     set_if(app, "--cpus", l.cpus, s.cpus);
     set_if(app, "--pids-limit", l.pids_limit, s.pids_limit);
     set_if(app, "--audit-log", l.audit_log, s.audit_log);
+    if (app.count("--audit-sink") > 0) {
+        std::vector<std::string> all;
+        for (const auto &raw : s.audit_sinks)
+            for (auto &w : split_words(raw))
+                all.push_back(std::move(w));
+        l.audit_sinks = normalize_audit_sinks(all, "--audit-sink");
+    }
+    set_if(app, "--audit-syslog-socket", l.audit_syslog_socket, s.audit_syslog_socket);
+    set_if(app, "--audit-dir", l.audit_dir, s.audit_dir);
     set_if(app, "--network", l.network, s.network);
     set_if(app, "--runtime", l.runtime, s.runtime);
     set_if(app, "--firewall", l.firewall, s.firewall);

@@ -19,6 +19,8 @@ struct RunOptions {
     // Raw values CLI11 binds to; finish() copies the ones given into `layer`.
     struct Raw {
         std::vector<std::string> allow_domains;
+        std::vector<std::string> audit_sinks;
+        std::string audit_syslog_socket, audit_dir;
         std::string dns_servers, auth_home, image, inject_message, seccomp_profile, memory, cpus,
             pids_limit, audit_log, network, runtime, firewall;
         bool allow_lan = false;

@@ -1,6 +1,9 @@
 // Defaults and the layer merge. See config.hpp for the precedence rules.
 #include "config.hpp"
 
+#include "error.hpp"
+#include "text.hpp"
+
 #include <algorithm>
 #include <cctype>
 
@@ -29,6 +32,8 @@ ConfigLayer default_layer() {
     layer.pids_limit = "256";
     layer.seccomp_profile = "default";
     layer.audit_log = "basic";
+    layer.audit_sinks = std::vector<std::string>{"file"};
+    layer.audit_syslog_socket = "/dev/log";
     layer.allow_lan = false;
     layer.runtime = "docker";
     layer.firewall = "nftables";
@@ -80,6 +85,9 @@ Config merge(const std::vector<ConfigLayer> &layers) {
         override_with(config.seccomp_profile, layer.seccomp_profile);
         override_with(config.dns_servers, layer.dns_servers);
         override_with(config.audit_log, layer.audit_log);
+        override_with(config.audit_sinks, layer.audit_sinks);
+        override_with(config.audit_syslog_socket, layer.audit_syslog_socket);
+        override_with(config.audit_dir, layer.audit_dir);
         if (layer.inject_message) config.inject_message = layer.inject_message;
         override_with(config.network, layer.network);
         override_with(config.allow_lan, layer.allow_lan);
@@ -90,5 +98,32 @@ Config merge(const std::vector<ConfigLayer> &layers) {
     }
     return config;
 }
+
+namespace {
+
+constexpr std::string_view kSinkPluginPrefix = "audit-";
+
+bool plugin_name_char(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; }
+
+}  // namespace
+
+std::vector<std::string> normalize_audit_sinks(const std::vector<std::string> &names, const std::string &origin) {
+    if (names.empty())
+        throw UsageError(origin + ": the list of audit sinks is empty; name at least one (file, syslog), "
+                         "or set the audit level to none to write no records");
+    std::vector<std::string> sinks;
+    for (const auto &name : names) {
+        std::string sink = name.rfind(kSinkPluginPrefix, 0) == 0 ? name.substr(kSinkPluginPrefix.size()) : name;
+        if (sink.empty() || sink.size() > 64 || !std::all_of(sink.begin(), sink.end(), plugin_name_char))
+            throw UsageError(origin + ": audit sink " + text::quoted(name, 80) +
+                             " is not a sink name (lower-case letters, digits and '-'); the built-in sinks "
+                             "are file and syslog");
+        if (std::find(sinks.begin(), sinks.end(), sink) == sinks.end())
+            sinks.push_back(std::move(sink));
+    }
+    return sinks;
+}
+
+std::string audit_sink_plugin_name(const std::string &sink) { return std::string(kSinkPluginPrefix) + sink; }
 
 }  // namespace rustyolo

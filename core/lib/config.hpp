@@ -37,6 +37,9 @@ struct ConfigLayer {
     std::optional<std::vector<std::string>> dns_servers;     // from a space-separated string; ["any"]
     std::optional<std::string> audit_log;                    // none | basic | verbose
     std::optional<std::string> inject_message;               // text or "none"
+    std::optional<std::vector<std::string>> audit_sinks;     // sink names (normalize_audit_sinks)
+    std::optional<std::string> audit_syslog_socket;          // the syslog sink's datagram socket
+    std::optional<std::string> audit_dir;                    // the file sink's directory
 
     // [network] / [runtime] (rustyolo additions)
     std::optional<std::string> network;                      // engine network name
@@ -60,6 +63,11 @@ struct Config {
     std::string seccomp_profile;
     std::vector<std::string> dns_servers;  // empty: what the engine gives the container
     std::string audit_log;
+    // The audit sinks, by short name ("file" is the plugin audit-file; see audit_sink_plugin_name()),
+    // each once, in the order given. Not empty.
+    std::vector<std::string> audit_sinks;
+    std::string audit_syslog_socket;  // default "/dev/log"
+    std::string audit_dir;            // empty: the default (audit_directory() in audit_paths.hpp)
     std::optional<std::string> inject_message;  // nullopt: the agent's default message
     std::string network;
     bool allow_lan = false;
@@ -69,8 +77,17 @@ struct Config {
     std::vector<std::string> origins;  // the layers that contributed, in order
 };
 
-// The built-in defaults (the seed's: 4g memory, 4 cpus, 256 pids, audit basic).
+// The built-in defaults (the seed's: 4g memory, 4 cpus, 256 pids, audit basic; rustyolo's: the
+// file audit sink, syslog at /dev/log).
 ConfigLayer default_layer();
+
+// Audit sink names as a user gives them ("file", "syslog", or the full plugin name "audit-file"),
+// in their short form, each once, in the order given. Throws UsageError naming `origin` and the
+// value when a name is not a plugin name ([a-z0-9-]+) or the list is empty.
+std::vector<std::string> normalize_audit_sinks(const std::vector<std::string> &names, const std::string &origin);
+
+// The plugin that serves an audit sink: "file" → "audit-file".
+std::string audit_sink_plugin_name(const std::string &sink);
 
 // Merges layers in the order given (later wins for scalars, lists concatenate).
 Config merge(const std::vector<ConfigLayer> &layers);

@@ -52,6 +52,10 @@ ConfigLayer environment_layer(const GetenvFn &getenv_fn) {
     layer.network = lookup(getenv_fn, "RUSTYOLO_NETWORK");
     layer.runtime = lookup(getenv_fn, "RUSTYOLO_RUNTIME");
     layer.auth_home = lookup(getenv_fn, "RUSTYOLO_AUTH_HOME");
+    if (auto sinks = lookup_words(getenv_fn, "RUSTYOLO_AUDIT_SINKS"))
+        layer.audit_sinks = normalize_audit_sinks(*sinks, "RUSTYOLO_AUDIT_SINKS");
+    layer.audit_syslog_socket = lookup(getenv_fn, "RUSTYOLO_AUDIT_SYSLOG_SOCKET");
+    layer.audit_dir = lookup(getenv_fn, "RUSTYOLO_AUDIT_DIR");
     return layer;
 }
 

@@ -16,7 +16,9 @@ using GetenvFn = std::function<const char *(const char *)>;
 //   TRUSTED_DOMAINS (the seed's, space-separated)  → allow_domains
 //   RUSTYOLO_DNS_SERVERS (space-separated)          → dns_servers
 //   RUSTYOLO_IMAGE, RUSTYOLO_AGENT, RUSTYOLO_MEMORY, RUSTYOLO_CPUS, RUSTYOLO_PIDS_LIMIT,
-//   RUSTYOLO_AUDIT_LOG, RUSTYOLO_NETWORK, RUSTYOLO_RUNTIME, RUSTYOLO_AUTH_HOME → the field of that name
+//   RUSTYOLO_AUDIT_LOG, RUSTYOLO_NETWORK, RUSTYOLO_RUNTIME, RUSTYOLO_AUTH_HOME,
+//   RUSTYOLO_AUDIT_SYSLOG_SOCKET, RUSTYOLO_AUDIT_DIR → the field of that name
+//   RUSTYOLO_AUDIT_SINKS (space-separated)          → audit_sinks (UsageError for a bad name)
 ConfigLayer environment_layer(const GetenvFn &getenv_fn);
 
 // $XDG_CONFIG_HOME/rustyolo/config.toml, else $HOME/.config/rustyolo/config.toml. A relative

@@ -156,7 +156,15 @@ const std::vector<TableSpec> &tables() {
          {string_key("seccomp_profile", &ConfigLayer::seccomp_profile),
           word_list_key("dns_servers", &ConfigLayer::dns_servers),
           string_key("audit_log", &ConfigLayer::audit_log),
-          string_key("inject_message", &ConfigLayer::inject_message)}},
+          string_key("inject_message", &ConfigLayer::inject_message),
+          {"audit_sinks",
+           [](ConfigLayer &layer, const Field &field) {
+               const std::string where = field.origin + ":" + std::to_string(field.node.source().begin.line) +
+                                         ": [security] audit_sinks";
+               layer.audit_sinks = normalize_audit_sinks(read_word_list(field), where);
+           }},
+          string_key("audit_syslog_socket", &ConfigLayer::audit_syslog_socket),
+          string_key("audit_dir", &ConfigLayer::audit_dir)}},
         {"network",
          {string_key("network", &ConfigLayer::network),
           {"allow_lan", [](ConfigLayer &layer, const Field &field) { layer.allow_lan = read_bool(field); }},

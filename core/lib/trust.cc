@@ -331,6 +331,21 @@ std::vector<std::string> widening_changes(const ConfigLayer &project, const Conf
             changes.push_back(setting + " is lower than the current " + base.audit_log);
         }
     }
+    // Audit sinks: a project may add sinks, never drop one or move where records go.
+    if (project.audit_sinks) {
+        for (const auto &sink : base.audit_sinks) {
+            if (std::find(project.audit_sinks->begin(), project.audit_sinks->end(), sink) ==
+                project.audit_sinks->end()) {
+                changes.push_back("[security] audit_sinks = " + quoted(join(*project.audit_sinks)) +
+                                  " drops the audit sink " + quoted(sink) + " (current sinks: " +
+                                  join(base.audit_sinks) + ")");
+            }
+        }
+    }
+    check_replaced(changes, "security", "audit_syslog_socket", project.audit_syslog_socket,
+                   base.audit_syslog_socket, "(none)", ", where the syslog sink sends records");
+    check_replaced(changes, "security", "audit_dir", project.audit_dir, base.audit_dir, "default directory",
+                   ", where the file sink writes records");
     // inject_message only changes what the agent is told: not a widening.
 
     // [network]

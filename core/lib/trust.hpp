@@ -26,7 +26,9 @@ namespace rustyolo {
 // audit_log lower than the base (none < basic < verbose); memory, cpus or pids_limit higher than the
 // base, or without limit ("unlimited", or 0 and below, which the engine reads as no limit), or not
 // comparable; allow_domains entries the base does not already allow (exactly, or through a base
-// wildcard "*.suffix" on the same port); allow_lan true when the base has false.
+// wildcard "*.suffix" on the same port); allow_lan true when the base has false; audit_sinks that
+// leave out a sink of the base (adding sinks is fine); audit_syslog_socket or audit_dir different
+// from the base.
 // Not widening: inject_message, and anything equal to the base.
 std::vector<std::string> widening_changes(const ConfigLayer &project, const Config &without_project);
 
