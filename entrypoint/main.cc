@@ -19,7 +19,10 @@
 #include "supervisor.hpp"
 #include "terminal.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <fcntl.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -44,6 +47,7 @@ void stop_if_interrupted() {
 int run() {
     LoadedPlan loaded = run_step("plan", [] { return load_plan(kPlanContainerPath); });
     const Plan &plan = loaded.plan;
+    apply_plan_log_level(plan.log_level);
     if (plan.lifeline) {
         // One connection carries both: its end is the lifeline, and the audit records go over it.
         UniqueFd connection = run_step("lifeline", [] { return connect_lifeline(kSessionSocketContainerPath); });
