@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <string>
@@ -15,19 +16,28 @@ namespace {
 
 constexpr std::string_view kPrefix = "rustyolo-entrypoint: ";
 
+spdlog::level::level_enum plan_level = spdlog::level::warn;
+
+spdlog::level::level_enum level_named(std::string_view w);
+
 spdlog::level::level_enum wanted_level() {
-    spdlog::level::level_enum level = spdlog::level::warn;
+    spdlog::level::level_enum level = plan_level;
     if (const char *wanted = std::getenv("RUSTYOLO_ENTRYPOINT_LOG")) {
-        const std::string_view w(wanted);
-        if (w == "trace")
-            level = spdlog::level::trace;
-        else if (w == "debug")
-            level = spdlog::level::debug;
-        else if (w == "info")
-            level = spdlog::level::info;
-        // Anything else keeps warn: warnings (such as "seccomp disabled") are never silenced.
+        // Anything but trace, debug or info keeps warn: warnings (such as "seccomp disabled") are
+        // never silenced.
+        level = std::min(level, level_named(wanted));
     }
     return level;
+}
+
+spdlog::level::level_enum level_named(std::string_view w) {
+    if (w == "trace")
+        return spdlog::level::trace;
+    if (w == "debug")
+        return spdlog::level::debug;
+    if (w == "info")
+        return spdlog::level::info;
+    return spdlog::level::warn;
 }
 
 template <class Sink>
@@ -42,6 +52,11 @@ void install_logger() {
 }  // namespace
 
 void setup_logging() { install_logger<spdlog::sinks::stderr_sink_mt>(); }
+
+void apply_plan_log_level(const std::string &level) {
+    plan_level = level_named(level);
+    spdlog::set_level(wanted_level());
+}
 
 void use_own_logger_after_fork() { install_logger<spdlog::sinks::stderr_sink_st>(); }
 

@@ -202,6 +202,7 @@ json::value to_json(const Plan &plan) {
         {"audit", json::object{{"level", plan.audit.level}}},
         {"container_plugins", to_array(plan.container_plugins)},
         {"lifeline", plan.lifeline},
+        {"log_level", plan.log_level},
         {"warnings", to_array(plan.warnings)},
         {"created_paths", to_array(plan.created_paths)},
     };
@@ -297,6 +298,8 @@ Plan plan_from_json(const json::value &value) {
     expect_one_of(r.child("audit"), "level", plan.audit.level, {"none", "basic", "verbose"});
     plan.container_plugins = r.strings("container_plugins");
     plan.lifeline = r.boolean_or("lifeline", false);
+    plan.log_level = r.str_or("log_level", "warn");
+    expect_one_of(r, "log_level", plan.log_level, {"warn", "info", "debug", "trace"});
     plan.warnings = r.strings("warnings");
     plan.created_paths = r.strings("created_paths");
     return plan;

@@ -114,6 +114,9 @@ struct Plan {
     // accepts exactly one connection; the supervisor connects before anything else and ends the
     // agent when that connection closes (the CLI is gone). False only for a pasted --dry-run.
     bool lifeline = false;
+    // The supervisor's log level: "warn" (default) or, with `rustyolo --debug`, "debug". Warnings
+    // are never silenced.
+    std::string log_level = "warn";
     std::vector<std::string> warnings;           // shown to the user before the start
     // Host paths this session created as read-only placeholders (outermost first); the CLI
     // removes each one after the session if it is still empty.

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """rustyolo benchmarks. Not tests: they print ratios against a baseline measured in the same run.
 
-    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup dns firewall
+    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup dns firewall audit
 
 The baseline is the physical limit: a bare `docker run --rm --entrypoint true IMAGE` on the same
 image.
 Each measurement is the median of N runs by hyperfine. Commands are argv lists (no shell).
+`audit` (auditbench.py) compares --audit-log verbose with none.
 `dns` and `firewall` (netbench.py) measure the network plugin and the DNS filter on a hermetic Docker
 network of their own; see that file for how.
 """
@@ -27,12 +28,12 @@ DOCKER = shutil.which("docker") or "/usr/bin/docker"
 TWENTY_DOMAINS = " ".join(f"host{i}.example.test" for i in range(20))
 
 
-def median_seconds(argv, runs, cwd=None, warmup=1):
+def median_seconds(argv, runs, cwd=None, warmup=1, env=None):
     """Median wall time of `argv` over `runs` runs, measured by hyperfine (shell-free)."""
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         cmd = ["hyperfine", "--style", "none", "--shell=none", "--runs", str(runs), "--warmup", str(warmup),
                "--export-json", out.name, shlex.join(argv)]
-        subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, cwd=cwd, stdout=subprocess.DEVNULL, env=env)
         with open(out.name) as f:
             return statistics.median(json.load(f)["results"][0]["times"])
 
@@ -87,7 +88,7 @@ def bench_startup(runs, baseline):
         shutil.rmtree(large)
 
 
-BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "dns": None, "firewall": None}
+BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "dns": None, "firewall": None, "audit": None}
 NETWORK_BENCHES = ("dns", "firewall")  # tests/bench/netbench.py: own hermetic network, no docker-run baseline
 
 
@@ -102,7 +103,7 @@ def main():
         sys.exit(f"bench: unknown benchmark(s) {unknown}; have {list(BENCHES)}")
     if subprocess.run([DOCKER, "image", "inspect", IMAGE], capture_output=True).returncode != 0:
         sys.exit(f"bench: the image {IMAGE} does not exist; build it with `rustyolo image build`")
-    container = [n for n in names if n not in NETWORK_BENCHES]
+    container = [n for n in names if n not in NETWORK_BENCHES and n != "audit"]
     if container:
         # The image's entrypoint is the supervisor; the bare baseline runs `true` directly instead.
         baseline = median_seconds([DOCKER, "run", "--rm", "--entrypoint", "true", IMAGE], args.runs)
@@ -110,6 +111,9 @@ def main():
               flush=True)
         for name in container:
             BENCHES[name](args.runs, baseline)
+    if "audit" in names:
+        import auditbench
+        auditbench.run_benches(RUSTYOLO, IMAGE, args.runs, median_seconds)
     network = [n for n in names if n in NETWORK_BENCHES]
     if network:
         import netbench

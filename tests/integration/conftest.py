@@ -66,6 +66,7 @@ PROBES = {
     "membomb": ("64",),
     "sigwait": ("64",),
     "fswrite": ("64",),
+    "forge": ("64",),
 }
 
 

@@ -88,7 +88,7 @@ def test_killing_rustyolo_ends_the_container(rustyolo, project, docker, mode):
     assert docker.container_exists(name), f"no container {name} while the agent runs"
     proc.kill()  # rustyolo only, by its pid: its docker client is left to the sandbox's own mechanisms
     proc.wait(timeout=30)
-    assert docker.wait_gone(name, 30), f"the session container {name} still runs 30s after rustyolo was killed"
+    assert docker.wait_gone(name, 10), f"the session container {name} still runs 10s after rustyolo was killed"
 
 
 def test_session_container_is_created_and_removed(rustyolo, project, docker):

@@ -187,6 +187,28 @@ static int cmd_udp(const char *host, int port) {
     return 0;
 }
 
+/* Sends `count` one-packet datagrams to host:port from one socket, as fast as it can (the audit
+ * flood test): "ok sent=N refused=M" (refused: sendto failed, e.g. EPERM from a firewall drop). */
+static int cmd_udpflood(const char *host, int port, long count) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(host, port, &ss, &len) < 0)
+        return 1;
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    long sent = 0, refused = 0;
+    for (long i = 0; i < count; i++) {
+        if (sendto(fd, "flood\n", 6, 0, (struct sockaddr *)&ss, len) < 0)
+            refused++;
+        else
+            sent++;
+    }
+    close(fd);
+    snprintf(result, sizeof result, "ok sent=%ld refused=%ld", sent, refused);
+    return 0;
+}
+
 static int cmd_icmp(const char *host) {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -452,6 +474,8 @@ static int run(int argc, char **argv) {
         return cmd_udp(argv[1], atoi(argv[2]));
     if (!strcmp(c, "icmp") && argc >= 2)
         return cmd_icmp(argv[1]);
+    if (!strcmp(c, "udpflood") && argc >= 4)
+        return cmd_udpflood(argv[1], atoi(argv[2]), atol(argv[3]));
     if (!strcmp(c, "dns") && argc >= 6)
         return cmd_dns(argv[1], atoi(argv[2]), argv[3], argv[4], argv[5]);
     if (!strcmp(c, "nftnew") && argc >= 2)
