@@ -5,8 +5,6 @@ import fcntl
 import json
 import os
 import subprocess
-import threading
-import time
 
 import pytest
 
