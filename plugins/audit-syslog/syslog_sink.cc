@@ -75,13 +75,19 @@ bool SyslogSink::try_send(const std::string &message, int &error) {
             return false;
         fd_.reset(fd);
     }
+    // While the daemon is stalled, do not wait the send timeout again for every record.
+    const int flags = MSG_NOSIGNAL | (stalled_ ? MSG_DONTWAIT : 0);
     for (;;) {
-        if (::send(fd_.get(), message.data(), message.size(), MSG_NOSIGNAL) >= 0)
+        if (::send(fd_.get(), message.data(), message.size(), flags) >= 0) {
+            stalled_ = false;
             return true;
+        }
         if (errno != EINTR)
             break;
     }
     error = errno;
+    if (error == EAGAIN || error == EWOULDBLOCK)
+        stalled_ = true;
     return false;
 }
 

@@ -2,7 +2,9 @@
 //
 // open() connects to the socket and refuses the start when nothing listens there. A message that
 // cannot be sent later (the daemon went away, or stalled for longer than the send timeout) is
-// counted; the first such failure is reported at once through `warn`, the count at close().
+// counted; the first such failure is reported at once through `warn`, the count at close(). After a
+// send that timed out, the next ones do not wait until one goes through again, so a stalled daemon
+// costs one timeout, not one per record.
 #pragma once
 
 #include "unique_fd.hpp"
@@ -43,6 +45,7 @@ private:
     std::string hostname_;
     long pid_ = 0;
     UniqueFd fd_;
+    bool stalled_ = false;  // the last send timed out: the next ones do not wait
     std::uint64_t sent_ = 0, failed_ = 0;
     std::string first_error_;
 };

@@ -189,6 +189,26 @@ TEST(SyslogSink, DaemonRestartedWithANewSocketGetsTheNextRecords) {
     EXPECT_EQ(log.text(), "");
 }
 
+TEST(SyslogSink, StalledDaemonCostsOneTimeoutNotOnePerRecord) {
+    TempDir dir;
+    Receiver daemon(dir / "log.sock");  // bound, never read: its queue fills up
+    std::vector<std::string> warnings;
+    SyslogSink sink([&](const std::string &w) { warnings.push_back(w); }, std::chrono::milliseconds(200));
+    sink.open(dir / "log.sock");
+    const auto begin = std::chrono::steady_clock::now();
+    for (int seq = 1; seq <= 3000; ++seq)
+        sink.send(record(seq));
+    const auto took = std::chrono::steady_clock::now() - begin;
+    EXPECT_GT(sink.sent(), 0u);   // positive control: the first records went through
+    EXPECT_GT(sink.failed(), 0u);
+    EXPECT_EQ(sink.sent() + sink.failed(), 3000u);
+    EXPECT_LT(took, std::chrono::seconds(2));
+    EXPECT_EQ(warnings.size(), 1u);
+    EXPECT_EQ(sink.close(), sink.failed());
+    ASSERT_EQ(warnings.size(), 2u);
+    EXPECT_THAT(warnings[1], HasSubstr(" of 3000 audit records did not reach syslog"));
+}
+
 // --- a real rsyslogd -----------------------------------------------------------------------------
 
 class Rsyslogd {
