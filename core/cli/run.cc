@@ -1,6 +1,9 @@
 // rustyolo [AGENT], exec, shell, plan, --dry-run: from the Config to a running container.
 #include "commands.hpp"
 
+#include "audit_hub.hpp"
+#include "audit_paths.hpp"
+#include "audit_summary.hpp"
 #include "error.hpp"
 #include "json_pretty.hpp"
 #include "plan_builder.hpp"
@@ -101,9 +104,42 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     const bool start = split.verb != "plan" && !options.dry_run;
     build.prepare_host = start;
 
-    Plan plan = build_plan(context.config, *context.registry, build);
+    // A real start is audited from the first refusal on (docs/audit-schema.md).
+    std::unique_ptr<AuditHub> audit;
+    if (start) {
+        const Config &c = context.config;
+        audit = std::make_unique<AuditHub>(
+            find_audit_sinks(*context.registry, c.audit_sinks),
+            AuditSessionInfo{build.session, build.agent, c.audit_log,
+                             c.audit_dir.empty() ? audit_directory(context.getenv_fn) : c.audit_dir,
+                             c.audit_syslog_socket});
+        build.on_mount_refused = [&audit](const json::object &details) {
+            audit->host_record("mount", "block", "refused", details);
+        };
+    }
+    auto end_audit = [&audit](int code, const std::string &reason) {
+        if (!audit || !audit->enabled())
+            return;
+        audit->finish(code, reason);
+        if (audit->opened()) {
+            std::string where;
+            for (const std::string &l : audit->locations())
+                where += (where.empty() ? "" : ", ") + l;
+            std::cerr << format_summary(audit->blocked_counts(), where);
+        }
+    };
+
+    Plan plan;
+    try {
+        plan = build_plan(context.config, *context.registry, build);
+    } catch (const std::exception &e) {
+        end_audit(2, std::string("start refused: ") + e.what());
+        throw;
+    }
     // A real start is watched through the session socket; a printed --dry-run command is not.
     plan.lifeline = !options.dry_run;
+    if (options.debug)
+        plan.log_level = "debug";
     for (const auto &w : plan.warnings)
         spdlog::warn("{}", w);
 
@@ -136,13 +172,31 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
 
     SessionFiles cleanup(plan, session_dir);
     check_image(plan.runtime, plan.image);
-    SessionSocket lifeline(session_dir + "/" + kSessionSocketName);
+    int code = 0;
+    try {
+        audit->host_record("lifecycle", "info", "start",
+                           json::object{{"agent", plan.agent.name},
+                                        {"image", plan.image},
+                                        {"runtime", plan.runtime},
+                                        {"level", plan.audit.level},
+                                        {"firewall", plan.network.firewall}});
+        SessionSocket lifeline(session_dir + "/" + kSessionSocketName,
+                               [&audit](std::string_view line, bool overlong) { audit->wire_line(line, overlong); });
 
-    std::vector<std::string> argv = runtime_command(runtime, plan, plan_file, session_dir, interactive);
-    spdlog::debug("running: {}", shell_join(argv));
-    ProcessOptions process;
-    process.forward_signals = true;
-    return run_foreground(argv, process);
+        std::vector<std::string> argv = runtime_command(runtime, plan, plan_file, session_dir, interactive);
+        spdlog::debug("running: {}", shell_join(argv));
+        ProcessOptions process;
+        process.forward_signals = true;
+        code = run_foreground(argv, process);
+        // The supervisor's last records (its exit record) come just before its connection closes.
+        if (!lifeline.wait_closed(3000))
+            spdlog::warn("the container's session connection is still open after it exited");
+    } catch (const std::exception &e) {
+        end_audit(125, std::string("start failed: ") + e.what());
+        throw;
+    }
+    end_audit(code, "connection lost");
+    return code;
 }
 
 }  // namespace rustyolo::cli
