@@ -244,12 +244,11 @@ std::vector<ChainAddress> chain_addresses(const ldns_pkt *reply, const ldns_rdf 
     return addresses;
 }
 
-Bytes build_client_reply(const ClientQuery &query, const ldns_pkt *upstream, std::uint32_t ttl_cap,
-                         std::size_t max_size) {
+Packet build_client_reply_packet(const ClientQuery &query, const ldns_pkt *upstream, std::uint32_t ttl_cap) {
     const ldns_rr *question = query.question();
     Packet reply = new_reply(query);
     if (!reply || !question || !upstream)
-        return {};
+        return Packet();
     ldns_pkt_set_ra(reply.get(), ldns_pkt_ra(upstream));
     ldns_pkt_set_rcode(reply.get(), static_cast<std::uint8_t>(ldns_pkt_get_rcode(upstream)));
 
@@ -271,16 +270,30 @@ Bytes build_client_reply(const ClientQuery &query, const ldns_pkt *upstream, std
                 ldns_pkt_push_rr(reply.get(), LDNS_SECTION_AUTHORITY, capped_clone(rr, ttl_cap));
         }
     }
-    Bytes wire = to_wire(reply.get());
+    return reply;
+}
+
+Bytes packet_wire(const ldns_pkt *packet) { return packet ? to_wire(packet) : Bytes(); }
+
+Bytes client_reply_wire(const ClientQuery &query, const ldns_pkt *reply, std::size_t max_size) {
+    if (!reply)
+        return {};
+    Bytes wire = to_wire(reply);
     if (wire.size() <= max_size)
         return wire;
     Packet truncated = new_reply(query);
     if (!truncated)
         return {};
-    ldns_pkt_set_ra(truncated.get(), ldns_pkt_ra(upstream));
-    ldns_pkt_set_rcode(truncated.get(), static_cast<std::uint8_t>(ldns_pkt_get_rcode(upstream)));
+    ldns_pkt_set_ra(truncated.get(), ldns_pkt_ra(reply));
+    ldns_pkt_set_rcode(truncated.get(), static_cast<std::uint8_t>(ldns_pkt_get_rcode(reply)));
     ldns_pkt_set_tc(truncated.get(), true);
     return to_wire(truncated.get());
+}
+
+Bytes build_client_reply(const ClientQuery &query, const ldns_pkt *upstream, std::uint32_t ttl_cap,
+                         std::size_t max_size) {
+    Packet reply = build_client_reply_packet(query, upstream, ttl_cap);
+    return client_reply_wire(query, reply.get(), max_size);
 }
 
 std::string type_name(std::uint16_t type) {

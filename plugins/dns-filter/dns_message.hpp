@@ -83,6 +83,13 @@ std::vector<ChainAddress> chain_addresses(const ldns_pkt *reply, const ldns_rdf 
 Bytes build_client_reply(const ClientQuery &query, const ldns_pkt *upstream, std::uint32_t ttl_cap,
                          std::size_t max_size);
 
+// The same reply as a packet, before any size limit (what the answer cache keeps).
+Packet build_client_reply_packet(const ClientQuery &query, const ldns_pkt *upstream, std::uint32_t ttl_cap);
+// Its wire form, or the truncated reply (TC set, question only) if larger than `max_size`.
+Bytes client_reply_wire(const ClientQuery &query, const ldns_pkt *reply, std::size_t max_size);
+// The wire form of any packet ("" if ldns cannot render it).
+Bytes packet_wire(const ldns_pkt *packet);
+
 // The record type's mnemonic ("A", "AAAA", "TXT", "TYPE65280").
 std::string type_name(std::uint16_t type);
 

@@ -98,6 +98,47 @@ bool deny_name_char(char c) {
     return is_digit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-' || c == '_' || c == '?';
 }
 
+bool valid_qtype(std::string_view text) {
+    if (text.empty() || text.size() > max_qtype_length || !(text.front() >= 'A' && text.front() <= 'Z'))
+        return false;
+    for (char c : text)
+        if (!((c >= 'A' && c <= 'Z') || is_digit(c) || c == '-'))
+            return false;
+    return true;
+}
+
+std::string clean_qtype(std::string_view qtype, std::uint16_t number) {
+    return valid_qtype(qtype) ? std::string(qtype) : "TYPE" + std::to_string(number);
+}
+
+std::string clean_name(std::string_view name) {
+    std::string clean;
+    for (char c : name.substr(0, max_deny_name_length)) {
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+        clean += deny_name_char(c) ? c : '?';
+    }
+    return clean.empty() ? "." : clean;
+}
+
+std::string parse_name(std::string_view line, std::string_view name) {
+    if (name.size() > max_deny_name_length)
+        fail(line, "the name is longer than 253 characters");
+    for (char c : name)
+        if (!deny_name_char(c))
+            fail(line, "the name may only contain a-z, 0-9, '.', '-', '_' and '?'");
+    return std::string(name);
+}
+
+QueryReport parse_query(std::string_view line, std::string_view qtype, std::string_view proto,
+                        std::string_view name) {
+    if (!valid_qtype(qtype))
+        fail(line, "the query type " + shown(qtype) + " is not a mnemonic like A, TXT or TYPE65");
+    if (proto != "udp" && proto != "tcp")
+        fail(line, "the protocol " + shown(proto) + " is not udp or tcp");
+    return QueryReport{std::string(qtype), proto == "tcp", parse_name(line, name)};
+}
+
 std::string ports_text(const std::vector<std::uint16_t> &ports) {
     std::string out;
     for (std::uint16_t port : ports) {
@@ -117,18 +158,18 @@ std::string format_address(std::uint32_t id, const AnswerAddress &address) {
            std::to_string(address.ttl) + " " + ports_text(address.ports) + "\n";
 }
 
-std::string format_end(std::uint32_t id) { return std::to_string(id) + " end\n"; }
+std::string format_end(std::uint32_t id, std::string_view name) {
+    return std::to_string(id) + " end " + clean_name(name) + "\n";
+}
 
-std::string format_deny(std::uint16_t qtype, std::string_view name) {
-    std::string clean;
-    for (char c : name.substr(0, max_deny_name_length)) {
-        if (c >= 'A' && c <= 'Z')
-            c = static_cast<char>(c - 'A' + 'a');
-        clean += deny_name_char(c) ? c : '?';
-    }
-    if (clean.empty())
-        clean = ".";
-    return "deny " + std::to_string(qtype) + " " + clean + "\n";
+std::string format_deny(std::string_view qtype, std::uint16_t qtype_number, bool tcp, DenyReason reason,
+                        std::string_view name) {
+    const char *why = reason == DenyReason::name ? " name " : reason == DenyReason::type ? " type " : " class ";
+    return "deny " + clean_qtype(qtype, qtype_number) + (tcp ? " tcp" : " udp") + why + clean_name(name) + "\n";
+}
+
+std::string format_allow(std::string_view qtype, std::uint16_t qtype_number, bool tcp, std::string_view name) {
+    return "allow " + clean_qtype(qtype, qtype_number) + (tcp ? " tcp " : " udp ") + clean_name(name) + "\n";
 }
 
 EventLine parse_event_line(std::string_view line) {
@@ -150,29 +191,35 @@ EventLine parse_event_line(std::string_view line) {
         return event;
     }
     if (fields[0] == "deny") {
-        if (fields.size() != 3)
-            fail(line, "a deny line is \"deny <qtype> <name>\"");
-        auto qtype = parse_decimal(fields[1], 65535);
-        if (!qtype)
-            fail(line, "the query type " + shown(fields[1]) + " is not a number from 0 to 65535");
-        std::string_view name = fields[2];
-        if (name.size() > max_deny_name_length)
-            fail(line, "the name is longer than 253 characters");
-        for (char c : name)
-            if (!deny_name_char(c))
-                fail(line, "the name may only contain a-z, 0-9, '.', '-', '_' and '?'");
+        if (fields.size() != 5)
+            fail(line, "a deny line is \"deny <qtype> <udp|tcp> <name|type|class> <name>\"");
         event.kind = EventLine::Kind::deny;
-        event.qtype = static_cast<std::uint16_t>(*qtype);
-        event.name = std::string(name);
+        event.query = parse_query(line, fields[1], fields[2], fields[4]);
+        if (fields[3] == "name")
+            event.reason = DenyReason::name;
+        else if (fields[3] == "type")
+            event.reason = DenyReason::type;
+        else if (fields[3] == "class")
+            event.reason = DenyReason::qclass;
+        else
+            fail(line, "the reason " + shown(fields[3]) + " is not name, type or class");
         return event;
     }
-    if (fields.size() == 2) {
-        if (fields[1] != "end")
-            fail(line, "a two-field line must be \"<id> end\"");
+    if (fields[0] == "allow") {
+        if (fields.size() != 4)
+            fail(line, "an allow line is \"allow <qtype> <udp|tcp> <name>\"");
+        event.kind = EventLine::Kind::allow;
+        event.query = parse_query(line, fields[1], fields[2], fields[3]);
+        return event;
+    }
+    if (fields.size() == 3 && fields[1] == "end") {
         event.kind = EventLine::Kind::end;
         event.id = parse_id(line, fields[0]);
+        event.name = parse_name(line, fields[2]);
         return event;
     }
+    if (fields.size() < 5 && fields.size() > 1 && fields[1] == "end")
+        fail(line, "an end line is \"<id> end <name>\"");
     if (fields.size() != 5)
         fail(line, "an address line is \"<id> 4|6 <address> <ttl> <ports>\"");
     event.kind = EventLine::Kind::address;
@@ -194,17 +241,23 @@ EventLine parse_event_line(std::string_view line) {
     return event;
 }
 
-std::string format_ack(std::uint32_t id, bool ok) { return std::to_string(id) + (ok ? " ok\n" : " fail\n"); }
+std::string format_ack(std::uint32_t id, bool ok, std::uint32_t life) {
+    return std::to_string(id) + (ok ? " ok " + std::to_string(life) + "\n" : std::string(" fail\n"));
+}
 
 std::optional<Ack> parse_ack(std::string_view line) {
-    std::size_t space = line.find(' ');
-    if (space == std::string_view::npos)
+    std::vector<std::string_view> fields = split(line, ' ');
+    auto id = parse_decimal(fields[0], 0xffffffffu);
+    if (!id)
         return std::nullopt;
-    auto id = parse_decimal(line.substr(0, space), 0xffffffffu);
-    std::string_view verdict = line.substr(space + 1);
-    if (!id || (verdict != "ok" && verdict != "fail"))
+    if (fields.size() == 2 && fields[1] == "fail")
+        return Ack{static_cast<std::uint32_t>(*id), false, 0};
+    if (fields.size() != 3 || fields[1] != "ok")
         return std::nullopt;
-    return Ack{static_cast<std::uint32_t>(*id), verdict == "ok"};
+    auto life = parse_decimal(fields[2], 0xffffffffu);
+    if (!life)
+        return std::nullopt;
+    return Ack{static_cast<std::uint32_t>(*id), true, static_cast<std::uint32_t>(*life)};
 }
 
 void LineSplitter::feed(std::string_view bytes) {

@@ -6,17 +6,27 @@
 //   ready                                 once, when the filter serves queries
 //   <id> 4 <ipv4> <ttl> <port>[,<port>...] an address from an answer for batch <id>
 //   <id> 6 <ipv6> <ttl> <port>[,<port>...] (addresses in canonical inet_ntop form)
-//   <id> end                              batch <id> is complete: add it, then acknowledge
-//   deny <qtype> <name>                   a refused query (for the audit); name is [a-z0-9._?-]
+//   <id> end <name>                       batch <id> is complete: add it, then acknowledge; <name>
+//                                         is the queried name the addresses were resolved from
+//   deny <qtype> <proto> <why> <name>     a refused query (audit): <why> is name (not in the allow
+//                                         list), type (the type is not answered) or class (not IN)
+//   allow <qtype> <proto> <name>          a query the filter answers (audit; only with
+//                                         --report-allowed yes, i.e. audit level verbose)
 //
 // Supervisor -> filter ("ack" pipe):
-//   <id> ok                               every address of batch <id> that passed the policy is in
-//                                         the firewall's sets
+//   <id> ok <life>                        every address of batch <id> that passed the policy is in
+//                                         the firewall's sets, and stays there for at least <life>
+//                                         seconds counted from before the batch was read; <life>
+//                                         is 0 when an address of the batch was refused by the
+//                                         policy (the filter must then not rely on the batch)
 //   <id> fail                             the batch was not applied; the filter answers SERVFAIL
 //
-// <id> is a decimal uint32 without leading zeros; <ttl> a decimal uint32 (seconds, clamped by the
-// supervisor); ports are 1..65535, strictly increasing. The filter answers the client only after
-// the ack, so the first connect after a lookup never races the set update.
+// <id> is a decimal uint32 without leading zeros; <ttl> and <life> decimal uint32 (seconds);
+// ports are 1..65535, strictly increasing; <qtype> the type's mnemonic as ldns prints it ("A",
+// "TXT", "NSAP-PTR", "TYPE65280": [A-Z0-9-], 1..16 characters, starting with a letter); <proto> is
+// udp or tcp; names are lowercase [a-z0-9._?-] ('?' stands for any other byte), at most 253
+// characters, "." for the root. The filter answers the client only after the ack, so the first
+// connect after a lookup never races the set update.
 //
 // The supervisor treats the filter as untrusted: parse_event_line() accepts exactly the forms above
 // and throws FeedError on anything else.
@@ -37,6 +47,7 @@ inline constexpr std::size_t max_line_length = 512;
 inline constexpr std::size_t max_ports_per_line = 64;
 inline constexpr std::size_t max_addresses_per_batch = 256;
 inline constexpr std::size_t max_deny_name_length = 253;
+inline constexpr std::size_t max_qtype_length = 16;
 
 class FeedError : public std::runtime_error {
 public:
@@ -51,30 +62,46 @@ struct AnswerAddress {
     bool operator==(const AnswerAddress &) const = default;
 };
 
+// Why a query was refused.
+enum class DenyReason { name, type, qclass };
+
+// A query the filter reports for the audit (deny and allow lines).
+struct QueryReport {
+    std::string qtype;          // mnemonic
+    bool tcp = false;
+    std::string name;
+    bool operator==(const QueryReport &) const = default;
+};
+
 struct EventLine {
-    enum class Kind { ready, address, end, deny };
+    enum class Kind { ready, address, end, deny, allow };
     Kind kind = Kind::ready;
     std::uint32_t id = 0;          // address, end
     AnswerAddress address;         // address
-    std::uint16_t qtype = 0;       // deny
-    std::string name;              // deny
+    std::string name;              // end: the queried name
+    QueryReport query;             // deny, allow
+    DenyReason reason = DenyReason::name;  // deny
 };
 
-// Filter side: the lines it writes (each ends in '\n').
+// Filter side: the lines it writes (each ends in '\n'). Names are sanitised here: lowercased,
+// bytes outside [a-z0-9._-] become '?', cut to 253 characters, "" becomes ".". A qtype mnemonic
+// outside the protocol's alphabet is sent as TYPE<number>.
 std::string format_ready();
 std::string format_address(std::uint32_t id, const AnswerAddress &address);
-std::string format_end(std::uint32_t id);
-// `name` is sanitised here: lowercased, bytes outside [a-z0-9._-] become '?', cut to 253 chars.
-std::string format_deny(std::uint16_t qtype, std::string_view name);
+std::string format_end(std::uint32_t id, std::string_view name);
+std::string format_deny(std::string_view qtype, std::uint16_t qtype_number, bool tcp, DenyReason reason,
+                        std::string_view name);
+std::string format_allow(std::string_view qtype, std::uint16_t qtype_number, bool tcp, std::string_view name);
 
 // Supervisor side: one line without its '\n'. Throws FeedError naming what is wrong.
 EventLine parse_event_line(std::string_view line);
 
-// Supervisor -> filter.
-std::string format_ack(std::uint32_t id, bool ok);
+// Supervisor -> filter. `life` is only sent with ok.
+std::string format_ack(std::uint32_t id, bool ok, std::uint32_t life = 0);
 struct Ack {
     std::uint32_t id = 0;
     bool ok = false;
+    std::uint32_t life = 0;  // seconds; 0 with fail
 };
 // One line without its '\n'; nullopt when malformed.
 std::optional<Ack> parse_ack(std::string_view line);

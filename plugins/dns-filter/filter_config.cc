@@ -130,6 +130,12 @@ FilterConfig parse_arguments(const std::vector<std::string> &arguments) {
             config.ack_timeout_ms = static_cast<unsigned>(parse_number(option, value, 60000));
         } else if (option == "--ttl-cap") {
             config.ttl_cap = static_cast<std::uint32_t>(parse_number(option, value, 86400));
+        } else if (option == "--report-allowed") {
+            if (value != "yes" && value != "no")
+                fail("--report-allowed: \"" + value + "\" is not yes or no");
+            config.report_allowed = value == "yes";
+        } else if (option == "--cache-entries") {
+            config.cache_entries = static_cast<std::size_t>(parse_number(option, value, 1000000));
         } else {
             fail("unknown option \"" + option + "\"");
         }

@@ -8,6 +8,8 @@
 //                       [--timeout-ms N]                 per upstream attempt, default 2000
 //                       [--ack-timeout-ms N]             for the supervisor's ack, default 3000
 //                       [--ttl-cap N]                    answer TTLs are capped at N s, default 3600
+//                       [--report-allowed yes|no]        send "allow" lines (audit level verbose), default no
+//                       [--cache-entries N]              answer cache size, 0 = off, default 10000
 #pragma once
 
 #include "allow_list.hpp"
@@ -42,6 +44,8 @@ struct FilterConfig {
     unsigned timeout_ms = 2000;
     unsigned ack_timeout_ms = 3000;
     std::uint32_t ttl_cap = 3600;
+    bool report_allowed = false;
+    std::size_t cache_entries = 10000;
 };
 
 // Throws std::invalid_argument naming the bad argument.

@@ -20,6 +20,12 @@ constexpr std::size_t max_connections = 64;
 constexpr std::size_t max_datagrams_per_wakeup = 64;
 constexpr auto tcp_idle = std::chrono::seconds(10);
 constexpr std::size_t max_message = 65535;
+constexpr unsigned max_socket_uses = 100;
+constexpr auto max_socket_age = std::chrono::seconds(60);
+constexpr std::size_t max_idle_sockets = 64;  // per upstream
+// An answer is served without a feed round trip (and kept in the cache) only while its addresses
+// stay in the sets at least this much longer than the answer lives.
+constexpr auto set_margin = std::chrono::seconds(5);
 
 bool allowed_type(std::uint16_t qtype) {
     return qtype == LDNS_RR_TYPE_A || qtype == LDNS_RR_TYPE_AAAA || qtype == LDNS_RR_TYPE_CNAME;
@@ -52,11 +58,16 @@ std::optional<std::size_t> complete_message(const Bytes &buffer) {
 
 }  // namespace
 
-Server::Server(FilterConfig config) : config_(std::move(config)) {}
+Server::Server(FilterConfig config)
+    : config_(std::move(config)), cache_(AnswerCache::Limits{config_.cache_entries, AnswerCache::Limits{}.bytes}),
+      idle_(config_.upstreams.size()) {}
 
 Server::~Server() {
     for (auto &[id, tx] : transactions_)
         close_fd(tx.fd);
+    for (auto &pool : idle_)
+        for (PooledSocket &socket : pool)
+            close_fd(socket.fd);
     for (auto &[key, connection] : connections_)
         close_fd(connection.fd);
 }
@@ -101,10 +112,14 @@ void Server::send_reply(const Client &client, const Bytes &reply) {
     it->second.deadline = Clock::now() + tcp_idle;
 }
 
-void Server::refuse(const ClientQuery &query, const Client &client, bool report) {
-    if (report)
-        emit(feed::format_deny(query.qtype, query.name.text));
+void Server::refuse(const ClientQuery &query, const Client &client, feed::DenyReason reason) {
+    emit(feed::format_deny(type_name(query.qtype), query.qtype, client.tcp, reason, query.name.text));
     send_reply(client, build_error_reply(query, LDNS_RCODE_REFUSED));
+}
+
+void Server::report_allowed(const ClientQuery &query, const Client &client) {
+    if (config_.report_allowed)
+        emit(feed::format_allow(type_name(query.qtype), query.qtype, client.tcp, query.name.text));
 }
 
 void Server::handle_query(const std::uint8_t *data, std::size_t size, const Client &client) {
@@ -124,7 +139,7 @@ void Server::handle_query(const std::uint8_t *data, std::size_t size, const Clie
         return;
     }
     if (query->qclass != LDNS_RR_CLASS_IN) {
-        refuse(*query, client, true);
+        refuse(*query, client, feed::DenyReason::qclass);
         return;
     }
     std::optional<std::vector<std::uint16_t>> ports;
@@ -132,11 +147,17 @@ void Server::handle_query(const std::uint8_t *data, std::size_t size, const Clie
         ports = config_.allow.match(query->name.text);
     if (config_.mode == Mode::filter) {
         if (!ports || !allowed_type(query->qtype)) {
-            refuse(*query, client, true);
+            refuse(*query, client, ports ? feed::DenyReason::type : feed::DenyReason::name);
             return;
         }
     } else if (!ports) {
         ports = config_.default_ports;
+    }
+    report_allowed(*query, client);
+    std::size_t limit = client.tcp ? max_message : query->max_udp_reply;
+    if (std::optional<Bytes> cached = cache_.lookup(*query, limit, Clock::now())) {
+        send_reply(client, *cached);
+        return;
     }
     if (transactions_.size() >= max_transactions) {
         send_reply(client, build_error_reply(*query, LDNS_RCODE_SERVFAIL));
@@ -154,6 +175,53 @@ void Server::handle_query(const std::uint8_t *data, std::size_t size, const Clie
 
 void Server::close_upstream(Transaction &tx) { close_fd(tx.fd); }
 
+void Server::release_upstream(Transaction &tx) {
+    if (tx.fd < 0)
+        return;
+    auto &pool = idle_[tx.upstream];
+    if (tx.over_tcp || tx.socket_uses >= max_socket_uses || Clock::now() - tx.socket_opened >= max_socket_age ||
+        pool.size() >= max_idle_sockets) {
+        close_fd(tx.fd);
+        return;
+    }
+    pool.push_back(PooledSocket{tx.fd, tx.socket_uses, tx.socket_opened});
+    tx.fd = -1;
+}
+
+std::optional<Server::Clock::time_point> Server::known_in_sets(const Transaction &tx, Clock::time_point now) const {
+    std::optional<Clock::time_point> until;
+    for (const ChainAddress &address : tx.addresses) {
+        auto wanted = now + std::chrono::seconds(std::min(address.ttl, config_.ttl_cap)) + set_margin;
+        for (std::uint16_t port : tx.ports) {
+            auto it = in_sets_.find({address.v6, address.address, port});
+            if (it == in_sets_.end() || it->second < wanted)
+                return std::nullopt;
+            until = until ? std::min(*until, it->second) : it->second;
+        }
+    }
+    return until;
+}
+
+void Server::record_in_sets(const Transaction &tx, Clock::time_point until) {
+    for (const ChainAddress &address : tx.addresses)
+        for (std::uint16_t port : tx.ports) {
+            auto &known = in_sets_[{address.v6, address.address, port}];
+            known = std::max(known, until);
+        }
+    if (in_sets_.size() > prune_in_sets_at_) {
+        auto now = Clock::now();
+        std::erase_if(in_sets_, [now](const auto &entry) { return entry.second <= now; });
+        prune_in_sets_at_ = std::max<std::size_t>(4096, 2 * in_sets_.size());
+    }
+}
+
+// Replies to the client and keeps the answer in the cache until `limit` (nullopt: do not cache).
+void Server::answer_and_cache(Transaction &tx, std::optional<Clock::time_point> limit) {
+    send_reply(tx.client, tx.reply);
+    if (limit)
+        cache_.insert(tx.query, std::move(tx.reply_packet), tx.answered, *limit - set_margin);
+}
+
 void Server::start_attempt(Transaction &tx) {
     close_upstream(tx);
     while (tx.upstream < config_.upstreams.size()) {
@@ -163,10 +231,32 @@ void Server::start_attempt(Transaction &tx) {
         tx.in.clear();
         tx.sent = 0;
         tx.deadline = Clock::now() + std::chrono::milliseconds(config_.timeout_ms);
-        int type = (tx.over_tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
-        tx.fd = ::socket(upstream.address.ss_family, type, 0);
+        Clock::time_point now = Clock::now();
+        int rc = -1;
+        bool pooled = false;
+        auto &pool = idle_[tx.upstream];
+        while (!tx.over_tcp && !pool.empty() && tx.fd < 0) {
+            PooledSocket socket = pool.back();
+            pool.pop_back();
+            if (now - socket.opened >= max_socket_age) {
+                close_fd(socket.fd);
+                continue;
+            }
+            tx.fd = socket.fd;
+            tx.socket_uses = socket.uses + 1;
+            tx.socket_opened = socket.opened;
+            rc = 0;
+            pooled = true;
+        }
+        if (tx.fd < 0) {
+            int type = (tx.over_tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC;
+            tx.fd = ::socket(upstream.address.ss_family, type, 0);
+            tx.socket_uses = 1;
+            tx.socket_opened = now;
+            if (tx.fd >= 0)
+                rc = ::connect(tx.fd, reinterpret_cast<const sockaddr *>(&upstream.address), upstream.length);
+        }
         if (tx.fd >= 0 && !query.empty()) {
-            int rc = ::connect(tx.fd, reinterpret_cast<const sockaddr *>(&upstream.address), upstream.length);
             if (!tx.over_tcp && rc == 0) {
                 if (::send(tx.fd, query.data(), query.size(), MSG_DONTWAIT) == static_cast<ssize_t>(query.size())) {
                     tx.state = State::udp_waiting;
@@ -178,8 +268,10 @@ void Server::start_attempt(Transaction &tx) {
                 return;
             }
         }
-        // This upstream cannot be reached right now: try the next one.
         close_upstream(tx);
+        if (pooled)
+            continue;  // e.g. an error left on a reused socket: the same upstream, another socket
+        // This upstream cannot be reached right now: try the next one.
         ++tx.upstream;
         tx.over_tcp = tx.client.tcp;
     }
@@ -210,25 +302,39 @@ void Server::finish(std::uint32_t id, Packet reply) {
     if (it == transactions_.end())
         return;
     Transaction &tx = it->second;
-    close_upstream(tx);
+    release_upstream(tx);
+    tx.answered = Clock::now();
     std::size_t limit = tx.client.tcp ? max_message : tx.query.max_udp_reply;
-    Bytes bytes = build_client_reply(tx.query, reply.get(), config_.ttl_cap, limit);
-    std::vector<ChainAddress> addresses =
-        chain_addresses(reply.get(), ldns_rr_owner(tx.query.question()));
-    if (addresses.empty() || config_.events_fd < 0) {
-        send_reply(tx.client, bytes);
+    tx.reply_packet = build_client_reply_packet(tx.query, reply.get(), config_.ttl_cap);
+    tx.reply = client_reply_wire(tx.query, tx.reply_packet.get(), limit);
+    tx.addresses = chain_addresses(reply.get(), ldns_rr_owner(tx.query.question()));
+    if (tx.addresses.empty()) {
+        // Nothing for the firewall (an error, NODATA, a CNAME without addresses): not cached.
+        answer_and_cache(tx, std::nullopt);
         transactions_.erase(it);
         return;
     }
-    if (addresses.size() > feed::max_addresses_per_batch)
-        addresses.resize(feed::max_addresses_per_batch);
+    if (config_.events_fd < 0) {
+        // No firewall to feed (tests, benchmarks): cached for the answer's TTL.
+        answer_and_cache(tx, Clock::time_point::max() - std::chrono::hours(24));
+        transactions_.erase(it);
+        return;
+    }
+    if (tx.addresses.size() > feed::max_addresses_per_batch)
+        tx.addresses.resize(feed::max_addresses_per_batch);
+    if (auto until = known_in_sets(tx, tx.answered)) {
+        // Every address is in the sets for longer than this answer lives: no round trip.
+        answer_and_cache(tx, until);
+        transactions_.erase(it);
+        return;
+    }
     std::string batch;
-    for (const ChainAddress &address : addresses)
+    for (const ChainAddress &address : tx.addresses)
         batch += feed::format_address(tx.id, feed::AnswerAddress{address.v6, address.address, address.ttl, tx.ports});
-    batch += feed::format_end(tx.id);
-    tx.reply = std::move(bytes);
+    batch += feed::format_end(tx.id, tx.query.name.text);
     tx.state = State::awaiting_ack;
-    tx.deadline = Clock::now() + std::chrono::milliseconds(config_.ack_timeout_ms);
+    tx.fed = Clock::now();
+    tx.deadline = tx.fed + std::chrono::milliseconds(config_.ack_timeout_ms);
     emit(batch);
 }
 
@@ -272,7 +378,15 @@ bool Server::on_ack_pipe() {
         if (it == transactions_.end() || it->second.state != State::awaiting_ack)
             continue;
         if (ack->ok) {
-            send_reply(it->second.client, it->second.reply);
+            Transaction &tx = it->second;
+            std::optional<Clock::time_point> until;
+            if (ack->life > 0) {
+                // The supervisor counted the life from after it read the batch, so from tx.fed
+                // it is a lower bound.
+                until = tx.fed + std::chrono::seconds(ack->life);
+                record_in_sets(tx, *until);
+            }
+            answer_and_cache(tx, until);
             transactions_.erase(it);
         } else {
             fail_transaction(ack->id);

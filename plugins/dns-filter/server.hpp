@@ -2,13 +2,24 @@
 //
 //   client (UDP/TCP on 127.0.0.1:53)
 //     -> parse (ldns) -> refuse (REFUSED + "deny" event) unless the name and type are allowed
+//        ("allow" event with --report-allowed yes)
+//     -> answer from the cache (answer_cache.hpp) if it holds a fresh answer
 //     -> fresh query to the first upstream (UDP, or TCP for TCP clients and truncated answers;
 //        the next upstream on timeout, SERVFAIL or REFUSED)
 //     -> addresses of the answer's CNAME chain, with the name's ports, to the supervisor as one
-//        batch; wait for its ack
-//     -> reply to the client (SERVFAIL if the ack says fail or does not come in time)
+//        batch; wait for its ack — unless every one of them is already in the sets, confirmed by
+//        an earlier ack, for longer than the answer lives plus a margin
+//     -> reply to the client (SERVFAIL if the ack says fail or does not come in time), and cache it
+//
+// Upstream UDP sockets are reused: a connected socket goes back to a small pool after a matching
+// reply and serves at most 100 queries or 60 s, then it is closed and the next one gets a new
+// source port. Each query still has a fresh random id (16 bits), and the kernel picks each socket's
+// source port at random from the ephemeral range, so a blind spoofer must still guess both; only
+// consecutive queries on one socket share a port. Sockets whose query failed or timed out are never
+// reused. TCP upstream connections are one per query.
 #pragma once
 
+#include "answer_cache.hpp"
 #include "dns_message.hpp"
 #include "feed_protocol.hpp"
 #include "filter_config.hpp"
@@ -17,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <tuple>
 #include <vector>
 
 struct pollfd;
@@ -54,6 +66,8 @@ private:
         std::size_t upstream = 0;  // index into config_.upstreams
         bool over_tcp = false;
         int fd = -1;
+        unsigned socket_uses = 0;         // queries this UDP socket has carried, this one included
+        Clock::time_point socket_opened;
         std::uint16_t upstream_id = 0;
         Bytes out;                 // the upstream query (length-prefixed over TCP)
         std::size_t sent = 0;
@@ -61,6 +75,16 @@ private:
         State state = State::udp_waiting;
         Clock::time_point deadline;
         Bytes reply;               // the client's reply while waiting for the ack
+        Packet reply_packet;       // the same, for the cache
+        std::vector<ChainAddress> addresses;  // fed to the supervisor in this batch
+        Clock::time_point answered;           // when the upstream answered
+        Clock::time_point fed;                // when the batch was written
+    };
+
+    struct PooledSocket {
+        int fd = -1;
+        unsigned uses = 0;
+        Clock::time_point opened;
     };
 
     struct Connection {
@@ -79,7 +103,14 @@ private:
     };
 
     void handle_query(const std::uint8_t *data, std::size_t size, const Client &client);
-    void refuse(const ClientQuery &query, const Client &client, bool report);
+    void refuse(const ClientQuery &query, const Client &client, feed::DenyReason reason);
+    void report_allowed(const ClientQuery &query, const Client &client);
+    void release_upstream(Transaction &tx);  // after a matching UDP reply: back to the pool
+    // The time until which every address of `tx` (with its ports) is confirmed in the sets, or
+    // nullopt if one is not known to stay long enough for the answer.
+    std::optional<Clock::time_point> known_in_sets(const Transaction &tx, Clock::time_point now) const;
+    void record_in_sets(const Transaction &tx, Clock::time_point until);
+    void answer_and_cache(Transaction &tx, std::optional<Clock::time_point> limit);
     void start_attempt(Transaction &tx);
     bool next_upstream(Transaction &tx);
     void finish(std::uint32_t id, Packet reply);
@@ -103,6 +134,11 @@ private:
     std::uint32_t next_id_ = 1;
     std::uint64_t next_connection_ = 1;
     feed::LineSplitter acks_;
+    AnswerCache cache_;
+    std::vector<std::vector<PooledSocket>> idle_;  // per upstream
+    // (v6, address, port) -> until when an ack guaranteed it in the sets (minus nothing; see .cc)
+    std::map<std::tuple<bool, std::string, std::uint16_t>, Clock::time_point> in_sets_;
+    std::size_t prune_in_sets_at_ = 4096;
 };
 
 }  // namespace rustyolo::dns

@@ -4,6 +4,7 @@
 #include "ruleset.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <utility>
 
@@ -80,6 +81,38 @@ std::string element_script(const std::vector<AnswerAddress> &accepted, const Fee
     return script;
 }
 
+std::uint32_t batch_life(const Admission &admission, const FeedPolicy &policy) {
+    if (!admission.refused.empty() || admission.accepted.empty())
+        return 0;
+    std::uint32_t life = std::numeric_limits<std::uint32_t>::max();
+    for (const AnswerAddress &address : admission.accepted)
+        life = std::min(life, clamp_ttl(address.ttl, policy));
+    return life;
+}
+
+void NameMemory::remember(const std::string &address, const std::string &name) {
+    if (capacity_ == 0)
+        return;
+    if (auto it = names_.find(address); it != names_.end()) {
+        it->second.name = name;
+        order_.splice(order_.end(), order_, it->second.order);
+        return;
+    }
+    if (names_.size() >= capacity_) {
+        names_.erase(order_.front());
+        order_.pop_front();
+    }
+    order_.push_back(address);
+    names_.emplace(address, Slot{name, std::prev(order_.end())});
+}
+
+std::optional<std::string> NameMemory::name_for(const std::string &address) const {
+    auto it = names_.find(address);
+    if (it == names_.end())
+        return std::nullopt;
+    return it->second.name;
+}
+
 std::vector<AnswerAddress> FreshElements::needing_update(const std::vector<AnswerAddress> &addresses,
                                                          const FeedPolicy &policy, Clock::time_point now) const {
     std::vector<AnswerAddress> out;
@@ -150,11 +183,13 @@ std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::I
             actions.push_back(std::move(action));
         }
         break;
-    case dns::feed::EventLine::Kind::deny: {
+    case dns::feed::EventLine::Kind::deny:
+    case dns::feed::EventLine::Kind::allow: {
         FeedAction action;
-        action.kind = FeedAction::Kind::deny;
-        action.qtype = line.qtype;
-        action.name = std::move(line.name);
+        action.kind = FeedAction::Kind::query;
+        action.allowed = line.kind == dns::feed::EventLine::Kind::allow;
+        action.reason = line.reason;
+        action.query = std::move(line.query);
         actions.push_back(std::move(action));
         break;
     }
@@ -190,6 +225,7 @@ std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::I
             FeedAction action;
             action.kind = FeedAction::Kind::apply;
             action.id = line.id;
+            action.name = std::move(line.name);
             action.addresses = std::move(addresses_);
             actions.push_back(std::move(action));
         }

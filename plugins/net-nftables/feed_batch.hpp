@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <list>
 #include <map>
 #include <optional>
 #include <tuple>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace rustyolo::nft {
@@ -51,6 +53,32 @@ std::uint32_t element_timeout(std::uint32_t ttl, const FeedPolicy &policy);
 // Empty when `accepted` is empty.
 std::string element_script(const std::vector<AnswerAddress> &accepted, const FeedPolicy &policy);
 
+// The ack's <life> for a batch (feed_protocol.hpp): how long every accepted address stays in the
+// sets at least, counted from before the batch was applied — the smallest clamp_ttl() of the
+// batch, since each element either already lives that long or is (re)added with element_timeout().
+// 0 when an address was refused or none was accepted: the filter must then not rely on the batch.
+std::uint32_t batch_life(const Admission &admission, const FeedPolicy &policy);
+
+// For each address put into the sets, the allowed name it was last resolved from (the name is the
+// filter's word for it: it labels audit records, it grants nothing). Bounded: when full, the
+// address updated longest ago is forgotten. Not thread-safe (the Feeder locks it).
+class NameMemory {
+public:
+    explicit NameMemory(std::size_t capacity = 65536) : capacity_(capacity) {}
+    void remember(const std::string &address, const std::string &name);
+    std::optional<std::string> name_for(const std::string &address) const;
+    std::size_t size() const { return names_.size(); }
+
+private:
+    struct Slot {
+        std::string name;
+        std::list<std::string>::iterator order;
+    };
+    std::size_t capacity_;
+    std::unordered_map<std::string, Slot> names_;
+    std::list<std::string> order_;  // least recently updated first
+};
+
 // Remembers until when each (address . port) stays in the allow sets, so that an answer that would
 // not extend an element's life costs no nft transaction. Answers relayed by a caching resolver
 // count their TTL down, so repeated lookups mostly need no update.
@@ -73,16 +101,18 @@ private:
 struct FeedAction {
     enum class Kind {
         ready,  // the filter serves queries
-        apply,  // add `addresses` (not yet admitted) for batch `id`, then ack
+        apply,  // add `addresses` (not yet admitted), resolved from `name`, for batch `id`, then ack
         fail,   // ack batch `id` with fail
-        deny,   // the filter refused a query: `qtype`, `name`
+        query,  // the filter refused (`allowed` false, `reason`) or answered a query: `query`
         error,  // a protocol violation: `message`
     };
     Kind kind = Kind::error;
     std::uint32_t id = 0;
     std::vector<AnswerAddress> addresses;
-    std::uint16_t qtype = 0;
     std::string name;
+    dns::feed::QueryReport query;
+    bool allowed = false;
+    dns::feed::DenyReason reason = dns::feed::DenyReason::name;
     std::string message;
 };
 

@@ -11,11 +11,6 @@
 #include <cstring>
 
 namespace rustyolo::nft {
-namespace {
-
-constexpr std::uint32_t deny_burst = 50;
-
-}  // namespace
 
 Feeder::Feeder(UniqueFd events, UniqueFd acks, FeedPolicy policy, FeederEvents callbacks)
     : events_(std::move(events)), acks_(std::move(acks)), policy_(std::move(policy)), callbacks_(std::move(callbacks)) {
@@ -46,8 +41,13 @@ Feeder::Counters Feeder::counters() const {
     return counters_;
 }
 
-void Feeder::ack(std::uint32_t id, bool ok) {
-    std::string line = dns::feed::format_ack(id, ok);
+std::optional<std::string> Feeder::name_for(const std::string &address) const {
+    std::lock_guard lock(names_mutex_);
+    return names_.name_for(address);
+}
+
+void Feeder::ack(std::uint32_t id, bool ok, std::uint32_t life) {
+    std::string line = dns::feed::format_ack(id, ok, life);
     std::size_t done = 0;
     while (done < line.size()) {
         ssize_t n = ::send(acks_.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL);
@@ -76,23 +76,12 @@ void Feeder::handle(const FeedAction &action) {
     }
         ack(action.id, false);
         return;
-    case FeedAction::Kind::deny: {
-        auto now = std::chrono::steady_clock::now();
-        if (now - deny_window_ >= std::chrono::seconds(1)) {
-            if (deny_suppressed_)
-                callbacks_.log(false, std::to_string(deny_suppressed_) + " more refused DNS queries not reported");
-            deny_window_ = now;
-            deny_in_window_ = 0;
-            deny_suppressed_ = 0;
-        }
-        {
+    case FeedAction::Kind::query: {
+        if (!action.allowed) {
             std::lock_guard lock(mutex_);
             ++counters_.denied;
         }
-        if (++deny_in_window_ <= deny_burst)
-            callbacks_.denied_query(action.name, action.qtype);
-        else
-            ++deny_suppressed_;
+        callbacks_.query(action.query, action.allowed, action.reason);
         return;
     }
     case FeedAction::Kind::apply:
@@ -119,12 +108,14 @@ void Feeder::apply(const std::vector<FeedAction> &batches) {
     // bad batch cannot fail the others.
     auto now = FreshElements::Clock::now();
     std::vector<std::vector<AnswerAddress>> accepted(batches.size());
+    std::vector<Admission> admissions(batches.size());
     std::vector<AnswerAddress> all;
     std::size_t refused = 0;
     for (std::size_t i = 0; i < batches.size(); ++i) {
-        Admission admission = admit(batches[i].addresses, policy_);
+        Admission &admission = admissions[i];
+        admission = admit(batches[i].addresses, policy_);
         for (const RefusedAddress &r : admission.refused)
-            callbacks_.refused_address(r);
+            callbacks_.refused_address(r, batches[i].name);
         refused += admission.refused.size();
         accepted[i] = fresh_.needing_update(admission.accepted, policy_, now);
         all.insert(all.end(), accepted[i].begin(), accepted[i].end());
@@ -149,8 +140,15 @@ void Feeder::apply(const std::vector<FeedAction> &batches) {
         }
         ++counters_.transactions;
     }
+    {
+        std::lock_guard lock(names_mutex_);
+        for (std::size_t i = 0; i < batches.size(); ++i)
+            if (ok[i])
+                for (const AnswerAddress &address : admissions[i].accepted)
+                    names_.remember(address.address, batches[i].name);
+    }
     for (std::size_t i = 0; i < batches.size(); ++i)
-        ack(batches[i].id, ok[i]);
+        ack(batches[i].id, ok[i], ok[i] ? batch_life(admissions[i], policy_) : 0);
 }
 
 void Feeder::run() {

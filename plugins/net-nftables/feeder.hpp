@@ -1,6 +1,10 @@
 // The supervisor's feeder thread: reads the DNS filter's lines, adds admitted addresses to the
-// allow sets (one nft transaction per batch, its own nft_ctx), and acknowledges each batch. It runs
-// for the whole session inside the supervisor (PID 1); the plugin is never unloaded.
+// allow sets (one nft transaction per batch, its own nft_ctx), and acknowledges each batch with how
+// long its addresses stay there (the filter's cache relies on it). It runs for the whole session
+// inside the supervisor (PID 1); the plugin is never unloaded. It also remembers which allowed name
+// each address in the sets was resolved from (name_for(), for the packet log's audit records) and
+// passes the filter's query reports (deny/allow lines) on; those are not rate-limited here, the
+// audit channel limits and counts them exactly.
 #pragma once
 
 #include "feed_batch.hpp"
@@ -13,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -23,8 +28,10 @@ class NftContext;
 struct FeederEvents {
     // Called from the feeder thread; the host's log and audit callbacks must be thread-safe.
     std::function<void(bool error, const std::string &message)> log;
-    std::function<void(const std::string &name, std::uint16_t qtype)> denied_query;
-    std::function<void(const RefusedAddress &refused)> refused_address;
+    // A query the filter refused (allowed false, with its reason) or answered (only at verbose).
+    std::function<void(const dns::feed::QueryReport &query, bool allowed, dns::feed::DenyReason reason)> query;
+    // An address of the answer for `name` that the policy refused.
+    std::function<void(const RefusedAddress &refused, const std::string &name)> refused_address;
 };
 
 class Feeder {
@@ -45,12 +52,17 @@ public:
     };
     Counters counters() const;
 
+    // The allowed name `address` (canonical inet_ntop text) was last resolved from when it was put
+    // into the sets, or nullopt. Thread-safe; bounded memory (NameMemory), newest wins. An address
+    // that the filter did not feed again because it was still in the sets keeps its older name.
+    std::optional<std::string> name_for(const std::string &address) const;
+
 private:
     void run();
     void handle(const FeedAction &action);
     void apply(const std::vector<FeedAction> &batches);
     bool run_script(const std::string &script);
-    void ack(std::uint32_t id, bool ok);
+    void ack(std::uint32_t id, bool ok, std::uint32_t life = 0);
 
     UniqueFd events_;
     UniqueFd acks_;
@@ -65,10 +77,8 @@ private:
     bool ready_ = false;
     Counters counters_;
     FreshElements fresh_;  // feeder thread only
-    // Denied-query reports are rate-limited: at most deny_burst per second, the rest counted.
-    std::chrono::steady_clock::time_point deny_window_{};
-    std::uint32_t deny_in_window_ = 0;
-    std::uint64_t deny_suppressed_ = 0;
+    mutable std::mutex names_mutex_;
+    NameMemory names_;
 };
 
 }  // namespace rustyolo::nft

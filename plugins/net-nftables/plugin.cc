@@ -57,6 +57,9 @@ public:
         if (plan.network.dns_servers.empty())
             engine_nameservers = nft::parse_nameservers(nft::read_file(nft::resolv_conf_path));
         nft::NetworkSetup setup = nft::make_network_setup(plan, engine_nameservers);
+        // Allowed queries reach the audit only at level verbose: otherwise the filter does not send them.
+        setup.filter_args.insert(setup.filter_args.end(),
+                                 {"--report-allowed", plan.audit.level == "verbose" ? "yes" : "no"});
         nft::Ruleset ruleset = nft::build_ruleset(setup.spec);
 
         // 1. The firewall, in one transaction: everything or nothing.
@@ -146,26 +149,40 @@ private:
         events.log = [&h](bool error, const std::string &message) {
             h.log(error ? sdk::LogLevel::error : sdk::LogLevel::info, "dns filter feed: " + message);
         };
-        events.denied_query = [&h](const std::string &name, std::uint16_t qtype) {
-            if (name == "rustyolo-self-test.invalid")
-                return;
+        // docs/audit-schema.md, layer dns, event query.
+        events.query = [&h](const dns::feed::QueryReport &query, bool allowed, dns::feed::DenyReason reason) {
+            if (query.name == "rustyolo-self-test.invalid")
+                return;  // self_test's own probe
+            std::string rule = "dns-filter: allowed name";
+            if (!allowed && reason == dns::feed::DenyReason::name)
+                rule = "dns-filter: name not in the allowlist";
+            else if (!allowed && reason == dns::feed::DenyReason::type)
+                rule = "dns-filter: type " + query.qtype + " not answered";
+            else if (!allowed)
+                rule = "dns-filter: class other than IN not answered";
             h.audit(json::object{{"layer", "dns"},
-                                 {"verdict", "block"},
-                                 {"details", json::object{{"name", name},
-                                                          {"qtype", qtype},
-                                                          {"rule", "dns-filter: name or type not allowed"}}}});
+                                 {"verdict", allowed ? "allow" : "block"},
+                                 {"event", "query"},
+                                 {"details", json::object{{"name", query.name},
+                                                          {"qtype", query.qtype},
+                                                          {"protocol", query.tcp ? "tcp" : "udp"},
+                                                          {"rule", std::move(rule)}}}});
         };
-        events.refused_address = [&h](const nft::RefusedAddress &refused) {
+        // docs/audit-schema.md, layer network, event address.
+        events.refused_address = [&h](const nft::RefusedAddress &refused, const std::string &name) {
             json::array ports;
             for (std::uint16_t port : refused.address.ports)
                 ports.emplace_back(port);
             h.audit(json::object{{"layer", "network"},
                                  {"verdict", "block"},
+                                 {"event", "address"},
                                  {"details", json::object{{"destination", refused.address.address},
                                                           {"ports", std::move(ports)},
+                                                          {"name", name},
                                                           {"reason", refused.reason},
                                                           {"rule", "feeder: address class guard"}}}});
-            h.log(sdk::LogLevel::warn, "DNS answer address " + refused.address.address + " not allowed: " + refused.reason);
+            h.log(sdk::LogLevel::warn, "DNS answer address " + refused.address.address + " for " + name +
+                                           " not allowed: " + refused.reason);
         };
         return events;
     }

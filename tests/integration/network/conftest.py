@@ -106,17 +106,20 @@ class SandboxFactory:
         self.workdir = workdir
         self.opened = []
 
-    def cli_options(self, allow, dns, firewall="nftables"):
+    def cli_options(self, allow, dns, firewall="nftables", audit=None):
         options = ["--network", self.net.name, "--allow-lan", "--cpus", "1", "--memory", "1g", "--firewall", firewall]
+        if audit is not None:
+            options += ["--audit-log", audit]
         if dns is not None:
             options += ["--dns-servers", dns]
         if allow:
             options += ["--allow-domains", " ".join(allow)]
         return options
 
-    def open(self, allow, dns="testdns", ipv6=False, firewall="nftables"):
+    def open(self, allow, dns="testdns", ipv6=False, firewall="nftables", audit=None):
         """A sandbox allowing `allow`. dns: "testdns" (--dns-servers <test DNS>), "engine" (no
-        --dns-servers: Docker's 127.0.0.11, which forwards to the test DNS; harness only), "any"."""
+        --dns-servers: Docker's 127.0.0.11, which forwards to the test DNS; harness only), "any".
+        audit: the --audit-log level of the Plan (None: the default)."""
         if dns == "testdns":
             dns = self.net.dns_ip
         if self.runner == "cli":
@@ -126,22 +129,22 @@ class SandboxFactory:
             if not netlib.image_exists(image):
                 pytest.skip(f"the sandbox image {image} does not exist: build it with `rustyolo image build` "
                             "(the image suite) first")
-            argv = [self.bin, *self.cli_options(allow, dns, firewall), "--image", image,
+            argv = [self.bin, *self.cli_options(allow, dns, firewall, audit), "--image", image,
                     "-v", f"{self.probes}:/probes:ro", "exec", "--", "/probes/netprobe", "-"]
             box = netlib.Sandbox(argv, None, self.net.name, self._stderr_path(), cwd=self.project)
         else:
-            box = self._open_harness(allow, dns, ipv6, firewall)
+            box = self._open_harness(allow, dns, ipv6, firewall, audit)
         self.opened.append(box)
         return box
 
     def _stderr_path(self):
         return os.path.join(self.workdir, f"sandbox-{netlib.token()}.stderr")
 
-    def _open_harness(self, allow, dns, ipv6, firewall):
+    def _open_harness(self, allow, dns, ipv6, firewall, audit=None):
         plugin_dir = self.request.getfixturevalue("plugin_dir")
         tools = self.request.getfixturevalue("tools_dir")
         plan_dns = None if dns == "engine" else dns
-        plan = netlib.run([self.bin, *self.cli_options(allow, plan_dns, firewall), "plan", "exec", "--",
+        plan = netlib.run([self.bin, *self.cli_options(allow, plan_dns, firewall, audit), "plan", "exec", "--",
                            "/probes/netprobe", "-"],
                           cwd=self.project).stdout
         json.loads(plan)  # it must be a Plan

@@ -24,23 +24,47 @@ TEST(DnsFilterFeed, FormatsAddressLinesThatParseBack) {
     EXPECT_EQ(parsed.address, v6);
 }
 
-TEST(DnsFilterFeed, ParsesReadyEndAndDeny) {
+EventLine parse_formatted(const std::string &line) { return parse_event_line(line.substr(0, line.size() - 1)); }
+
+TEST(DnsFilterFeed, ParsesReadyEndDenyAndAllow) {
     EXPECT_EQ(parse_event_line("ready").kind, EventLine::Kind::ready);
-    EventLine end = parse_event_line("12 end");
+    EventLine end = parse_event_line("12 end api.allowed.test");
     EXPECT_EQ(end.kind, EventLine::Kind::end);
     EXPECT_EQ(end.id, 12u);
-    EventLine deny = parse_event_line("deny 16 x.blocked.test");
+    EXPECT_EQ(end.name, "api.allowed.test");
+    EventLine deny = parse_event_line("deny TXT tcp type x.allowed.test");
     EXPECT_EQ(deny.kind, EventLine::Kind::deny);
-    EXPECT_EQ(deny.qtype, 16);
-    EXPECT_EQ(deny.name, "x.blocked.test");
+    EXPECT_EQ(deny.query, (QueryReport{"TXT", true, "x.allowed.test"}));
+    EXPECT_EQ(deny.reason, DenyReason::type);
+    EXPECT_EQ(parse_event_line("deny A udp name x.blocked.test").reason, DenyReason::name);
+    EXPECT_EQ(parse_event_line("deny A udp class x.test").reason, DenyReason::qclass);
+    EventLine allow = parse_event_line("allow AAAA udp allowed.test");
+    EXPECT_EQ(allow.kind, EventLine::Kind::allow);
+    EXPECT_EQ(allow.query, (QueryReport{"AAAA", false, "allowed.test"}));
+    EXPECT_EQ(parse_event_line("deny TYPE65280 udp type x.test").query.qtype, "TYPE65280");
+    EXPECT_EQ(parse_event_line("deny NSAP-PTR udp type x.test").query.qtype, "NSAP-PTR");
 }
 
-TEST(DnsFilterFeed, DenyNamesAreSanitisedByTheFilter) {
-    EXPECT_EQ(format_deny(1, "EVIL\n.Name \x01;rm"), "deny 1 evil?.name???rm\n");
-    EXPECT_EQ(format_deny(1, ""), "deny 1 .\n");
-    EXPECT_EQ(format_deny(1, std::string(400, 'a')), "deny 1 " + std::string(253, 'a') + "\n");
-    std::string line = format_deny(28, "Weird Name.test");
-    EXPECT_NO_THROW(parse_event_line(line.substr(0, line.size() - 1)));
+TEST(DnsFilterFeed, FormattedQueryLinesParseBack) {
+    EXPECT_EQ(format_deny("TXT", 16, false, DenyReason::type, "X.Allowed.Test"), "deny TXT udp type x.allowed.test\n");
+    EXPECT_EQ(format_allow("A", 1, true, "allowed.test"), "allow A tcp allowed.test\n");
+    EXPECT_EQ(format_end(3, "Api.Test"), "3 end api.test\n");
+    EXPECT_EQ(parse_formatted(format_deny("CAA", 257, true, DenyReason::name, "a.b")).query,
+              (QueryReport{"CAA", true, "a.b"}));
+    // A mnemonic outside the alphabet is replaced by the number.
+    EXPECT_EQ(format_deny("bad type", 99, false, DenyReason::type, "x"), "deny TYPE99 udp type x\n");
+    EXPECT_EQ(format_allow("", 7, false, "x"), "allow TYPE7 udp x\n");
+}
+
+TEST(DnsFilterFeed, NamesAreSanitisedByTheFilter) {
+    EXPECT_EQ(format_deny("A", 1, false, DenyReason::name, "EVIL\n.Name \x01;rm"),
+              "deny A udp name evil?.name???rm\n");
+    EXPECT_EQ(format_deny("A", 1, false, DenyReason::name, ""), "deny A udp name .\n");
+    EXPECT_EQ(format_deny("A", 1, false, DenyReason::name, std::string(400, 'a')),
+              "deny A udp name " + std::string(253, 'a') + "\n");
+    EXPECT_NO_THROW(parse_formatted(format_deny("AAAA", 28, false, DenyReason::name, "Weird Name.test")));
+    EXPECT_NO_THROW(parse_formatted(format_end(1, "We\x01rd")));
+    EXPECT_NO_THROW(parse_formatted(format_allow("A", 1, false, std::string(300, 'Z'))));
 }
 
 // Every line the supervisor must refuse, with what makes it wrong.
@@ -86,19 +110,33 @@ TEST(DnsFilterFeed, RejectsMalformedLines) {
         "1 4 1.2.3.4 300 ,80",                 // empty port
         "1 4 1.2.3.4 300 80;443",              // wrong separator
         "1 4 1.2.3.4 300 80 443",              // ports as fields
-        "1 end now",                           // extra field
+        "1 end",                               // end without name
+        "1 end a b",                           // extra field
+        "1 end A.test",                        // upper case name
+        "1 end " + std::string(254, 'a'),      // name too long
         "end",                                 // end without id
         "1 END",                               // case
         "1 4 1.2.3.4 300 443\r",               // carriage return
         std::string("1 4 1.2.3.4 300 443\0", 20),  // NUL byte
         "1 4 1.2.3.4 300 4\xc3\xa4" "3",        // non-ASCII
         "deny",                                // deny without fields
-        "deny 1",                              // deny without name
-        "deny 65536 x.test",                   // qtype overflow
-        "deny 1 X.test",                       // upper case name
-        "deny 1 x test",                       // extra field
-        "deny 1 x;rm.test",                    // bad character
-        "deny 1 " + std::string(254, 'a'),     // name too long
+        "deny A udp name",                     // deny without name
+        "deny 16 x.test",                      // the old numeric form
+        "deny A udp x.test",                   // no reason
+        "deny a udp name x.test",              // lower case type
+        "deny 1A udp name x.test",             // type not starting with a letter
+        "deny ABCDEFGHIJKLMNOPQ udp name x.test",  // type too long
+        "deny A;B udp name x.test",            // bad type character
+        "deny A sctp name x.test",             // protocol
+        "deny A UDP name x.test",              // protocol case
+        "deny A udp why x.test",               // reason
+        "deny A udp name X.test",              // upper case name
+        "deny A udp name x test",              // extra field
+        "deny A udp name x;rm.test",           // bad character
+        "deny A udp name " + std::string(254, 'a'),  // name too long
+        "allow A udp",                         // allow without name
+        "allow A udp name x.test",             // allow with a reason
+        "allow A x.test",                      // allow without protocol
         std::string(600, 'a'),                 // too long
     };
     for (const std::string &line : bad) {
@@ -116,14 +154,17 @@ TEST(DnsFilterFeed, ManyPortsAreCapped) {
 }
 
 TEST(DnsFilterFeed, AcksRoundTrip) {
-    EXPECT_EQ(format_ack(5, true), "5 ok\n");
+    EXPECT_EQ(format_ack(5, true, 30), "5 ok 30\n");
     EXPECT_EQ(format_ack(5, false), "5 fail\n");
-    auto ack = parse_ack("5 ok");
+    auto ack = parse_ack("5 ok 30");
     ASSERT_TRUE(ack);
     EXPECT_EQ(ack->id, 5u);
     EXPECT_TRUE(ack->ok);
+    EXPECT_EQ(ack->life, 30u);
+    EXPECT_EQ(parse_ack("5 ok 0")->life, 0u);
     EXPECT_FALSE(parse_ack("5 fail")->ok);
-    for (const char *bad : {"", "5", "5 OK", "x ok", "5  ok", "5 ok ", "05 ok"})
+    for (const char *bad : {"", "5", "5 ok", "5 OK 1", "x ok 1", "5  ok 1", "5 ok 1 ", "05 ok 1", "5 ok 01",
+                            "5 ok -1", "5 ok 4294967296", "5 fail 1"})
         EXPECT_FALSE(parse_ack(bad)) << bad;
 }
 

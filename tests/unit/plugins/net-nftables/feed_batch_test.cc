@@ -32,7 +32,7 @@ FeedPolicy policy(bool allow_lan = false) {
 
 TEST(NftFeedBatch, ABatchIsAppliedAtItsEnd) {
     BatchAssembler assembler;
-    auto actions = feed(assembler, {"ready", "7 4 1.2.3.4 300 443", "7 6 2001:db8::1 60 80,443", "7 end"});
+    auto actions = feed(assembler, {"ready", "7 4 1.2.3.4 300 443", "7 6 2001:db8::1 60 80,443", "7 end x.test"});
     ASSERT_EQ(kinds(actions), (std::vector<Kind>{Kind::ready, Kind::apply}));
     EXPECT_EQ(actions[1].id, 7u);
     ASSERT_EQ(actions[1].addresses.size(), 2u);
@@ -41,11 +41,11 @@ TEST(NftFeedBatch, ABatchIsAppliedAtItsEnd) {
 
 TEST(NftFeedBatch, AMalformedLineFailsTheOpenBatch) {
     BatchAssembler assembler;
-    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "7 4 1.2.3.999 300 443", "7 end"});
+    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "7 4 1.2.3.999 300 443", "7 end x.test"});
     EXPECT_EQ(kinds(actions), (std::vector<Kind>{Kind::error, Kind::fail}));
     EXPECT_EQ(actions[1].id, 7u);
     // The next batch is independent.
-    actions = feed(assembler, {"8 4 1.2.3.4 300 443", "8 end"});
+    actions = feed(assembler, {"8 4 1.2.3.4 300 443", "8 end x.test"});
     EXPECT_EQ(kinds(actions), std::vector<Kind>{Kind::apply});
 }
 
@@ -54,12 +54,12 @@ TEST(NftFeedBatch, AnOverlongLineFailsTheOpenBatch) {
     feed(assembler, {"7 4 1.2.3.4 300 443"});
     auto actions = assembler.on_line(LineSplitter::Item{"", true});
     EXPECT_EQ(kinds(actions), std::vector<Kind>{Kind::error});
-    EXPECT_EQ(kinds(feed(assembler, {"7 end"})), std::vector<Kind>{Kind::fail});
+    EXPECT_EQ(kinds(feed(assembler, {"7 end x.test"})), std::vector<Kind>{Kind::fail});
 }
 
 TEST(NftFeedBatch, InterleavedBatchesFail) {
     BatchAssembler assembler;
-    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "8 4 1.2.3.5 300 443", "8 end"});
+    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "8 4 1.2.3.5 300 443", "8 end x.test"});
     EXPECT_EQ(kinds(actions), (std::vector<Kind>{Kind::error, Kind::fail, Kind::apply}));
     EXPECT_EQ(actions[1].id, 7u);
     EXPECT_EQ(actions[2].id, 8u);
@@ -67,7 +67,7 @@ TEST(NftFeedBatch, InterleavedBatchesFail) {
 
 TEST(NftFeedBatch, AnEndWithoutItsBatchFails) {
     BatchAssembler assembler;
-    EXPECT_EQ(kinds(feed(assembler, {"9 end"})), (std::vector<Kind>{Kind::error, Kind::fail}));
+    EXPECT_EQ(kinds(feed(assembler, {"9 end x.test"})), (std::vector<Kind>{Kind::error, Kind::fail}));
 }
 
 TEST(NftFeedBatch, ReadyTwiceIsAnError) {
@@ -80,16 +80,63 @@ TEST(NftFeedBatch, TooManyAddressesFailTheBatch) {
     std::vector<std::string> lines;
     for (int i = 0; i < 257; ++i)
         lines.push_back("3 4 1.2." + std::to_string(i / 250) + "." + std::to_string(i % 250) + " 60 443");
-    lines.push_back("3 end");
+    lines.push_back("3 end x.test");
     EXPECT_EQ(kinds(feed(assembler, lines)), (std::vector<Kind>{Kind::error, Kind::fail}));
 }
 
-TEST(NftFeedBatch, DenyLinesAreReported) {
+TEST(NftFeedBatch, TheBatchCarriesTheNameItWasResolvedFrom) {
     BatchAssembler assembler;
-    auto actions = feed(assembler, {"deny 16 tunnel.evil.test"});
-    ASSERT_EQ(kinds(actions), std::vector<Kind>{Kind::deny});
-    EXPECT_EQ(actions[0].name, "tunnel.evil.test");
-    EXPECT_EQ(actions[0].qtype, 16);
+    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "7 end api.allowed.test"});
+    ASSERT_EQ(kinds(actions), std::vector<Kind>{Kind::apply});
+    EXPECT_EQ(actions[0].name, "api.allowed.test");
+}
+
+TEST(NftFeedBatch, DenyAndAllowLinesAreReported) {
+    BatchAssembler assembler;
+    auto actions = feed(assembler, {"deny TXT udp type tunnel.allowed.test", "allow A tcp allowed.test"});
+    ASSERT_EQ(kinds(actions), (std::vector<Kind>{Kind::query, Kind::query}));
+    EXPECT_FALSE(actions[0].allowed);
+    EXPECT_EQ(actions[0].reason, dns::feed::DenyReason::type);
+    EXPECT_EQ(actions[0].query, (dns::feed::QueryReport{"TXT", false, "tunnel.allowed.test"}));
+    EXPECT_TRUE(actions[1].allowed);
+    EXPECT_EQ(actions[1].query, (dns::feed::QueryReport{"A", true, "allowed.test"}));
+}
+
+TEST(NftFeedBatch, AQueryLineInsideABatchDoesNotDisturbIt) {
+    BatchAssembler assembler;
+    auto actions = feed(assembler, {"7 4 1.2.3.4 300 443", "deny A udp name x.blocked.test", "7 end x.test"});
+    EXPECT_EQ(kinds(actions), (std::vector<Kind>{Kind::query, Kind::apply}));
+}
+
+TEST(NftFeedLife, TheAckPromisesTheShortestClampedTtlOfTheBatch) {
+    FeedPolicy p = policy();
+    EXPECT_EQ(batch_life(admit({{false, "1.2.3.4", 300, {443}}, {false, "1.2.3.5", 100, {443}}}, p), p), 100u);
+    EXPECT_EQ(batch_life(admit({{false, "1.2.3.4", 1, {443}}}, p), p), p.ttl_min);
+    EXPECT_EQ(batch_life(admit({{false, "1.2.3.4", 99999, {443}}}, p), p), p.ttl_max);
+    // Nothing to promise when the policy refused an address, or nothing was accepted.
+    EXPECT_EQ(batch_life(admit({{false, "1.2.3.4", 300, {443}}, {false, "127.0.0.1", 300, {443}}}, p), p), 0u);
+    EXPECT_EQ(batch_life(admit({}, p), p), 0u);
+}
+
+TEST(NftFeedLife, ThePromisedLifeNeverExceedsWhatTheSetElementGets) {
+    FeedPolicy p = policy();
+    for (std::uint32_t ttl : {0u, 1u, 29u, 30u, 31u, 300u, 3599u, 3600u, 3601u, 100000u})
+        EXPECT_LT(batch_life(admit({{false, "1.2.3.4", ttl, {443}}}, p), p), element_timeout(ttl, p)) << ttl;
+}
+
+TEST(NftNameMemory, RemembersTheNewestNameAndForgetsTheOldestWhenFull) {
+    NameMemory names(2);
+    EXPECT_EQ(names.name_for("1.2.3.4"), std::nullopt);
+    names.remember("1.2.3.4", "a.test");
+    names.remember("1.2.3.4", "b.test");
+    EXPECT_EQ(names.name_for("1.2.3.4"), "b.test");
+    names.remember("1.2.3.5", "c.test");
+    names.remember("1.2.3.4", "d.test");  // refreshes 1.2.3.4: 1.2.3.5 is now the oldest
+    names.remember("2001:db8::1", "e.test");
+    EXPECT_EQ(names.size(), 2u);
+    EXPECT_EQ(names.name_for("1.2.3.5"), std::nullopt);
+    EXPECT_EQ(names.name_for("1.2.3.4"), "d.test");
+    EXPECT_EQ(names.name_for("2001:db8::1"), "e.test");
 }
 
 TEST(NftFeedAdmission, NeverAllowedAddressesAreRefusedWhateverTheName) {
