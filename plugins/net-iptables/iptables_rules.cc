@@ -1,5 +1,7 @@
 #include "iptables_rules.hpp"
 
+#include "nflog_reader.hpp"
+
 #include <sstream>
 
 namespace rustyolo::ipt {
@@ -8,8 +10,9 @@ namespace {
 class Builder {
 public:
     explicit Builder(bool v6) : v6_(v6) {
-        text_ = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n:" + std::string(blocked_chain) +
-                " - [0:0]\n";
+        text_ = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n";
+        for (const char *chain : {blocked_output_chain, blocked_guard_chain, blocked_input_chain})
+            text_ += ":" + std::string(chain) + " - [0:0]\n";
     }
     // The comment goes first: target options (--reject-with) must stay last.
     void rule(const std::string &chain, const std::string &id, const std::string &match) {
@@ -36,7 +39,8 @@ Batch build(const IptablesSpec &spec, bool v6) {
     Builder b(v6);
     const std::string filter_uid = std::to_string(nft::dns_filter_uid);
     const std::string agent_uid = std::to_string(spec.base.agent_uid);
-    const std::string blocked = std::string("-j ") + blocked_chain;
+    const std::string blocked = std::string("-j ") + blocked_output_chain;
+    const std::string guard = std::string("-j ") + blocked_guard_chain;
     const std::string icmp6_nd = "-p ipv6-icmp -m icmp6 --icmpv6-type ";
 
     b.rule("INPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
@@ -45,7 +49,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
         b.rule("INPUT", "ipv6-neighbour-solicit", icmp6_nd + "135 -m hl --hl-eq 255 -j ACCEPT");
         b.rule("INPUT", "ipv6-neighbour-advert", icmp6_nd + "136 -m hl --hl-eq 255 -j ACCEPT");
     }
-    b.rule("INPUT", "default-drop", blocked);
+    b.rule("INPUT", "default-drop", std::string("-j ") + blocked_input_chain);
 
     b.rule("OUTPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
     if (!v6) {
@@ -75,7 +79,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
         b.rule("OUTPUT", "agent-local-services", "-d 127.0.0.1/32 -o lo -m owner --uid-owner " + agent_uid + " -j ACCEPT");
     }
     for (const std::string &range : v6 ? nft::never_ranges_v6(spec.base.allow_lan) : nft::never_ranges_v4(spec.base.allow_lan))
-        b.rule("OUTPUT", "guard " + range, "-d " + range + " " + blocked);
+        b.rule("OUTPUT", "guard " + range, "-d " + range + " " + guard);
     for (const StaticAddress &a : spec.addresses) {
         if (a.v6 != v6)
             continue;
@@ -91,7 +95,13 @@ Batch build(const IptablesSpec &spec, bool v6) {
                    "-d " + range.prefix + " -p tcp -m tcp --dport " + std::to_string(port) + " -j ACCEPT");
     }
     b.rule("OUTPUT", "default-drop", blocked);
-    b.rule(blocked_chain, "drop", "-j DROP");
+    for (auto [chain, rule] : {std::pair{blocked_output_chain, "blocked_output"}, std::pair{blocked_guard_chain, "blocked_guard"},
+                               std::pair{blocked_input_chain, "blocked_input"}}) {
+        b.rule(chain, "log", "-j NFLOG --nflog-prefix " + std::string(rule) + " --nflog-group " +
+                                 std::to_string(net::nflog_group) + " --nflog-size " +
+                                 std::to_string(net::nflog_copy_bytes));
+        b.rule(chain, "drop", "-j DROP");
+    }
     return b.finish();
 }
 
@@ -130,6 +140,29 @@ Saved parse_save(const std::string &text) {
         saved.comments[chain].push_back(id);  // "" for a rule that is not ours
     }
     return saved;
+}
+
+std::uint64_t drop_counters(const std::string &save_text) {
+    std::uint64_t total = 0;
+    std::istringstream in(save_text);
+    for (std::string line; std::getline(in, line);) {
+        // "[12:720] -A RUSTYOLO_BLOCKED_OUTPUT -m comment --comment "rustyolo:log" -j NFLOG ..."
+        if (line.size() < 2 || line[0] != '[' || line.find(" -j NFLOG") == std::string::npos)
+            continue;
+        std::size_t close = line.find("] -A ");
+        if (close == std::string::npos)
+            continue;
+        std::istringstream words(line.substr(close + 5));
+        std::string chain;
+        words >> chain;
+        if (chain != blocked_output_chain && chain != blocked_guard_chain && chain != blocked_input_chain)
+            continue;
+        std::string packets = line.substr(1, line.find(':') - 1);
+        if (packets.empty() || packets.find_first_not_of("0123456789") != std::string::npos)
+            continue;
+        total += std::stoull(packets);
+    }
+    return total;
 }
 
 }  // namespace rustyolo::ipt

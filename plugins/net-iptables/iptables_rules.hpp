@@ -10,6 +10,7 @@
 //           on lo ACCEPT; never-allowed ranges DROP (guard); each resolved address and CIDR entry
 //           on its TCP ports ACCEPT; everything else DROP.
 //   INPUT: established,related ACCEPT; from lo ACCEPT; IPv6 neighbour discovery ACCEPT; DROP.
+//   Every DROP: a jump to one of the blocked chains (NFLOG, then DROP; see below).
 //   FORWARD: DROP.
 // Every rule carries "-m comment --comment rustyolo:<id>" so the self-test can compare what
 // iptables-save reports with what was meant.
@@ -24,8 +25,13 @@
 
 namespace rustyolo::ipt {
 
-// The chain every drop goes through: the audit hook (an NFLOG rule goes before its DROP).
-inline constexpr const char *blocked_chain = "RUSTYOLO_BLOCKED";
+// The chains every drop goes through, as in net-nftables: each one logs the packet to NFLOG group
+// net::nflog_group with the audit rule name as the prefix (blocked_output, blocked_guard,
+// blocked_input; headers only), then drops it. The NFLOG rule's packet counter is the exact total
+// the packet audit compares its log messages with (drop_counters()).
+inline constexpr const char *blocked_output_chain = "RUSTYOLO_BLOCKED_OUTPUT";
+inline constexpr const char *blocked_guard_chain = "RUSTYOLO_BLOCKED_GUARD";
+inline constexpr const char *blocked_input_chain = "RUSTYOLO_BLOCKED_INPUT";
 
 struct StaticAddress {
     bool v6 = false;
@@ -53,5 +59,9 @@ struct Saved {
     std::map<std::string, std::vector<std::string>> comments;  // chain -> rule ids, in order
 };
 Saved parse_save(const std::string &text);
+
+// The packets counted by the NFLOG rules of the blocked chains in `iptables-save -c -t filter`
+// output ("[packets:bytes] -A RUSTYOLO_BLOCKED_... -j NFLOG ...").
+std::uint64_t drop_counters(const std::string &save_text);
 
 }  // namespace rustyolo::ipt

@@ -1,13 +1,16 @@
 // net-iptables: the seed's firewall mechanism, for kernels without nftables (--firewall iptables).
 //
 // Host side: exactly net-nftables' normalisation. Container side:
-//   install    resolve every exact name once (getaddrinfo; before anything else changes), build one
+//   install    bind the packet audit's NFLOG group (net-common/packet_audit.hpp), resolve every
+//              exact name once (getaddrinfo; before anything else changes), build one
 //              ip6tables-restore and one iptables-restore batch (iptables_rules.hpp) and apply them
 //              (IPv6 first, so that a failure never leaves IPv6 open behind a closed IPv4), bind the
 //              stub's sockets and start the DNS filter as in net-nftables (names stay filtered, DNS
 //              tunnelling stays closed), point /etc/resolv.conf at it.
 //   self_test  iptables-save/ip6tables-save read back (policies, our rules by comment, in order) and
-//              the same agent-uid probes as net-nftables.
+//              the same agent-uid probes as net-nftables (their drops are not reported).
+//   destroy    (the destructor) the NFLOG rules' counters against the log messages received: the
+//              difference is reported as one "lost" record.
 // Limits (the seed's): addresses are fixed at start, so a name whose addresses rotate becomes
 // unreachable on its new addresses; wildcard entries resolve but open nothing.
 #include "feed_batch.hpp"
@@ -15,6 +18,7 @@
 #include "iptables_rules.hpp"
 #include "network_setup.hpp"
 #include "normalize.hpp"
+#include "packet_audit.hpp"
 #include "resolv_conf.hpp"
 #include "run_program.hpp"
 #include "self_test.hpp"
@@ -28,6 +32,7 @@
 
 #include <algorithm>
 #include <map>
+#include <memory>
 
 namespace rustyolo::net {
 namespace {
@@ -59,6 +64,24 @@ class NetIptables final : public sdk::Plugin, public sdk::NetworkHook {
 public:
     using sdk::Plugin::Plugin;
 
+    // The end of the session (the supervisor's destroy()): the packet audit's final accounting.
+    ~NetIptables() override {
+        if (!packet_audit_)
+            return;
+        if (installed_) {
+            try {
+                std::uint64_t lost = packet_audit_->finish(drop_counters());
+                host().log(sdk::LogLevel::info, "packet audit: " + std::to_string(packet_audit_->reported()) +
+                                                    " blocked packets reported, " + std::to_string(lost) + " lost");
+            } catch (const std::exception &e) {
+                host().log(sdk::LogLevel::error, std::string("packet audit: the firewall's drop counters could not be "
+                                                             "read at the end, so lost packet logs are not counted: ") +
+                                                     e.what());
+            }
+        }
+        packet_audit_.reset();
+    }
+
     json::value normalize(const json::object &request) override { return normalize_network_request(request); }
 
     json::value install(const json::object &plan_json) override {
@@ -83,6 +106,11 @@ public:
             nft::write_resolv_conf(nft::resolv_conf_path, conf);
         }
         ipt::IptablesSpec spec{setup.spec, resolve(plan, setup)};
+
+        // The packet audit's reader, before the firewall: every drop it counts can be logged.
+        sdk::Host &h = host();
+        packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid,
+                                                           [&h](const json::object &record) { h.audit(record); });
 
         // 2. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
         ipt::Batch v6 = ipt::ipv6_batch(spec), v4 = ipt::ipv4_batch(spec);
@@ -123,8 +151,10 @@ public:
         checks.push_back(compare("IPv4", config_string(host(), "iptables_save", "/usr/sbin/iptables-save"), expected_v4_));
         checks.push_back(compare("IPv6", config_string(host(), "ip6tables_save", "/usr/sbin/ip6tables-save"), expected_v6_));
         nft::LiveProbeSpec probe{setup_.spec.agent_uid, agent_gid_, setup_.spec.upstreams, setup_.mode == "filter"};
+        packet_audit_->begin_self_test();  // the probes' own drops are not reported
         for (nft::Check &check : nft::agent_probe_checks(probe))
             checks.push_back(std::move(check));
+        checks.push_back(end_probe_window());
         bool resolv_ok = nft::read_file(nft::resolv_conf_path) == nft::stub_resolv_conf;
         checks.push_back(nft::Check{"resolv.conf", resolv_ok, resolv_ok ? "names 127.0.0.1 only" : "was changed"});
         // Without CAP_KILL, signalling another uid's process fails with EPERM: it exists, then.
@@ -140,6 +170,37 @@ public:
     }
 
 private:
+    // Packets counted by the NFLOG rules of both families (iptables-save -c).
+    std::uint64_t drop_counters() {
+        std::uint64_t total = 0;
+        for (auto [key, fallback] : {std::pair{"iptables_save", "/usr/sbin/iptables-save"},
+                                     std::pair{"ip6tables_save", "/usr/sbin/ip6tables-save"}}) {
+            std::string program = config_string(host(), key, fallback);
+            ipt::ProgramResult result = ipt::run_program({program, "-c", "-t", "filter"}, "");
+            if (result.status != 0)
+                throw std::runtime_error(program + " -c failed (exit " + std::to_string(result.status) + "): " + result.err);
+            total += ipt::drop_counters(result.out);
+        }
+        return total;
+    }
+
+    nft::Check end_probe_window() {
+        std::uint64_t counted = 0;
+        try {
+            counted = drop_counters();
+        } catch (const std::exception &e) {
+            packet_audit_->end_self_test(0, std::chrono::milliseconds(0));
+            return nft::Check{"packet audit", false, std::string("the drop counters cannot be read: ") + e.what()};
+        }
+        bool complete = packet_audit_->end_self_test(counted);
+        std::string detail = "NFLOG group " + std::to_string(net::nflog_group) + " bound; " + std::to_string(counted) +
+                             " drops counted so far, " + std::to_string(packet_audit_->received()) + " logged (" +
+                             std::to_string(packet_audit_->skipped()) + " of them the self-test's probes)";
+        if (!complete)
+            detail += "; the missing ones will be reported as lost";
+        return nft::Check{"packet audit", true, detail};
+    }
+
     static std::size_t rule_count(const std::map<std::string, std::vector<std::string>> &comments) {
         std::size_t n = 0;
         for (const auto &[chain, ids] : comments)
@@ -213,6 +274,7 @@ private:
     }
 
     bool installed_ = false;
+    std::unique_ptr<net::PacketAudit> packet_audit_;  // blocked packets -> audit records
     nft::StubSockets sockets_;
     pid_t filter_pid_ = -1;
     std::map<std::string, std::vector<std::string>> expected_v4_, expected_v6_;

@@ -2,25 +2,34 @@
 //
 // Host side: normalise and validate the allow entries and the upstream DNS servers (net-common).
 // Container side, in the supervisor before the agent exists:
-//   install    read the engine's resolvers from /etc/resolv.conf, install table inet rustyolo in one
+//   install    read the engine's resolvers from /etc/resolv.conf, bind the NFLOG group of the
+//              packet audit (net-common/packet_audit.hpp), install table inet rustyolo in one
 //              transaction (ruleset.hpp), bind the stub's sockets on 127.0.0.1:53, start the DNS
 //              filter without privileges (filter_process.hpp), start the feeder thread that fills
 //              the allow sets from its answers (feeder.hpp), wait for the filter to be ready, and
 //              point /etc/resolv.conf at it.
-//   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp).
+//   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp); the probes'
+//              own drops are not reported as blocked packets.
+//   destroy    (the plugin's destructor) compare the firewall's drop counters with the packet log
+//              messages received and report the difference as one "lost" record.
 // Any failure throws: the supervisor stops the start (fail closed).
 #include "allow_entry.hpp"
+#include "drop_counters.hpp"
 #include "feeder.hpp"
 #include "filter_process.hpp"
 #include "network_setup.hpp"
 #include "normalize.hpp"
 #include "nft_context.hpp"
+#include "packet_audit.hpp"
 #include "resolv_conf.hpp"
 #include "ruleset.hpp"
 #include "self_test.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 
+#include <chrono>
+#include <concepts>
+#include <cstdio>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -41,15 +50,56 @@ std::string dns_filter_path(const sdk::Host &host) {
     return nft::default_dns_filter_path();
 }
 
+// The DNS name an address was last resolved from, for the packet records: the feeder's
+// name_for() where the feeder offers it; otherwise no lookup (every record says "name": null).
+template <class F>
+net::PacketAudit::NameLookup name_lookup_for(const F &feeder) {
+    if constexpr (requires(const F &f, const std::string &address) {
+                      { f.name_for(address) } -> std::convertible_to<std::optional<std::string>>;
+                  })
+        return [&feeder](const std::string &address) -> std::optional<std::string> { return feeder.name_for(address); };
+    else
+        return {};
+}
+
 class NetNftables final : public sdk::Plugin, public sdk::NetworkHook {
 public:
     using sdk::Plugin::Plugin;
+
+    // The end of the session (the supervisor's destroy()): the packet audit's final accounting.
+    ~NetNftables() override {
+        if (!packet_audit_)
+            return;
+        if (installed_) {
+            try {
+                nft::NftContext nft(true);
+                std::uint64_t lost = packet_audit_->finish(nft::read_drop_counters(nft));
+                host().log(sdk::LogLevel::info, "packet audit: " + std::to_string(packet_audit_->reported()) +
+                                                    " blocked packets reported, " + std::to_string(lost) + " lost");
+            } catch (const std::exception &e) {
+                host().log(sdk::LogLevel::error, std::string("packet audit: the firewall's drop counters could not be "
+                                                             "read at the end, so lost packet logs are not counted: ") +
+                                                     e.what());
+            }
+        }
+        packet_audit_.reset();  // before the feeder it may ask for names
+    }
 
     json::value normalize(const json::object &request) override { return normalize_network_request(request); }
 
     json::value install(const json::object &plan_json) override {
         if (installed_)
             throw std::runtime_error("net-nftables: install() was already called in this process");
+        // Each step's time, reported in one log line (the install time is benchmarked).
+        std::string timing;
+        auto lap = [&timing, last = std::chrono::steady_clock::now()](const char *step) mutable {
+            auto now = std::chrono::steady_clock::now();
+            char text[64];
+            std::snprintf(text, sizeof text, "%s%s %.1f ms", timing.empty() ? "" : ", ", step,
+                          std::chrono::duration<double, std::milli>(now - last).count());
+            timing += text;
+            last = now;
+        };
         Plan plan = plan_from_json(plan_json);
         agent_gid_ = plan.user.gid;
         // The engine's resolvers, read before resolv.conf is pointed at the filter.
@@ -61,9 +111,19 @@ public:
         setup.filter_args.insert(setup.filter_args.end(),
                                  {"--report-allowed", plan.audit.level == "verbose" ? "yes" : "no"});
         nft::Ruleset ruleset = nft::build_ruleset(setup.spec);
+        lap("plan and ruleset");
+
+        // 0. The packet audit's reader, before the firewall: every drop it counts can be logged.
+        sdk::Host &h = host();
+        packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid,
+                                                           [&h](const json::object &record) { h.audit(record); });
+        lap("packet audit reader");
 
         // 1. The firewall, in one transaction: everything or nothing.
-        nft::NftContext().run(nft::render_transaction(ruleset), "installing table inet rustyolo");
+        std::string transaction = nft::render_transaction(ruleset);
+        lap("rendering");
+        nft::NftContext().run(transaction, "installing table inet rustyolo");
+        lap("nft transaction");
         host().log(sdk::LogLevel::info, "firewall: table inet rustyolo installed (policy drop, IPv4 and IPv6)");
 
         // 2. The DNS filter, without privileges, on sockets bound here.
@@ -71,21 +131,27 @@ public:
         nft::FilterCommand command{dns_filter_path(host()), setup.filter_args, nft::dns_filter_uid, nft::dns_filter_gid};
         nft::FilterProcess process = nft::start_filter(command, sockets_);
         filter_pid_ = process.pid;
+        lap("dns filter start");
 
         // 3. The feeder thread, then wait for the filter to say it serves.
         feeder_ = std::make_unique<nft::Feeder>(std::move(process.events), std::move(process.acks), setup.policy,
                                                 feeder_events());
         feeder_->start();
+        packet_audit_->set_name_lookup(name_lookup_for(*feeder_));
         if (!feeder_->wait_ready(filter_ready_timeout)) {
             nft::kill_filter(filter_pid_);
             throw std::runtime_error("the DNS filter " + command.executable + " did not become ready within " +
                                      std::to_string(filter_ready_timeout.count()) + " s (see its message above)");
         }
 
+        lap("dns filter ready");
+
         // 4. From now on every lookup goes through the filter.
         nft::write_stub_resolv_conf(nft::resolv_conf_path);
+        lap("resolv.conf");
+        host().log(sdk::LogLevel::debug, "install timing: " + timing);
 
-        expected_ = ruleset;
+        expected_ = std::move(ruleset);
         setup_ = setup;
         installed_ = true;
         json::array upstreams;
@@ -120,8 +186,11 @@ public:
         probe.agent_gid = agent_gid_;
         for (nft::Check &check : nft::guard_set_checks(expected_))
             checks.push_back(std::move(check));
+        // The probes' own drops (as the agent's uid, before the agent exists) are not reported.
+        packet_audit_->begin_self_test();
         for (nft::Check &check : nft::agent_probe_checks(probe))
             checks.push_back(std::move(check));
+        checks.push_back(end_probe_window());
 
         std::string resolv = nft::read_file(nft::resolv_conf_path);
         bool resolv_ok = resolv == nft::stub_resolv_conf;
@@ -143,6 +212,24 @@ public:
     }
 
 private:
+    nft::Check end_probe_window() {
+        std::uint64_t counted = 0;
+        try {
+            nft::NftContext nft(true);
+            counted = nft::read_drop_counters(nft);
+        } catch (const std::exception &e) {
+            packet_audit_->end_self_test(0, std::chrono::milliseconds(0));
+            return nft::Check{"packet audit", false, std::string("the drop counters cannot be read: ") + e.what()};
+        }
+        bool complete = packet_audit_->end_self_test(counted);
+        std::string detail = "NFLOG group " + std::to_string(net::nflog_group) + " bound; " + std::to_string(counted) +
+                             " drops counted so far, " + std::to_string(packet_audit_->received()) + " logged (" +
+                             std::to_string(packet_audit_->skipped()) + " of them the self-test's probes)";
+        if (!complete)
+            detail += "; the missing ones will be reported as lost";
+        return nft::Check{"packet audit", true, detail};
+    }
+
     nft::FeederEvents feeder_events() {
         sdk::Host &h = host();
         nft::FeederEvents events;
@@ -188,6 +275,7 @@ private:
     }
 
     bool installed_ = false;
+    std::unique_ptr<net::PacketAudit> packet_audit_;  // blocked packets -> audit records
     nft::StubSockets sockets_;  // held for the whole session: port 53 can never be taken over
     std::unique_ptr<nft::Feeder> feeder_;
     pid_t filter_pid_ = -1;

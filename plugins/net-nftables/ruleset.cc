@@ -1,9 +1,11 @@
 #include "ruleset.hpp"
 
 #include "allow_entry.hpp"
+#include "nflog_reader.hpp"
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 namespace rustyolo::nft {
@@ -42,38 +44,84 @@ bool contains(const net::Prefix &outer, const net::Prefix &inner) {
     return true;
 }
 
-// "prefix . port" elements of one family, without duplicates or ranges inside other ranges of the
-// same port (an interval set refuses overlapping elements).
-std::vector<std::string> static_elements(const std::vector<StaticRange> &ranges, bool v6) {
-    std::map<std::uint16_t, std::vector<std::pair<net::Prefix, std::string>>> by_port;
+// Prefixes sorted by start address, without duplicates or prefixes inside others (an interval set
+// refuses overlapping elements).
+std::vector<net::Prefix> outermost(std::vector<net::Prefix> prefixes) {
+    // By start address, the wider first at the same start. Prefixes either nest or are disjoint,
+    // so a prefix inside any kept one is inside the last kept one: O(n log n).
+    std::sort(prefixes.begin(), prefixes.end(), [](const net::Prefix &a, const net::Prefix &b) {
+        if (a.bytes != b.bytes)
+            return a.bytes < b.bytes;
+        return a.length < b.length;
+    });
+    std::vector<net::Prefix> kept;
+    for (const net::Prefix &prefix : prefixes)
+        if (kept.empty() || !contains(kept.back(), prefix))
+            kept.push_back(prefix);
+    return kept;
+}
+
+std::string port_list(const std::vector<std::uint16_t> &ports) {
+    std::string out;
+    for (std::uint16_t port : ports)
+        out += (out.empty() ? "" : ", ") + std::to_string(port);
+    return ports.size() == 1 ? out : "{ " + out + " }";
+}
+
+// The CIDR entries of one family: grouped by their port list; the max_cidr_sets largest groups
+// get a plain interval set of prefixes each (one element per prefix, whatever its ports), the
+// rest shares the concatenated "prefix . port" set.
+struct CidrLayout {
+    std::vector<std::pair<std::vector<std::uint16_t>, std::vector<std::string>>> groups;  // ports, prefixes
+    std::vector<std::string> concatenated;                                                 // "prefix . port"
+};
+
+CidrLayout cidr_layout(const std::vector<StaticRange> &ranges, bool v6) {
+    std::map<std::vector<std::uint16_t>, std::vector<net::Prefix>> by_ports;
     for (const StaticRange &range : ranges) {
-        if (range.v6 != v6)
+        if (range.v6 != v6 || range.ports.empty())
             continue;
-        net::Prefix prefix = parse_prefix(range.prefix);
-        for (std::uint16_t port : range.ports)
-            by_port[port].emplace_back(prefix, range.prefix);
+        std::vector<std::uint16_t> ports = range.ports;
+        std::sort(ports.begin(), ports.end());
+        ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+        by_ports[ports].push_back(parse_prefix(range.prefix));
     }
-    std::vector<std::string> elements;
-    for (auto &[port, prefixes] : by_port) {
-        // By start address, the wider first at the same start. Prefixes either nest or are
-        // disjoint, so a prefix inside any kept one is inside the last kept one: O(n log n).
-        std::sort(prefixes.begin(), prefixes.end(), [](const auto &a, const auto &b) {
-            if (a.first.bytes != b.first.bytes)
-                return a.first.bytes < b.first.bytes;
-            return a.first.length < b.first.length;
-        });
-        const net::Prefix *last = nullptr;
-        for (const auto &[prefix, text] : prefixes) {
-            if (last && contains(*last, prefix))
-                continue;
-            last = &prefix;
-            elements.push_back(prefix.to_string() + " . " + std::to_string(port));
+    // The largest groups first (ties: by port list), to choose which get their own set.
+    std::vector<const std::vector<std::uint16_t> *> order;
+    for (const auto &[ports, prefixes] : by_ports)
+        order.push_back(&ports);
+    std::stable_sort(order.begin(), order.end(), [&](const auto *a, const auto *b) {
+        return by_ports.at(*a).size() > by_ports.at(*b).size();
+    });
+    std::set<std::vector<std::uint16_t>> own;
+    for (std::size_t i = 0; i < order.size() && i < max_cidr_sets; ++i)
+        own.insert(*order[i]);
+
+    CidrLayout layout;
+    std::map<std::uint16_t, std::vector<net::Prefix>> rest_by_port;
+    for (auto &[ports, prefixes] : by_ports) {
+        if (own.count(ports)) {
+            std::vector<std::string> texts;
+            for (const net::Prefix &prefix : outermost(std::move(prefixes)))
+                texts.push_back(prefix.to_string());
+            layout.groups.emplace_back(ports, std::move(texts));
+        } else {
+            for (std::uint16_t port : ports)
+                rest_by_port[port].insert(rest_by_port[port].end(), prefixes.begin(), prefixes.end());
         }
     }
-    return elements;
+    for (auto &[port, prefixes] : rest_by_port)
+        for (const net::Prefix &prefix : outermost(std::move(prefixes)))
+            layout.concatenated.push_back(prefix.to_string() + " . " + std::to_string(port));
+    return layout;
 }
 
 }  // namespace
+
+std::string blocked_rule_text(const std::string &chain) {
+    return "counter log prefix \"" + chain + "\" group " + std::to_string(net::nflog_group) + " snaplen " +
+           std::to_string(net::nflog_copy_bytes) + " drop";
+}
 
 bool uses_engine_resolver(const RulesetSpec &spec) {
     return std::any_of(spec.upstreams.begin(), spec.upstreams.end(),
@@ -104,8 +152,20 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
 
     ruleset.sets.push_back(Set{"allow4", "ipv4_addr . inet_service", {"timeout"}, spec.set_size, {}});
     ruleset.sets.push_back(Set{"allow6", "ipv6_addr . inet_service", {"timeout"}, spec.set_size, {}});
-    ruleset.sets.push_back(Set{"static4", "ipv4_addr . inet_service", {"interval"}, 0, static_elements(spec.static_ranges, false)});
-    ruleset.sets.push_back(Set{"static6", "ipv6_addr . inet_service", {"interval"}, 0, static_elements(spec.static_ranges, true)});
+    CidrLayout cidr4 = cidr_layout(spec.static_ranges, false), cidr6 = cidr_layout(spec.static_ranges, true);
+    ruleset.sets.push_back(Set{"static4", "ipv4_addr . inet_service", {"interval"}, 0, std::move(cidr4.concatenated)});
+    ruleset.sets.push_back(Set{"static6", "ipv6_addr . inet_service", {"interval"}, 0, std::move(cidr6.concatenated)});
+    std::vector<std::pair<std::string, std::string>> cidr_rules;  // comment, text
+    for (auto [layout, v6] : {std::pair{&cidr4, false}, std::pair{&cidr6, true}}) {
+        for (std::size_t i = 0; i < layout->groups.size(); ++i) {
+            auto &[ports, prefixes] = layout->groups[i];
+            std::string name = std::string(v6 ? "cidr6_" : "cidr4_") + std::to_string(i);
+            cidr_rules.emplace_back(std::string(v6 ? "cidr-6 " : "cidr-4 ") + name,
+                                    std::string(v6 ? "ip6" : "ip") + " daddr @" + name + " tcp dport " + port_list(ports) +
+                                        " accept");
+            ruleset.sets.push_back(Set{name, v6 ? "ipv6_addr" : "ipv4_addr", {"interval"}, 0, std::move(prefixes)});
+        }
+    }
     ruleset.sets.push_back(Set{"never4", "ipv4_addr", {"interval"}, 0, never_ranges_v4(spec.allow_lan)});
     ruleset.sets.push_back(Set{"never6", "ipv6_addr", {"interval"}, 0, never_ranges_v6(spec.allow_lan)});
 
@@ -139,6 +199,8 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     add(output, "guard-never6", std::string("ip6 daddr @never6 goto ") + blocked_guard_chain);
     add(output, "dns-answers-4", "ip daddr . tcp dport @allow4 accept");
     add(output, "dns-answers-6", "ip6 daddr . tcp dport @allow6 accept");
+    for (auto &[comment, text] : cidr_rules)
+        add(output, comment, text);
     add(output, "cidr-4", "ip daddr . tcp dport @static4 accept");
     add(output, "cidr-6", "ip6 daddr . tcp dport @static6 accept");
     add(output, "default-drop", std::string("goto ") + blocked_output_chain);
@@ -154,13 +216,17 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
 
     Chain forward{"forward", "forward", "", {}};
 
-    const char *audit_hook = "audit hook: log group N goes before this drop";
-    Chain blocked_out{blocked_output_chain, "", audit_hook, {}};
-    add(blocked_out, "drop", "counter drop");
-    Chain blocked_guard{blocked_guard_chain, "", audit_hook, {}};
-    add(blocked_guard, "drop", "counter drop");
-    Chain blocked_in{blocked_input_chain, "", audit_hook, {}};
-    add(blocked_in, "drop", "counter drop");
+    // Every drop: counted (the exact total), logged to the supervisor's NFLOG reader with the
+    // chain's name as the prefix (the audit record's rule), then dropped.
+    auto blocked = [&](const char *name) {
+        Chain chain{name, "", "audit: every packet is counted, logged to NFLOG group " +
+                                   std::to_string(net::nflog_group) + " and dropped", {}};
+        add(chain, "log-drop", blocked_rule_text(name));
+        return chain;
+    };
+    Chain blocked_out = blocked(blocked_output_chain);
+    Chain blocked_guard = blocked(blocked_guard_chain);
+    Chain blocked_in = blocked(blocked_input_chain);
 
     ruleset.chains = {std::move(blocked_out), std::move(blocked_guard), std::move(blocked_in), std::move(output),
                       std::move(input), std::move(forward)};

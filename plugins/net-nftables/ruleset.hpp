@@ -16,12 +16,15 @@
 //   guard: loopback, link-local, multicast,  drop     whatever a set says; private ranges too
 //          reserved (+ private)                       unless allow_lan
 //   @allow4/@allow6 (address . tcp port)     accept   fed from DNS answers, with timeouts
-//   @static4/@static6 (prefix . tcp port)    accept   CIDR entries
+//   @cidr4_N/@cidr6_N, tcp dport {ports}     accept   CIDR entries, one interval set of prefixes per
+//                                                    port list (the max_cidr_sets largest groups)
+//   @static4/@static6 (prefix . tcp port)    accept   CIDR entries of the other port lists
 //   everything else                          drop
 // Input: established,related accept; from lo accept (it was filtered on output already); IPv6
 // neighbour discovery accept; everything else drop. Forward: drop. Every chain has policy drop.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -47,6 +50,13 @@ struct StaticRange {
     std::string prefix;                // "10.0.0.0/8", "2001:db8::/32", "1.2.3.4/32"
     std::vector<std::uint16_t> ports;  // TCP
 };
+
+// CIDR entries with the same port list share a plain interval set of prefixes and one rule
+// (`ip daddr @cidr4_N tcp dport { 80, 443 } accept`): one element per prefix instead of one per
+// prefix and port, and a plain interval set costs libnftables and the kernel far less per element
+// than a concatenated one. At most this many such sets per family; the entries of other port lists
+// go to the concatenated sets static4/static6.
+inline constexpr std::size_t max_cidr_sets = 16;
 
 struct RulesetSpec {
     std::uint32_t agent_uid = 1000;
@@ -84,8 +94,10 @@ struct Ruleset {
     std::vector<Chain> chains;
 };
 
-// The chains the audit work hooks into: every drop of the firewall jumps to one of them, and each
-// holds just `counter drop` for now. Audit adds `log group N prefix "..."` before that drop.
+// The chains every drop of the firewall goes to. Each holds one rule (comment "log-drop"): count
+// the packet, log it to NFLOG group net::nflog_group with the chain's name as the prefix (headers
+// only, net::nflog_copy_bytes), drop it. The supervisor's reader (net-common/packet_audit.hpp)
+// turns the logs into audit records; the counters make the totals exact when logs are lost.
 inline constexpr const char *blocked_output_chain = "blocked_output";
 inline constexpr const char *blocked_guard_chain = "blocked_guard";
 inline constexpr const char *blocked_input_chain = "blocked_input";
@@ -94,6 +106,9 @@ inline constexpr const char *blocked_input_chain = "blocked_input";
 // link-local (cloud metadata), multicast and reserved space; private ranges unless allow_lan.
 std::vector<std::string> never_ranges_v4(bool allow_lan);
 std::vector<std::string> never_ranges_v6(bool allow_lan);
+
+// The blocked chains' rule: `counter log prefix "<chain>" group N snaplen M drop`.
+std::string blocked_rule_text(const std::string &chain);
 
 Ruleset build_ruleset(const RulesetSpec &spec);
 

@@ -173,7 +173,7 @@ def bench_firewall(setup):
           f"({setup.image}); median of {FIREWALL_RUNS} fresh containers; entries = half names, half CIDRs", flush=True)
     for n, target_ms in ((10, None), (10_000, 100.0)):
         plan = make_plan(setup.rustyolo, setup.image, setup.net, ["allowed.test"], setup.workdir, allow_entries(n))
-        installs, tests = [], []
+        installs, tests, phases = [], [], []
         for _ in range(FIREWALL_RUNS):
             name = f"rybench-fw-{netlib.token()}"
             setup.extra.append(name)
@@ -182,6 +182,9 @@ def bench_firewall(setup):
                 raise RuntimeError(f"harness failed ({r.returncode}):\n{r.stderr}")
             installs.append(parse_ms(r.stderr, "install"))
             tests.append(parse_ms(r.stderr, "self_test"))
+            # The plugin's own breakdown of install (a debug log line), when it has one.
+            phases.append(next((l.split("install timing: ", 1)[1] for l in r.stderr.splitlines()
+                                if "install timing: " in l), None))
         install = statistics.median(installs)
         self_test = statistics.median(tests)
         if target_ms is None:
@@ -189,6 +192,9 @@ def bench_firewall(setup):
         else:
             line = f"target < {target_ms:.0f} ms: {verdict(install < target_ms)}"
         print(f"{f'firewall install, {n} entries':48s} {install:9.1f} ms  {line}", flush=True)
+        median_run = sorted(range(len(installs)), key=lambda i: installs[i])[len(installs) // 2]
+        if phases[median_run]:
+            print(f"{'  its steps (the median run)':48s} {phases[median_run]}", flush=True)
         print(f"{f'firewall self_test, {n} entries':48s} {self_test:9.1f} ms  (reported separately, no target)",
               flush=True)
 

@@ -6,7 +6,8 @@
 // loads the plugin as the entrypoint does (dlopen, never unloaded), calls network install(plan)
 // and self_test(plan) and prints their results (lines "install: ..." / "self_test: ..." on
 // stderr), then runs COMMAND as UID/GID with no capabilities and no_new_privs, and exits with its
-// status. It stays alive meanwhile, like PID 1: the plugin's feeder thread lives in it.
+// status. It stays alive meanwhile, like PID 1: the plugin's feeder thread lives in it. When the
+// command has exited, it calls the plugin's destroy() as the supervisor does.
 // Built by the pytest suite with g++ against sdk/include only.
 #include <rustyolo/abi/plugin_abi.h>
 
@@ -115,5 +116,9 @@ int main(int argc, char **argv) {
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }
+    // The end of the session, as the supervisor ends it: destroy() (the network plugin's final
+    // audit accounting).
+    descriptor->destroy(instance);
+    std::fflush(stderr);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

@@ -78,9 +78,19 @@ TEST(NftRuleset, EveryBaseChainDropsByPolicyAndEveryDropHasAnAuditHook) {
     EXPECT_EQ(rule_text(chain(ruleset, "output"), "guard-never4"), "ip daddr @never4 goto blocked_guard");
     for (const char *name : {blocked_output_chain, blocked_guard_chain, blocked_input_chain}) {
         EXPECT_EQ(chain(ruleset, name).rules.size(), 1u);
-        EXPECT_EQ(chain(ruleset, name).rules[0].text, "counter drop");
-        EXPECT_NE(chain(ruleset, name).comment.find("audit hook"), std::string::npos);
+        EXPECT_EQ(chain(ruleset, name).rules[0].comment, "log-drop");
+        EXPECT_EQ(chain(ruleset, name).rules[0].text,
+                  std::string("counter log prefix \"") + name + "\" group 1700 snaplen 128 drop");
+        EXPECT_NE(chain(ruleset, name).comment.find("NFLOG group 1700"), std::string::npos);
     }
+}
+
+TEST(NftRuleset, TheLogPrefixIsTheRuleNameOfTheAuditRecord) {
+    // The reader maps the prefix to the record's "rule" and its direction (in for blocked_input).
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    std::string text = render_transaction(ruleset);
+    for (const char *name : {"blocked_output", "blocked_guard", "blocked_input"})
+        EXPECT_NE(text.find(std::string("log prefix \"") + name + "\" group 1700"), std::string::npos) << name;
 }
 
 TEST(NftRuleset, NoBlanketLoopbackAccept) {
@@ -140,15 +150,47 @@ TEST(NftRuleset, DynamicSetsHaveTimeoutsAndABound) {
               std::string::npos);
 }
 
-TEST(NftRuleset, StaticRangesBecomeIntervalElementsWithoutOverlaps) {
+TEST(NftRuleset, CidrEntriesShareOneIntervalSetPerPortListWithoutOverlaps) {
     RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
     spec.static_ranges = {{false, "10.0.0.0/8", {443}},     {false, "10.1.2.3/32", {443, 22}},
                           {false, "10.0.0.0/8", {443}},     {true, "2001:db8::/32", {443}},
-                          {false, "203.0.113.0/24", {80}}};
+                          {false, "203.0.113.0/24", {80}},  {false, "10.2.0.0/16", {443}}};
     Ruleset ruleset = build_ruleset(spec);
-    EXPECT_EQ(set(ruleset, "static4").elements,
-              (std::vector<std::string>{"10.1.2.3/32 . 22", "203.0.113.0/24 . 80", "10.0.0.0/8 . 443"}));
-    EXPECT_EQ(set(ruleset, "static6").elements, std::vector<std::string>{"2001:db8::/32 . 443"});
+    EXPECT_EQ(set(ruleset, "cidr4_0").elements, std::vector<std::string>{"10.1.2.3/32"});
+    EXPECT_EQ(set(ruleset, "cidr4_1").elements, std::vector<std::string>{"203.0.113.0/24"});
+    EXPECT_EQ(set(ruleset, "cidr4_2").elements, std::vector<std::string>{"10.0.0.0/8"});  // 10.2/16 is inside
+    EXPECT_EQ(set(ruleset, "cidr4_2").type, "ipv4_addr");
+    EXPECT_EQ(set(ruleset, "cidr4_2").flags, std::vector<std::string>{"interval"});
+    EXPECT_EQ(set(ruleset, "cidr6_0").elements, std::vector<std::string>{"2001:db8::/32"});
+    EXPECT_EQ(set(ruleset, "cidr6_0").type, "ipv6_addr");
+    EXPECT_TRUE(set(ruleset, "static4").elements.empty());
+    EXPECT_TRUE(set(ruleset, "static6").elements.empty());
+    const Chain &output = chain(ruleset, "output");
+    EXPECT_EQ(rule_text(output, "cidr-4 cidr4_0"), "ip daddr @cidr4_0 tcp dport { 22, 443 } accept");
+    EXPECT_EQ(rule_text(output, "cidr-4 cidr4_1"), "ip daddr @cidr4_1 tcp dport 80 accept");
+    EXPECT_EQ(rule_text(output, "cidr-6 cidr6_0"), "ip6 daddr @cidr6_0 tcp dport 443 accept");
+    // Between the DNS answers and the concatenated sets, before the final drop.
+    std::vector<std::string> order = comments(output);
+    auto at = [&](const std::string &c) { return std::find(order.begin(), order.end(), c) - order.begin(); };
+    EXPECT_LT(at("dns-answers-6"), at("cidr-4 cidr4_0"));
+    EXPECT_LT(at("cidr-6 cidr6_0"), at("cidr-4"));
+    EXPECT_LT(at("cidr-6"), at("default-drop"));
+}
+
+TEST(NftRuleset, PortListsBeyondTheSetLimitGoToTheConcatenatedSet) {
+    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
+    // max_cidr_sets + 2 port lists; the first has two prefixes, so it is among the largest.
+    spec.static_ranges.push_back({false, "10.9.0.0/16", {1}});
+    for (std::uint16_t port = 1; port <= max_cidr_sets + 2; ++port)
+        spec.static_ranges.push_back({false, "10.0." + std::to_string(port) + ".0/24", {port}});
+    Ruleset ruleset = build_ruleset(spec);
+    std::size_t own = 0;
+    for (const Set &s : ruleset.sets)
+        own += s.name.rfind("cidr4_", 0) == 0;
+    EXPECT_EQ(own, max_cidr_sets);
+    EXPECT_EQ(set(ruleset, "cidr4_0").elements, (std::vector<std::string>{"10.0.1.0/24", "10.9.0.0/16"}));
+    // Ties by port list: ports 17 and 18 are left over.
+    EXPECT_EQ(set(ruleset, "static4").elements, (std::vector<std::string>{"10.0.17.0/24 . 17", "10.0.18.0/24 . 18"}));
 }
 
 TEST(NftRuleset, TransactionReplacesTheTableAtomically) {

@@ -1,0 +1,89 @@
+#include "packet_audit.hpp"
+
+namespace rustyolo::net {
+
+namespace json = boost::json;
+
+std::string_view packet_direction(std::string_view rule) { return rule == "blocked_input" ? "in" : "out"; }
+
+json::object packet_record(const BlockedPacket &packet, const std::optional<std::string> &name) {
+    const PacketHeaders &h = packet.headers;
+    json::object details;
+    if (h.family) {
+        char number[4];
+        details["protocol"] = protocol_name(h.protocol, number);
+        details["family"] = h.family;
+    } else {
+        details["protocol"] = nullptr;  // not an IP packet, or its header was cut off
+        details["family"] = nullptr;
+    }
+    details["direction"] = packet_direction(packet.prefix);
+    details["destination"] = h.family ? json::value(h.destination) : json::value(nullptr);
+    details["port"] = h.has_ports ? json::value(h.destination_port) : json::value(nullptr);
+    details["source"] = h.family ? json::value(h.source) : json::value(nullptr);
+    details["source_port"] = h.has_ports ? json::value(h.source_port) : json::value(nullptr);
+    details["name"] = name ? json::value(*name) : json::value(nullptr);
+    details["uid"] = packet.has_uid ? json::value(packet.uid) : json::value(nullptr);
+    details["rule"] = packet.prefix;
+    return json::object{{"layer", "network"}, {"verdict", "block"}, {"event", "packet"}, {"details", std::move(details)}};
+}
+
+json::object lost_record(std::uint64_t count) {
+    return json::object{
+        {"layer", "network"}, {"verdict", "block"}, {"event", "lost"}, {"details", json::object{{"count", count}}}};
+}
+
+std::uint64_t lost_count(std::uint64_t counted, std::uint64_t received) {
+    return counted > received ? counted - received : 0;
+}
+
+PacketAudit::PacketAudit(std::uint32_t agent_uid, Emit emit, std::uint16_t group)
+    : agent_uid_(agent_uid), emit_(std::move(emit)) {
+    reader_ = std::make_unique<NflogReader>(group, [this](const BlockedPacket &packet) { handle(packet); });
+    reader_->start();
+}
+
+PacketAudit::~PacketAudit() { reader_->stop(); }
+
+void PacketAudit::set_name_lookup(NameLookup lookup) {
+    std::lock_guard lock(lookup_mutex_);
+    lookup_ = std::move(lookup);
+}
+
+void PacketAudit::begin_self_test() { self_test_.store(true); }
+
+bool PacketAudit::end_self_test(std::uint64_t counted, std::chrono::milliseconds timeout) {
+    bool complete = reader_->wait_received(counted, timeout);
+    self_test_.store(false);
+    return complete;
+}
+
+std::uint64_t PacketAudit::finish(std::uint64_t counted, std::chrono::milliseconds timeout) {
+    if (finished_)
+        return 0;
+    finished_ = true;
+    reader_->wait_received(counted, timeout);
+    reader_->stop();
+    std::uint64_t lost = lost_count(counted, reader_->received());
+    if (lost)
+        emit_(lost_record(lost));
+    return lost;
+}
+
+void PacketAudit::handle(const BlockedPacket &packet) {
+    // Before the agent exists, a packet with its uid can only be one of the self-test's probes.
+    if (self_test_.load() && packet.has_uid && packet.uid == agent_uid_) {
+        skipped_.fetch_add(1);
+        return;
+    }
+    std::optional<std::string> name;
+    if (packet.headers.family) {
+        std::lock_guard lock(lookup_mutex_);
+        if (lookup_)
+            name = lookup_(packet_direction(packet.prefix) == "in" ? packet.headers.source : packet.headers.destination);
+    }
+    emit_(packet_record(packet, name));
+    reported_.fetch_add(1);
+}
+
+}  // namespace rustyolo::net

@@ -1,0 +1,86 @@
+// Blocked packets as audit records (docs/audit-schema.md: layer "network", events "packet" and
+// "lost"), for both network plugins.
+//
+// Life cycle, in the supervisor:
+//   install    PacketAudit is made (the NFLOG group is bound, the reader runs) BEFORE the firewall
+//              is installed: from the table's first packet on, everything the firewall counts can
+//              be logged to it.
+//   self_test  begin_self_test() .. end_self_test(counted): the self-test's probes (the only
+//              packets with the agent's uid before the agent exists) are not reported;
+//              end_self_test waits until every packet the firewall has counted so far has come in.
+//   destroy    finish(counted): waits for the reader to catch up with the firewall's counters,
+//              stops it and reports the difference as one "lost" record, so that the number of
+//              packet records (plus the supervisor's suppressed counts) plus lost equals what the
+//              kernel dropped. Anything that arrives after the counters were read is not counted.
+#pragma once
+
+#include "nflog_reader.hpp"
+
+#include <boost/json.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+namespace rustyolo::net {
+
+// "in" for blocked_input, "out" otherwise (blocked_output, blocked_guard).
+std::string_view packet_direction(std::string_view rule);
+
+// The record for one blocked packet. `name`: the allowed DNS name the remote address (the
+// destination going out, the source coming in) was last resolved from.
+boost::json::object packet_record(const BlockedPacket &packet, const std::optional<std::string> &name);
+
+// {"layer":"network","verdict":"block","event":"lost","details":{"count":N}}
+boost::json::object lost_record(std::uint64_t count);
+
+// Log messages the firewall counted that never arrived (0 when `received` is not behind).
+std::uint64_t lost_count(std::uint64_t counted, std::uint64_t received);
+
+class PacketAudit {
+public:
+    using Emit = std::function<void(const boost::json::object &record)>;
+    using NameLookup = std::function<std::optional<std::string>(const std::string &address)>;
+
+    // Binds the NFLOG group and starts the reader (throws as NflogReader does).
+    PacketAudit(std::uint32_t agent_uid, Emit emit, std::uint16_t group = nflog_group);
+    ~PacketAudit();
+    PacketAudit(const PacketAudit &) = delete;
+    PacketAudit &operator=(const PacketAudit &) = delete;
+
+    // Where names come from (the DNS feed); until set, every record has "name": null.
+    void set_name_lookup(NameLookup lookup);
+
+    void begin_self_test();
+    // `counted`: the firewall's drop counters now. Waits (at most `timeout`) for that many log
+    // messages, then ends the self-test window. False on timeout.
+    bool end_self_test(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
+
+    // `counted`: the firewall's drop counters now. Returns how many were lost (and emits the
+    // "lost" record when > 0). The reader is stopped afterwards. Call once.
+    std::uint64_t finish(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
+
+    std::uint64_t received() const { return reader_->received(); }
+    std::uint64_t reported() const { return reported_.load(); }
+    std::uint64_t skipped() const { return skipped_.load(); }
+
+private:
+    void handle(const BlockedPacket &packet);
+
+    std::uint32_t agent_uid_;
+    Emit emit_;
+    std::mutex lookup_mutex_;
+    NameLookup lookup_;
+    std::atomic<bool> self_test_{false};
+    std::atomic<std::uint64_t> reported_{0};
+    std::atomic<std::uint64_t> skipped_{0};
+    std::unique_ptr<NflogReader> reader_;
+    bool finished_ = false;
+};
+
+}  // namespace rustyolo::net
