@@ -111,7 +111,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         audit = std::make_unique<AuditHub>(
             find_audit_sinks(*context.registry, c.audit_sinks),
             AuditSessionInfo{build.session, build.agent, c.audit_log,
-                             c.audit_dir.empty() ? audit_directory(context.getenv_fn) : c.audit_dir,
+                             audit_directory(context.getenv_fn, c.audit_dir),
                              c.audit_syslog_socket});
         build.on_mount_refused = [&audit](const json::object &details) {
             audit->host_record("mount", "block", "refused", details);

@@ -291,7 +291,8 @@ void judge_mount(const PluginRegistry &registry, const MountSpec &spec, const st
         std::string what = origin == "project" ? "the project directory " + spec.source
                                                : "mount \"" + spec.requested + "\"";
         if (ctx.on_mount_refused)
-            ctx.on_mount_refused(json::object{{"source", spec.requested},
+            ctx.on_mount_refused(json::object{{"source", spec.requested.substr(0, spec.requested.find(':'))},
+                                              {"spec", spec.requested},
                                               {"canonical", spec.source},
                                               {"target", spec.target},
                                               {"origin", origin},
