@@ -6,9 +6,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <linux/seccomp.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <cstdlib>
@@ -117,15 +120,24 @@ Resolved resolve(const seccomp_data &data) {
     return out;
 }
 
-// Frees libseccomp's notification buffers.
+// libseccomp's notification buffers, sized for this kernel. The kernel refuses (EINVAL) to
+// receive into a request buffer that is not all zeros, and libseccomp 2.5.4 does not clear it.
 struct NotifyBuffers {
     seccomp_notif *req = nullptr;
     seccomp_notif_resp *resp = nullptr;
+    std::size_t req_size = sizeof(seccomp_notif);
     NotifyBuffers() {
         if (int rc = seccomp_notify_alloc(&req, &resp); rc != 0) {
             errno = -rc;
             fail("seccomp_notify_alloc");
         }
+        seccomp_notif_sizes sizes{};
+        if (::syscall(SYS_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) == 0)
+            req_size = std::max<std::size_t>(req_size, sizes.seccomp_notif);
+    }
+    seccomp_notif *clear_request() {
+        std::memset(req, 0, req_size);
+        return req;
     }
     ~NotifyBuffers() { seccomp_notify_free(req, resp); }
     NotifyBuffers(const NotifyBuffers &) = delete;
@@ -264,10 +276,10 @@ bool SyscallReporter::receive_handover(std::chrono::milliseconds timeout, Unique
     for (;;) {
         const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
         if (left.count() <= 0) {
-            spdlog::error("the agent's process did not hand its syscall filter's notifications over within {} s: "
+            spdlog::error("the agent's process did not hand its syscall filter's notifications over within {} ms: "
                           "a syscall it made before exec waits for an answer nobody can give (is the seccomp "
                           "profile denying one of the calls the entrypoint needs?); ending it",
-                          std::chrono::duration_cast<std::chrono::seconds>(timeout).count());
+                          timeout.count());
             return false;
         }
         pollfd fds[2] = {{channel_.get(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
@@ -335,13 +347,13 @@ void SyscallReporter::serve(int listener, const SyscallErrnos &errnos) {
                 return;  // no process uses the filter any more
             continue;
         }
-        seccomp_notif *req = buffers.req;
-        if (int rc = seccomp_notify_receive(listener, req); rc != 0) {
-            // Usually the caller died or was interrupted between poll and receive.
-            if (++failures >= kMaxReceiveFailures) {
-                errno = -rc;
+        seccomp_notif *req = buffers.clear_request();
+        errno = 0;
+        if (seccomp_notify_receive(listener, req) != 0) {
+            // Usually the caller died or was interrupted between poll and receive. (libseccomp
+            // returns -ECANCELED; errno is the ioctl's.)
+            if (++failures >= kMaxReceiveFailures)
                 fail("seccomp_notify_receive failed " + std::to_string(failures) + " times in a row");
-            }
             continue;
         }
         failures = 0;
@@ -364,7 +376,7 @@ void SyscallReporter::serve(int listener, const SyscallErrnos &errnos) {
         json::object details{{"syscall", call.name},
                              {"nr", req->data.nr},
                              {"arch", arch_name(req->data.arch)},
-                             {"pid", req->pid},
+                             {"pid", static_cast<std::int64_t>(req->pid)},
                              {"errno", error},
                              {"rule", entry ? entry->rule : "unknown"}};
         if (!call.multiplexer.empty())

@@ -95,7 +95,7 @@ ChildRun run_reported(const ReportingFilter &reporting, Records &records, const 
     ChildRun run;
     run.pid = pid;
     {
-        SyscallReporter reporter(UniqueFd(pair[0]), pid, records.sink(), std::chrono::seconds(10));
+        SyscallReporter reporter{UniqueFd(pair[0]), pid, records.sink(), std::chrono::seconds(10)};
         if (stop_before_checks) {
             // Let the hand-over finish first: the reporter must hold the listener when it stops.
             for (int i = 0; i < 200 && ::fcntl(pair[0], F_GETFD) >= 0; ++i)
@@ -242,7 +242,7 @@ TEST(SyscallReporter, AChildThatNeverHandsOverIsEndedAfterTheTimeout) {
     }
     ::close(pair[1]);
     Records records;
-    SyscallReporter reporter(UniqueFd(pair[0]), pid, records.sink(), std::chrono::milliseconds(300));
+    SyscallReporter reporter{UniqueFd(pair[0]), pid, records.sink(), std::chrono::milliseconds(300)};
     int status = 0;
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << status;
