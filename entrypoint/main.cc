@@ -5,6 +5,8 @@
 // exit codes pass through unchanged; 127: its program could not be run).
 #include "agent_account.hpp"
 #include "agent_process.hpp"
+#include "audit_channel.hpp"
+#include "resource_watch.hpp"
 #include "container_plugins.hpp"
 #include "diagnostics.hpp"
 #include "environment.hpp"
@@ -17,6 +19,8 @@
 #include "supervisor.hpp"
 #include "syscall_reporter.hpp"
 #include "terminal.hpp"
+
+#include <fcntl.h>
 
 #include <csignal>
 #include <cstdlib>
@@ -41,11 +45,20 @@ void stop_if_interrupted() {
 int run() {
     LoadedPlan loaded = run_step("plan", [] { return load_plan(kPlanContainerPath); });
     const Plan &plan = loaded.plan;
-    if (plan.lifeline)
-        watch_lifeline(run_step("lifeline", [] { return connect_lifeline(kSessionSocketContainerPath); }));
+    if (plan.lifeline) {
+        // One connection carries both: its end is the lifeline, and the audit records go over it.
+        UniqueFd connection = run_step("lifeline", [] { return connect_lifeline(kSessionSocketContainerPath); });
+        const int records = ::fcntl(connection.get(), F_DUPFD_CLOEXEC, 3);
+        if (records < 0)
+            throw_errno("fcntl(F_DUPFD_CLOEXEC) on the session socket");
+        audit_start(records, plan.audit.level);
+        watch_lifeline(std::move(connection));
+    } else {
+        audit_start(-1, plan.audit.level);
+    }
     stop_if_interrupted();
 
-    PluginRegistry registry(HostServices{"container", {}});
+    PluginRegistry registry(HostServices{"container", audit_emit_from_plugin});
     ContainerPlugins plugins = run_step(
         "plugins", [&] { return load_container_plugins(registry, plan, RUSTYOLO_CONTAINER_PLUGIN_DIR); });
     stop_if_interrupted();
@@ -67,7 +80,9 @@ int run() {
     // [syscall audit] answers the agent's seccomp notifications, emits "syscall denied" records
     // (syscall_reporter.hpp); stopped once the agent and what it left are gone.
     start_syscall_reporter(std::move(agent.syscall_reports), agent.pid);
+    ResourceWatch resources(plan.resources);
     const int code = supervise(agent.pid, account.uid);
+    resources.stop();
     stop_syscall_reporter();
     return code;
 }
@@ -79,17 +94,26 @@ int main() {
     block_supervisor_signals();
     ensure_standard_fds();
     setup_logging();
+    int code = kExitSetupFailed;
+    std::string reason = "agent exited";
     try {
-        return run();
+        code = run();
     } catch (const SetupError &e) {
         report("error", describe(e));
-        return kExitSetupFailed;
+        reason = "setup failed: " + describe(e);
     } catch (const Interrupted &i) {
-        report("error", std::string("interrupted by SIG") + ::sigabbrev_np(i.signal) +
-                            " while setting up the sandbox; the agent was not started");
-        return 128 + i.signal;
+        reason = std::string("interrupted by SIG") + ::sigabbrev_np(i.signal) +
+                 " while setting up the sandbox; the agent was not started";
+        report("error", reason);
+        code = 128 + i.signal;
     } catch (const std::exception &e) {
         report("error", e.what());
-        return kExitSetupFailed;
+        reason = std::string("setup failed: ") + e.what();
     }
+    audit_emit("lifecycle", "info", "exit",
+               boost::json::object{{"exit_code", code},
+                                   {"signal", code > 128 && code < 128 + 65 ? boost::json::value(std::string("SIG") + (::sigabbrev_np(code - 128) ? ::sigabbrev_np(code - 128) : "?")) : boost::json::value(nullptr)},
+                                   {"reason", reason}});
+    audit_finish();
+    return code;
 }

@@ -1,5 +1,7 @@
 #include "network.hpp"
 
+#include "audit_channel.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -55,8 +57,21 @@ void apply_network_policy(const ContainerPlugins &plugins, const json::value &pl
         spdlog::info("[{}] installed: {}", plugin->name(), json::serialize(result));
     }
     for (const LoadedPlugin *plugin : plugins.network) {
-        json::value result = call_hook(*plugin, "network.self_test", plugin->network()->self_test, plan);
-        check_self_test(*plugin, result);
+        json::value result;
+        try {
+            result = call_hook(*plugin, "network.self_test", plugin->network()->self_test, plan);
+            check_self_test(*plugin, result);
+        } catch (const std::exception &e) {
+            audit_emit("lifecycle", "info", "self_test",
+                       json::object{{"plugin", plugin->name()}, {"result", "fail"}, {"reason", e.what()}});
+            throw;
+        }
+        const json::object *object = result.if_object();
+        const json::value *checks = object ? object->if_contains("checks") : nullptr;
+        audit_emit("lifecycle", "info", "self_test",
+                   json::object{{"plugin", plugin->name()},
+                                {"result", "pass"},
+                                {"checks", checks ? *checks : json::value(json::array{})}});
     }
 }
 

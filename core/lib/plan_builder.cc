@@ -271,7 +271,8 @@ std::string file_type_of(const std::string &path) {
 
 // Asks every mount-guard plugin; the first refusal wins and names its rule.
 void judge_mount(const PluginRegistry &registry, const MountSpec &spec, const std::string &origin,
-                 const std::string &home) {
+                 const BuildContext &ctx) {
+    const std::string &home = ctx.home;
     bool judged = false;
     for (const auto &p : registry.plugins()) {
         if (!p->mount())
@@ -289,6 +290,13 @@ void judge_mount(const PluginRegistry &registry, const MountSpec &spec, const st
             continue;
         std::string what = origin == "project" ? "the project directory " + spec.source
                                                : "mount \"" + spec.requested + "\"";
+        if (ctx.on_mount_refused)
+            ctx.on_mount_refused(json::object{{"source", spec.requested},
+                                              {"canonical", spec.source},
+                                              {"target", spec.target},
+                                              {"origin", origin},
+                                              {"rule", string_field(v, "rule")},
+                                              {"reason", string_field(v, "reason")}});
         throw UsageError(what + " refused by " + p->name() + " (rule " + string_field(v, "rule") +
                          "): " + string_field(v, "reason"));
     }
@@ -515,11 +523,11 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
 
     // Mounts: the project, the user's volumes, the agent's persistent dirs, protected paths.
     MountSpec project = direct_mount(ctx.cwd, plan.workdir, false);
-    judge_mount(registry, project, "project", ctx.home);
+    judge_mount(registry, project, "project", ctx);
     plan.mounts.push_back(PlanMount{project.source, plan.workdir, false, "project", "the project", false});
     for (const auto &volume : config.volumes) {
         MountSpec spec = parse_mount_spec(volume, ctx.home, ctx.cwd);
-        judge_mount(registry, spec, "volume", ctx.home);
+        judge_mount(registry, spec, "volume", ctx);
         plan.mounts.push_back(PlanMount{spec.source, spec.target, spec.readonly, "volume",
                                         "requested: " + spec.requested, false});
     }
@@ -534,7 +542,7 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
             MountSpec spec = direct_mount(dir, target, false);
             if (!ctx.prepare_host && spec.file_type == "missing")
                 spec.file_type = "directory";  // would be created by a real start
-            judge_mount(registry, spec, "auth", ctx.home);
+            judge_mount(registry, spec, "auth", ctx);
             plan.mounts.push_back(PlanMount{spec.source, target, false, "auth",
                                             "persistent " + ctx.agent + " state under --auth-home", false});
         }

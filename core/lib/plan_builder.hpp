@@ -2,11 +2,14 @@
 // session's policy is decided; everything after it (runtime driver, entrypoint) only applies it.
 #pragma once
 
+#include <boost/json.hpp>
+
 #include "config.hpp"
 #include "paths.hpp"
 #include "plan.hpp"
 #include "plugin_loader.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -24,6 +27,9 @@ struct BuildContext {
     // Never for `plan` or `--dry-run`, which must not touch the disk.
     bool prepare_host = false;
     std::string session;                   // session id
+    // Told about each mount a mount guard refuses, just before the refusal is thrown (for the
+    // audit): {"source", "canonical", "target", "origin", "rule", "reason"}. May be empty.
+    std::function<void(const boost::json::object &details)> on_mount_refused;
 };
 
 // The plugin that serves `agent`, or a UsageError listing the agents that exist.

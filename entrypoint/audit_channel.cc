@@ -1,0 +1,257 @@
+#include "audit_channel.hpp"
+
+#include "audit_record.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace rustyolo::entrypoint {
+
+namespace json = boost::json;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr double kRatePerSecond = 200.0;
+constexpr double kBurst = 2000.0;
+constexpr std::size_t kMaxQueued = 4096;          // records waiting for the writer
+constexpr std::size_t kMaxSuppressedKeys = 1024;  // distinct keys counted before "(other)"
+constexpr auto kSuppressedInterval = std::chrono::seconds(1);
+constexpr const char *kOtherKeys = "(other keys)";
+
+struct Channel {
+    std::mutex mutex;
+    std::condition_variable wake;
+    std::condition_variable done_cv;
+    std::deque<std::string> queue;
+    std::map<std::string, std::map<std::string, std::uint64_t>> suppressed;  // verdict -> key -> n
+    std::size_t suppressed_keys = 0;
+    double tokens = kBurst;
+    Clock::time_point refilled = Clock::now();
+    Clock::time_point last_suppressed_sent = Clock::now();
+    std::string level;  // empty until audit_start()
+    int fd = -1;
+    bool started = false;
+    bool finishing = false;
+    bool finished = false;  // no more records accepted
+    bool writer_done = false;
+    bool broken = false;    // the host end is gone
+};
+
+// Never destroyed: the writer thread may outlive main()'s locals.
+Channel &channel() {
+    static Channel *c = new Channel;
+    return *c;
+}
+
+void count_suppressed(Channel &c, const std::string &verdict, const std::string &key) {
+    auto &by_key = c.suppressed[verdict];
+    if (auto it = by_key.find(key); it != by_key.end()) {
+        ++it->second;
+    } else if (c.suppressed_keys >= kMaxSuppressedKeys) {
+        ++by_key[kOtherKeys];
+    } else {
+        ++c.suppressed_keys;
+        by_key.emplace(key, 1);
+    }
+}
+
+std::string suppressed_line(Channel &c) {
+    json::object by_key;
+    for (const auto &[verdict, counts] : c.suppressed) {
+        json::object keys;
+        for (const auto &[key, n] : counts)
+            keys[key] = n;
+        by_key[verdict] = std::move(keys);
+    }
+    c.suppressed.clear();
+    c.suppressed_keys = 0;
+    return json::serialize(audit::make_record("lifecycle", "info", "suppressed",
+                                              json::object{{"counts", std::move(by_key)}}));
+}
+
+// Writes all of `data` (a socket: send with MSG_NOSIGNAL, so a closed host end is EPIPE, not a
+// signal). False when the host end is gone or a write timed out.
+bool write_all(int fd, const std::string &data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+void deliver(Channel &c, const std::string &batch) {
+    if (c.fd < 0) {
+        // No session socket (a pasted --dry-run command): the records go to the log.
+        std::size_t start = 0;
+        while (start < batch.size()) {
+            const std::size_t end = batch.find('\n', start);
+            spdlog::debug("audit: {}", batch.substr(start, end - start));
+            start = end + 1;
+        }
+        return;
+    }
+    if (!c.broken && !write_all(c.fd, batch)) {
+        c.broken = true;
+        spdlog::warn("audit: the host CLI no longer takes records ({}); the session is ending",
+                     std::strerror(errno));
+    }
+}
+
+void writer_loop() {
+    Channel &c = channel();
+    std::unique_lock lock(c.mutex);
+    for (;;) {
+        c.wake.wait_for(lock, kSuppressedInterval,
+                        [&] { return !c.queue.empty() || c.finishing; });
+        std::string batch;
+        while (!c.queue.empty()) {
+            batch += c.queue.front();
+            batch += '\n';
+            c.queue.pop_front();
+        }
+        const bool last = c.finishing;
+        if (!c.suppressed.empty() &&
+            (last || Clock::now() - c.last_suppressed_sent >= kSuppressedInterval)) {
+            batch += suppressed_line(c);
+            batch += '\n';
+            c.last_suppressed_sent = Clock::now();
+        }
+        if (!batch.empty()) {
+            lock.unlock();
+            deliver(c, batch);
+            lock.lock();
+        }
+        if (last && c.queue.empty() && c.suppressed.empty())
+            break;
+    }
+    c.writer_done = true;
+    c.done_cv.notify_all();
+}
+
+void enqueue(Channel &c, json::object record) {
+    // Called with the lock held.
+    if (c.finished)
+        return;
+    const json::value *verdict = record.if_contains("verdict");
+    if (!c.level.empty() && verdict && verdict->is_string() &&
+        !audit::level_admits(c.level, verdict->as_string()))
+        return;
+    const Clock::time_point now = Clock::now();
+    c.tokens = std::min(kBurst, c.tokens + std::chrono::duration<double>(now - c.refilled).count() *
+                                               kRatePerSecond);
+    c.refilled = now;
+    std::string line = json::serialize(record);
+    if (c.tokens >= 1.0 && c.queue.size() < kMaxQueued && line.size() <= audit::kMaxWireLine) {
+        c.tokens -= 1.0;
+        c.queue.push_back(std::move(line));
+        c.wake.notify_one();
+    } else {
+        count_suppressed(c, verdict && verdict->is_string() ? std::string(verdict->as_string()) : "info",
+                         audit::summary_key(record));
+    }
+}
+
+}  // namespace
+
+void audit_start(int fd, std::string level) {
+    Channel &c = channel();
+    std::lock_guard lock(c.mutex);
+    if (c.started) {
+        if (fd >= 0)
+            ::close(fd);
+        return;
+    }
+    c.started = true;
+    c.level = std::move(level);
+    c.fd = fd;
+    if (fd >= 0) {
+        // A host that stops reading must not hold the supervisor forever.
+        timeval timeout{2, 0};
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
+    }
+    // Records queued before the level was known: apply it now.
+    std::erase_if(c.queue, [&](const std::string &line) {
+        boost::system::error_code ec;
+        json::value v = json::parse(line, ec);
+        const json::value *verdict = !ec && v.is_object() ? v.as_object().if_contains("verdict") : nullptr;
+        return verdict && verdict->is_string() && !audit::level_admits(c.level, verdict->as_string());
+    });
+    if (c.level == "none") {
+        c.queue.clear();
+        c.finished = true;
+        c.writer_done = true;
+        return;
+    }
+    std::thread(writer_loop).detach();
+}
+
+void audit_emit(std::string_view layer, std::string_view verdict, std::string_view event,
+                json::object details) {
+    try {
+        Channel &c = channel();
+        json::object record = audit::make_record(layer, verdict, event, std::move(details));
+        std::lock_guard lock(c.mutex);
+        enqueue(c, std::move(record));
+    } catch (...) {
+        // Out of memory or the like: never take the supervisor down for a record.
+    }
+}
+
+void audit_emit_from_plugin(const std::string &plugin, const json::object &event) {
+    json::object record;
+    try {
+        for (const char *key : {"layer", "verdict", "event", "details"})
+            if (const json::value *v = event.if_contains(key))
+                record[key] = *v;
+        if (event.size() != record.size()) {
+            spdlog::warn("[{}] dropped an audit record with fields other than layer, verdict, event, "
+                         "details: {}", plugin, json::serialize(event).substr(0, 300));
+            return;
+        }
+        record["time"] = audit::now_rfc3339();
+        if (auto problem = audit::check_wire_record(record)) {
+            spdlog::warn("[{}] dropped a malformed audit record ({}): {}", plugin, *problem,
+                         json::serialize(event).substr(0, 300));
+            return;
+        }
+        Channel &c = channel();
+        std::lock_guard lock(c.mutex);
+        enqueue(c, std::move(record));
+    } catch (...) {
+    }
+}
+
+void audit_finish(int timeout_ms) {
+    Channel &c = channel();
+    std::unique_lock lock(c.mutex);
+    if (!c.started || c.finishing || c.writer_done) {
+        c.finished = true;
+        return;
+    }
+    c.finished = true;
+    c.finishing = true;
+    c.wake.notify_all();
+    c.done_cv.wait_for(lock, std::chrono::milliseconds(timeout_ms), [&] { return c.writer_done; });
+}
+
+}  // namespace rustyolo::entrypoint

@@ -1,0 +1,90 @@
+#include "resource_watch.hpp"
+
+#include "audit_channel.hpp"
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+namespace rustyolo::entrypoint {
+
+namespace json = boost::json;
+
+namespace {
+
+constexpr auto kInterval = std::chrono::milliseconds(250);
+
+bool exists(const std::string &path) {
+    struct stat st{};
+    return ::stat(path.c_str(), &st) == 0;
+}
+
+// The first of the candidates that exists, or "".
+std::string first_existing(std::initializer_list<std::string> candidates) {
+    for (const std::string &c : candidates)
+        if (exists(c))
+            return c;
+    return {};
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> cgroup_counter(const std::string &path, const std::string &key) {
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        std::istringstream words(line);
+        std::string name;
+        std::uint64_t value = 0;
+        if (words >> name >> value && name == key)
+            return value;
+    }
+    return std::nullopt;
+}
+
+ResourceWatch::ResourceWatch(const PlanResources &limits, std::string root) : limits_(limits) {
+    oom_file_ = first_existing({root + "/memory.events", root + "/memory/memory.oom_control"});
+    pids_file_ = first_existing({root + "/pids.events", root + "/pids/pids.events"});
+    // Hits before the agent existed (none, normally) are not the agent's.
+    if (!oom_file_.empty())
+        oom_seen_ = cgroup_counter(oom_file_, "oom_kill").value_or(0);
+    if (!pids_file_.empty())
+        pids_seen_ = cgroup_counter(pids_file_, "max").value_or(0);
+    thread_ = std::thread([this] {
+        while (!stopping_.load()) {
+            std::this_thread::sleep_for(kInterval);
+            poll();
+        }
+    });
+}
+
+ResourceWatch::~ResourceWatch() { stop(); }
+
+void ResourceWatch::stop() {
+    if (!thread_.joinable())
+        return;
+    stopping_.store(true);
+    thread_.join();
+    poll();
+}
+
+void ResourceWatch::poll() {
+    if (!oom_file_.empty())
+        if (auto n = cgroup_counter(oom_file_, "oom_kill"); n && *n > oom_seen_) {
+            json::object details{{"count", *n}, {"new", *n - oom_seen_}, {"rule", "memory limit"}};
+            details["limit_bytes"] = limits_.memory_bytes ? json::value(*limits_.memory_bytes) : json::value(nullptr);
+            audit_emit("resource", "block", "oom_kill", std::move(details));
+            oom_seen_ = *n;
+        }
+    if (!pids_file_.empty())
+        if (auto n = cgroup_counter(pids_file_, "max"); n && *n > pids_seen_) {
+            json::object details{{"count", *n}, {"new", *n - pids_seen_}, {"rule", "pids limit"}};
+            details["limit"] = limits_.pids ? json::value(*limits_.pids) : json::value(nullptr);
+            audit_emit("resource", "block", "pids_limit", std::move(details));
+            pids_seen_ = *n;
+        }
+}
+
+}  // namespace rustyolo::entrypoint

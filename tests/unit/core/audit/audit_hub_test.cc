@@ -1,0 +1,111 @@
+#include "audit_hub.hpp"
+
+#include "audit_record.hpp"
+#include "error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace rustyolo {
+namespace {
+
+namespace json = boost::json;
+
+std::string fixture(const std::string &name) { return std::string(RUSTYOLO_TEST_FIXTURE_DIR) + "/" + name + ".so"; }
+
+// The fixture-good plugin's audit sink hands every record it gets back through the host's audit
+// callback: what it received is what `received` holds.
+struct HubTest : ::testing::Test {
+    std::vector<json::object> received;
+    PluginRegistry registry{HostServices{"host", [this](const std::string &, const json::object &e) {
+                                             received.push_back(e);
+                                         }}};
+    void SetUp() override { registry.load(fixture("good"), false); }
+};
+
+std::string wire(const char *layer, const char *verdict, const char *event, json::object details) {
+    return json::serialize(audit::make_record(layer, verdict, event, std::move(details)));
+}
+
+TEST_F(HubTest, StampsSchemaSessionAndSequence) {
+    AuditHub h(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"abc123", "exec", "basic", "/x", "/dev/log"});
+    h.wire_line(wire("dns", "block", "query", {{"name", "x.test"}, {"qtype", "TXT"}}), false);
+    h.host_record("mount", "block", "refused", {{"source", "~/.ssh"}});
+    ASSERT_EQ(received.size(), 2u);
+    EXPECT_EQ(received[0].at("schema"), audit::kSchema);
+    EXPECT_EQ(received[0].at("session"), "abc123");
+    EXPECT_EQ(received[0].at("seq"), 1);
+    EXPECT_EQ(received[1].at("seq"), 2);
+    EXPECT_EQ(h.locations(), std::vector<std::string>{"nowhere"});
+}
+
+TEST_F(HubTest, RefusesMalformedAndForgedLinesAndReportsTheCount) {
+    AuditHub h(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"abc123", "exec", "basic", "/x", "/dev/log"});
+    h.wire_line("not json", false);
+    h.wire_line(R"({"time":"2026-01-01T00:00:00.000Z","layer":"dns","verdict":"block","event":"query","details":{},"session":"forged"})", false);
+    h.wire_line(wire("kernel", "block", "x", {}), false);
+    h.wire_line(std::string(100, 'x'), true);
+    EXPECT_TRUE(received.empty());
+    h.finish(0, "connection lost");
+    ASSERT_EQ(received.size(), 2u);
+    EXPECT_EQ(received[0].at("event"), "transport");
+    EXPECT_EQ(received[0].at("details").at("count"), 4);
+    EXPECT_EQ(received[1].at("event"), "exit");
+    EXPECT_EQ(received[1].at("details").at("reason"), "connection lost");
+}
+
+TEST_F(HubTest, CountsBlockedRecordsAndSuppressedCountsExactly) {
+    AuditHub h(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"abc123", "exec", "basic", "/x", "/dev/log"});
+    json::object packet{{"destination", "10.1.2.3"}, {"port", 22}, {"protocol", "tcp"}};
+    for (int i = 0; i < 3; ++i)
+        h.wire_line(wire("network", "block", "packet", packet), false);
+    h.wire_line(wire("lifecycle", "info", "suppressed",
+                     {{"counts", {{"block", {{"10.1.2.3:22/tcp", 97}}}, {"allow", {{"dns A a.test", 5}}}}}}),
+                false);
+    h.wire_line(wire("lifecycle", "info", "exit", {{"exit_code", 0}, {"reason", "agent exited"}}), false);
+    h.finish(0, "connection lost");
+    EXPECT_EQ(h.blocked_counts(), (std::map<std::string, std::uint64_t>{{"10.1.2.3:22/tcp", 100}}));
+    // The supervisor's exit record arrived: the host writes no second one.
+    int exits = 0;
+    for (const auto &r : received)
+        exits += r.at("event") == "exit";
+    EXPECT_EQ(exits, 1);
+}
+
+TEST_F(HubTest, LevelsFilterOnTheHostToo) {
+    AuditHub basic(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"s", "exec", "basic", "/x", "/dev/log"});
+    basic.wire_line(wire("dns", "allow", "query", {{"name", "a.test"}, {"qtype", "A"}}), false);
+    EXPECT_TRUE(received.empty());
+    EXPECT_FALSE(basic.opened());
+    AuditHub verbose(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"s", "exec", "verbose", "/x", "/dev/log"});
+    verbose.wire_line(wire("dns", "allow", "query", {{"name", "a.test"}, {"qtype", "A"}}), false);
+    EXPECT_EQ(received.size(), 1u);
+    AuditHub none(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"s", "exec", "none", "/x", "/dev/log"});
+    none.wire_line(wire("dns", "block", "query", {{"name", "a.test"}, {"qtype", "TXT"}}), false);
+    none.host_record("mount", "block", "refused", {});
+    none.finish(0, "x");
+    EXPECT_EQ(received.size(), 1u);
+}
+
+TEST_F(HubTest, NoRecordsMeansNoSessionOpened) {
+    AuditHub h(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"s", "exec", "basic", "/x", "/dev/log"});
+    h.finish(2, "refused");
+    EXPECT_FALSE(h.opened());
+    EXPECT_TRUE(received.empty());
+}
+
+TEST_F(HubTest, UnknownSinkIsAUsageErrorListingTheSinks) {
+    try {
+        find_audit_sinks(registry, {"kafka"});
+        FAIL();
+    } catch (const UsageError &e) {
+        const std::string m = e.what();
+        EXPECT_NE(m.find("\"kafka\""), std::string::npos) << m;
+        EXPECT_NE(m.find("fixture-good"), std::string::npos) << m;
+    }
+}
+
+}  // namespace
+}  // namespace rustyolo
