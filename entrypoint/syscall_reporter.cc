@@ -105,9 +105,16 @@ struct Resolved {
     std::string multiplexer;  // "socketcall" or "ipc" when the call came through one
 };
 
+// The ABI of a call. The kernel reports x32 calls as AUDIT_ARCH_X86_64 with bit 30 set in the
+// number (__X32_SYSCALL_BIT); libseccomp knows them as SCMP_ARCH_X32.
+std::uint32_t abi_of(const seccomp_data &data) {
+    constexpr int kX32Bit = 0x40000000;
+    return data.arch == SCMP_ARCH_X86_64 && (data.nr & kX32Bit) ? SCMP_ARCH_X32 : data.arch;
+}
+
 Resolved resolve(const seccomp_data &data) {
     Resolved out;
-    char *name = seccomp_syscall_resolve_num_arch(data.arch, data.nr);
+    char *name = seccomp_syscall_resolve_num_arch(abi_of(data), data.nr);
     out.name = name ? name : "syscall-" + std::to_string(data.nr);
     std::free(name);
     const char *inner = out.name == "socketcall" ? socketcall_name(data.args[0])
@@ -372,10 +379,10 @@ void SyscallReporter::serve(int listener, const SyscallErrnos &errnos) {
 
         if (!entry)
             spdlog::warn("syscall audit: no errno is known for {} ({}); answered EPERM", call.name,
-                         arch_name(req->data.arch));
+                         arch_name(abi_of(req->data)));
         json::object details{{"syscall", call.name},
                              {"nr", req->data.nr},
-                             {"arch", arch_name(req->data.arch)},
+                             {"arch", arch_name(abi_of(req->data))},
                              {"pid", static_cast<std::int64_t>(req->pid)},
                              {"errno", error},
                              {"rule", entry ? entry->rule : "unknown"}};

@@ -184,6 +184,22 @@ TEST(SyscallReporter, The32BitEntryPointIsReportedAsX86WithItsOwnNumber) {
     EXPECT_EQ(all[0].at("nr").as_int64(), 26);
     EXPECT_EQ(all[0].at("errno").as_int64(), EPERM);
 }
+
+TEST(SyscallReporter, TheX32EntryPointIsReportedAsX32) {
+    // x32 numbers carry bit 30; the kernel reports them under the x86_64 audit arch.
+    const ReportingFilter reporting = seccomp::reporting_filter(seccomp::default_filter());
+    ASSERT_TRUE(reporting.filter) << reporting.warning;
+    Records records;
+    const ChildRun run = run_reported(reporting, records, [] {
+        return expect_errno("x32 ptrace", ::syscall(0x40000000 + 521, -1, 0, 0, 0), EPERM);
+    });
+    EXPECT_EQ(run.report, "");
+    const auto all = records.take();
+    ASSERT_EQ(all.size(), 1u) << json::serialize(json::value_from(all));
+    EXPECT_EQ(all[0].at("syscall").as_string(), "ptrace");
+    EXPECT_EQ(all[0].at("arch").as_string(), "x32");
+    EXPECT_EQ(all[0].at("nr").as_int64(), 0x40000000 + 521);
+}
 #endif
 
 TEST(SyscallReporter, ErrnoDefaultIsAnsweredPerSyscall) {
