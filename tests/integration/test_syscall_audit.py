@@ -3,7 +3,8 @@ exactly the errno it got before (the seccomp plugin's user notifications answere
 supervisor, entrypoint/syscall_reporter.hpp).
 
 The probe is tests/probes/syscalls.c (64- and 32-bit builds, see test_syscalls.py): each denied
-check makes its call once, in its own child process.
+check makes its call once, in its own child process. Only calls that the container engine's own
+profile lets through reach rustyolo's notification (see the known-gap test at the end).
 
 Where the records are read (records_of):
   TODAY: the supervisor's own debug log. With RUSTYOLO_ENTRYPOINT_LOG=debug the reporter logs each
@@ -23,7 +24,7 @@ import pytest
 
 SCRIPT = "/probes/syscalls64; echo \"status x86_64 $?\"; /probes/syscalls32; echo \"status i386 $?\""
 LOG_MARKER = "syscall audit record: "
-EPERM, ENOSYS = 1, 38
+EPERM = 1
 
 
 def parse_probe(run):
@@ -71,6 +72,15 @@ def audited(rustyolo, project_factory, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def docker_alone(docker, image):
+    """The probe under plain Docker (same image, uid, no capabilities): what the engine's own
+    profile decides."""
+    run = docker.baseline("/bin/sh", ["-c", SCRIPT])
+    assert run.rc == 0, run
+    return parse_probe(run)
+
+
+@pytest.fixture(scope="module")
 def unfiltered(rustyolo, project_factory, tmp_path_factory):
     return run_probe(rustyolo, project_factory, tmp_path_factory, "syscall-audit-none",
                      opts=["--seccomp-profile", "none"])
@@ -86,50 +96,45 @@ def test_records_have_the_schema_shape(audited):
         assert d["arch"] in ("x86_64", "x86", "x32"), r
 
 
-@pytest.mark.parametrize("syscall,check,errno,result", [
-    ("keyctl", "keyctl", EPERM, "EPERM"),
-    ("mount", "mount", EPERM, "EPERM"),
-    ("ptrace", "ptrace", EPERM, "EPERM"),
-    ("clone3", "clone3", ENOSYS, "ENOSYS"),
+# Calls that Docker's own profile lets through and rustyolo's filter denies (test_syscalls.py's
+# DISCRIMINATING list): rustyolo's filter is what denies them, so its notification is what the
+# kernel acts on.
+@pytest.mark.parametrize("syscall,check", [
+    ("ptrace", "ptrace"),
+    ("io_uring_setup", "io_uring_setup"),
+    ("io_uring_register", "io_uring_register"),
 ])
-def test_a_denied_call_gives_exactly_one_record_and_the_same_errno(audited, syscall, check, errno, result):
+def test_a_denied_call_gives_exactly_one_record_and_the_same_errno(audited, syscall, check):
     probe, records, run = audited
-    assert probe["x86_64"][check] == result, f"the probe saw {probe['x86_64'][check]}, not {result}:{run}"
+    assert probe["x86_64"][check] == "EPERM", f"the probe saw {probe['x86_64'][check]}, not EPERM:{run}"
     found = matching(records, syscall, "x86_64")
     assert len(found) == 1, f"{syscall}: {len(found)} records, want 1: {found}"
-    assert found[0]["details"]["errno"] == errno, found
-    assert found[0]["details"]["rule"].startswith("default: "), found
-
-
-def test_every_denied_clone_flag_is_one_record(audited):
-    """Seven probe checks call clone with one CLONE_NEW* flag each: seven records, no more (the
-    probe's own forks use clone without those flags)."""
-    probe, records, run = audited
-    checks = [c for c in probe["x86_64"] if c.startswith("clone_new")]
-    assert len(checks) == 7 and all(probe["x86_64"][c] == "EPERM" for c in checks), run
-    assert len(matching(records, "clone", "x86_64")) == 7, matching(records, "clone", "x86_64")
+    assert found[0]["details"]["errno"] == EPERM, found
+    assert found[0]["details"]["rule"] == "default: always denied", found
 
 
 def test_allowed_calls_give_no_record(audited):
     probe, records, run = audited
     assert probe["x86_64"]["allowed_read_badfd"] == "EBADF", run
     assert probe["x86_64"]["allowed_getpid"] == "OK", run
-    for syscall in ("read", "write", "getpid", "wait4", "personality"):
+    for syscall in ("read", "write", "getpid", "wait4", "personality", "clone"):
         assert matching(records, syscall, "x86_64") == [], syscall
     # ioctl: the two TIOCSTI checks are denied; the TIOCGWINSZ twin (EBADF) adds no record.
     assert probe["x86_64"]["allowed_ioctl_tiocgwinsz"] == "EBADF", run
-    assert len(matching(records, "ioctl", "x86_64")) == 2, matching(records, "ioctl", "x86_64")
+    assert probe["x86_64"]["ioctl_tiocsti"] == probe["x86_64"]["ioctl_tiocsti_highbits"] == "EPERM", run
+    found = matching(records, "ioctl", "x86_64")
+    assert len(found) == 2, found
+    assert {r["details"]["rule"] for r in found} == {"default: terminal input injection"}, found
 
 
 def test_a_32bit_denial_is_recorded_as_x86_with_its_own_number(audited):
     probe, records, run = audited
-    assert probe["i386"]["mount"] == "EPERM", run
-    found = matching(records, "mount", "x86")
+    assert probe["i386"]["ptrace"] == "EPERM", run
+    found = matching(records, "ptrace", "x86")
     assert len(found) == 1, found
-    assert found[0]["details"]["nr"] == 21, found  # mount on i386 (165 on x86_64)
+    assert found[0]["details"]["nr"] == 26, found  # ptrace on i386 (101 on x86_64)
     assert found[0]["details"]["errno"] == EPERM, found
-    assert probe["i386"]["clone3"] == "ENOSYS", run
-    assert [r["details"]["errno"] for r in matching(records, "clone3", "x86")] == [ENOSYS]
+    assert len(matching(records, "ioctl", "x86")) == 1, "i386 has one TIOCSTI check (no 64-bit request)"
 
 
 def test_the_x32_entry_point_is_recorded_as_x32(audited):
@@ -137,7 +142,23 @@ def test_the_x32_entry_point_is_recorded_as_x32(audited):
     assert probe["x86_64"]["x32_ptrace"] == "EPERM", run
     found = matching(records, "ptrace", "x32")
     assert len(found) == 1, found
-    assert found[0]["details"]["nr"] & 0x40000000, found
+    assert found[0]["details"]["nr"] == 0x40000000 + 521, found
+
+
+# KNOWN GAP (documented in plugins/seccomp/README.md): a call that the container engine's own
+# seccomp profile already denies with an errno is decided by that filter (the kernel runs every
+# filter and SECCOMP_RET_ERRNO outranks SECCOMP_RET_USER_NOTIF), so rustyolo's notification never
+# happens: the agent gets the same errno as before, but there is no record. Under Docker's default
+# profile this covers mount, keyctl, clone3, unshare, bpf, clone with namespace flags, ... If the
+# runtime ever replaces the engine's profile by rustyolo's own filter, this test fails: then
+# those calls must give one record each.
+@pytest.mark.parametrize("check,errno_name", [("keyctl", "EPERM"), ("mount", "EPERM"), ("clone3", "ENOSYS")])
+def test_known_gap_denials_by_the_engines_own_profile_are_not_recorded(audited, docker_alone, check, errno_name):
+    probe, records, run = audited
+    engine = docker_alone.get("x86_64", {}).get(check)
+    assert engine == errno_name, f"plain Docker gives {engine} for {check}: the engine no longer denies it"
+    assert probe["x86_64"][check] == errno_name, run  # the agent's errno is unchanged
+    assert matching(records, check, "x86_64") == [], matching(records, check, "x86_64")
 
 
 def test_twin_no_filter_no_records(unfiltered, audited):
