@@ -7,17 +7,24 @@ check makes its call once, in its own child process. Only calls that the contain
 profile lets through reach rustyolo's notification (see the known-gap test at the end).
 
 Where the records are read (records_of):
-  TODAY: the supervisor's own debug log. With RUSTYOLO_ENTRYPOINT_LOG=debug the reporter logs each
-  record it emits ("rustyolo-entrypoint: debug: syscall audit record: {details}") right before
-  handing it to the audit channel. This observes the real reporter answering real notifications,
-  but not the transport to the host.
-  HOST SIDE PENDING: once the session socket transport and the audit-file sink are merged, the
-  records are also in $XDG_STATE_HOME/rustyolo/audit/<session>.jsonl. Switch records_of() to
-  read that file (the run's env already sets XDG_STATE_HOME to a directory of the test's own); the
-  assertions below stay as they are.
+  TODAY: the supervisor's own debug log. rustyolo refuses RUSTYOLO_* variables for the sandbox
+  (-e), so the run goes through `rustyolo --dry-run`: its printed runtime command (the exact argv
+  a real start runs, parsed with shlex, never given to a shell) is started with
+  RUSTYOLO_ENTRYPOINT_LOG=debug added. That is the real image, entrypoint, filter and reporter;
+  only the host side is absent (no session socket). The reporter logs each record it emits
+  ("rustyolo-entrypoint: debug: syscall audit record: {details}").
+  HOST SIDE PENDING: once the host writes the session's records (the audit hub wired into the CLI
+  and the audit-file sink), run the probe with `rustyolo.exec(...)` and switch records_of() to read
+  $XDG_STATE_HOME/rustyolo/audit/<session>.jsonl (run_probe already gives the run its own
+  XDG_STATE_HOME); the assertions stay as they are.
 """
 
 import json
+import os
+import re
+import shlex
+import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,6 +32,8 @@ import pytest
 SCRIPT = "/probes/syscalls64; echo \"status x86_64 $?\"; /probes/syscalls32; echo \"status i386 $?\""
 LOG_MARKER = "syscall audit record: "
 EPERM = 1
+AGENT_UID = AGENT_GID = 1000  # as conftest.py
+TEST_LABEL = "org.rustyolo.test"  # scripts/test.sh removes what carries it (as conftest's helpers)
 
 
 def parse_probe(run):
@@ -57,11 +66,58 @@ def matching(records, syscall, arch):
     return [r for r in records if r["details"]["syscall"] == syscall and r["details"]["arch"] == arch]
 
 
+def create_placeholders(plan):
+    """Empty placeholders for the Plan's protected paths that do not exist yet: a directory when
+    another placeholder lies below it, else an empty file (as core/lib/plan_builder.cc does for
+    these paths), owned by the agent."""
+    sources = [m["source"] for m in plan["mounts"] if m.get("placeholder")]
+    for source in sorted(sources, key=len):
+        path = Path(source)
+        if path.exists():
+            continue
+        if any(other.startswith(source + "/") for other in sources) or path.name in (".vscode", ".idea"):
+            path.mkdir(mode=0o755)
+        else:
+            path.touch(mode=0o644)
+        os.chown(path, AGENT_UID, AGENT_GID)
+
+
+@dataclass
+class ContainerRun:
+    argv: list
+    rc: int
+    out: str
+    err: str
+
+    def __str__(self):
+        return f"\n  argv: {self.argv}\n  exit: {self.rc}\n  --- stdout ---\n{self.out}\n  --- stderr ---\n{self.err}"
+
+    def lines(self):
+        return [line for line in self.out.splitlines() if line.strip()]
+
+
 def run_probe(rustyolo, project_factory, tmp_path_factory, name, opts=()):
     state_home = tmp_path_factory.mktemp(f"{name}-state")
-    run = rustyolo.exec(["sh", "-c", SCRIPT], cwd=project_factory(name),
-                        opts=["-e", "RUSTYOLO_ENTRYPOINT_LOG=debug", *opts],
+    project = project_factory(name)
+    dry = rustyolo.exec(["sh", "-c", SCRIPT], cwd=project, opts=["--dry-run", *opts],
                         env={"XDG_STATE_HOME": str(state_home)})
+    assert dry.rc == 0 and dry.lines(), dry
+    # A dry run leaves creating the protected paths' placeholders to whoever pastes the command
+    # (a real run creates them): do it as a real run would.
+    plan_file = re.search(r"the Plan is in (\S+) ", dry.err)
+    assert plan_file, dry
+    create_placeholders(json.loads(Path(plan_file.group(1)).read_text()))
+    argv = shlex.split(dry.lines()[-1])
+    assert "run" in argv and "--rm" in argv, f"not a docker run command: {argv}"
+    at = argv.index("run") + 1
+    argv[at:at] = ["-e", "RUSTYOLO_ENTRYPOINT_LOG=debug", "--label", f"{TEST_LABEL}=1"]
+    container = argv[argv.index("--name") + 1] if "--name" in argv else None
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    finally:
+        if container:  # --rm removes it; this is for a run that timed out
+            subprocess.run([argv[0], "rm", "-f", container], capture_output=True, timeout=60)
+    run = ContainerRun(argv, done.returncode, done.stdout, done.stderr)
     assert run.rc == 0, run
     return parse_probe(run), records_of(run, state_home), run
 
