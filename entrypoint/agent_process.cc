@@ -5,9 +5,11 @@
 #include "fds.hpp"
 #include "setup_error.hpp"
 #include "signals.hpp"
+#include "syscall_reporter.hpp"
 #include "terminal.hpp"
 
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -27,7 +29,9 @@ std::vector<char *> c_strings(const std::vector<std::string> &strings) {
 }
 
 // The agent's side of the fork. Never returns; never runs the parent's exit handlers (_exit).
-[[noreturn]] void become_agent(const AgentLaunch &launch, pid_t supervisor, char **argv, char **envp) {
+// `reports`: the agent's end of the socket pair the syscall filter's notifications go through.
+[[noreturn]] void become_agent(const AgentLaunch &launch, pid_t supervisor, int reports, char **argv,
+                               char **envp) {
     // Plugins may run threads in the supervisor (the network plugin's feeder); one of them may have
     // held the logger's lock at the fork. The child logs through a fresh logger of its own.
     use_own_logger_after_fork();
@@ -50,10 +54,14 @@ std::vector<char *> c_strings(const std::vector<std::string> &strings) {
             if (::chdir(launch.workdir.c_str()) != 0)
                 throw_errno("cannot enter " + launch.workdir + " as uid " + std::to_string(launch.uid));
         });
-        run_step("file descriptors", [&] { close_inherited_fds(); });
+        run_step("file descriptors", [&] { close_inherited_fds(reports); });
         run_step("seccomp", [&] {
             const rustyolo_syscall_hooks *hooks = launch.syscall_plugin->syscall();
-            launch.syscall_plugin->call("syscall.install", hooks->install, *launch.plan);
+            const boost::json::value installed =
+                launch.syscall_plugin->call("syscall.install", hooks->install, *launch.plan);
+            // Straight away: until the supervisor holds the listener, a notified call would wait.
+            hand_over_syscall_reports(installed, reports);
+            ::close(reports);  // the supervisor's end of the hand-over
         });
     } catch (const SetupError &e) {
         report("error", describe(e));
@@ -79,20 +87,26 @@ std::vector<char *> c_strings(const std::vector<std::string> &strings) {
 
 }  // namespace
 
-pid_t start_agent(const AgentLaunch &launch) {
+StartedAgent start_agent(const AgentLaunch &launch) {
     if (launch.argv.empty() || !launch.syscall_plugin || !launch.plan)
         throw std::runtime_error("internal error: incomplete agent launch");
     // argv and envp are ready before the fork. The child still allocates (messages, the syscall
     // plugin's JSON): glibc's malloc stays usable in the child of a multi-threaded process.
     std::vector<char *> argv = c_strings(launch.argv);
     std::vector<char *> envp = c_strings(launch.env);
+    int pair[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
+        throw_errno("socketpair for the syscall filter's notifications");
+    UniqueFd ours(pair[0]), theirs(pair[1]);
     const pid_t supervisor = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0)
         throw_errno("fork");
-    if (pid == 0)
-        become_agent(launch, supervisor, argv.data(), envp.data());
-    return pid;
+    if (pid == 0) {
+        ::close(ours.release());
+        become_agent(launch, supervisor, theirs.release(), argv.data(), envp.data());
+    }
+    return StartedAgent{pid, std::move(ours)};
 }
 
 }  // namespace rustyolo::entrypoint

@@ -1,10 +1,13 @@
 // Step "agent": fork the agent's process. The child becomes the agent, in this order: own session
 // (and the terminal), privileges dropped, parent-death signal, environment, working directory,
-// fds, the syscall filter (last thing before exec), exec. A child-side failure prints the step and
-// exits 125; a failed exec prints the program and exits 127. The child never returns.
+// fds, the syscall filter (last thing before exec; its notification fd, when the syscall plugin
+// reports denials, goes to the supervisor: syscall_reporter.hpp), exec. A child-side failure
+// prints the step and exits 125; a failed exec prints the program and exits 127. The child never
+// returns.
 #pragma once
 
 #include "plugin_loader.hpp"
+#include "unique_fd.hpp"
 
 #include <boost/json.hpp>
 
@@ -26,8 +29,12 @@ struct AgentLaunch {
     const boost::json::value *plan = nullptr;  // handed to syscall.install
 };
 
-// Returns the agent's pid (also its process group and session id). Throws std::runtime_error
-// when fork fails.
-pid_t start_agent(const AgentLaunch &launch);
+struct StartedAgent {
+    pid_t pid = -1;              // also its process group and session id
+    UniqueFd syscall_reports;    // the supervisor's end of the hand-over (start_syscall_reporter)
+};
+
+// Forks the agent. Throws std::runtime_error when fork (or the hand-over's socket pair) fails.
+StartedAgent start_agent(const AgentLaunch &launch);
 
 }  // namespace rustyolo::entrypoint

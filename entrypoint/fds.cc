@@ -19,11 +19,16 @@ void ensure_standard_fds() {
             ::open("/dev/null", O_RDWR);  // takes the lowest free number: fd
 }
 
-void close_inherited_fds() {
-    if (::syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+void close_inherited_fds(int keep) {
+    const bool ranges_closed =
+        keep > 3 ? ::syscall(SYS_close_range, 3U, static_cast<unsigned>(keep - 1), 0U) == 0 &&
+                       ::syscall(SYS_close_range, static_cast<unsigned>(keep + 1), ~0U, 0U) == 0
+        : keep == 3 ? ::syscall(SYS_close_range, 4U, ~0U, 0U) == 0
+                    : ::syscall(SYS_close_range, 3U, ~0U, 0U) == 0;
+    if (ranges_closed)
         return;
     if (errno != ENOSYS && errno != EPERM)
-        throw_errno("close_range(3, ~0)");
+        throw_errno("close_range");
     DIR *dir = ::opendir("/proc/self/fd");
     if (!dir)
         throw_errno("opendir /proc/self/fd");
@@ -32,7 +37,7 @@ void close_inherited_fds() {
         int fd = -1;
         const char *end = entry->d_name + std::strlen(entry->d_name);
         auto [ptr, ec] = std::from_chars(entry->d_name, end, fd);
-        if (ec == std::errc() && ptr == end && fd > 2 && fd != ::dirfd(dir))
+        if (ec == std::errc() && ptr == end && fd > 2 && fd != ::dirfd(dir) && fd != keep)
             open_fds.push_back(fd);
     }
     ::closedir(dir);

@@ -6,8 +6,8 @@ namespace rustyolo::entrypoint {
 // Opens /dev/null on any of 0, 1, 2 that is closed, so that no later file lands there by accident.
 void ensure_standard_fds();
 
-// Closes every descriptor above 2 (close_range; /proc/self/fd where the kernel or the engine's
-// seccomp profile lacks it). Throws std::runtime_error.
-void close_inherited_fds();
+// Closes every descriptor above 2 but `keep` (close_range; /proc/self/fd where the kernel or the
+// engine's seccomp profile lacks it). Throws std::runtime_error.
+void close_inherited_fds(int keep = -1);
 
 }  // namespace rustyolo::entrypoint

@@ -17,6 +17,7 @@
 #include "setup_error.hpp"
 #include "signals.hpp"
 #include "supervisor.hpp"
+#include "syscall_reporter.hpp"
 #include "terminal.hpp"
 
 #include <spdlog/spdlog.h>
@@ -79,10 +80,14 @@ int run() {
     AgentLaunch launch{plan.agent.argv, std::move(env), plan.workdir,    account.uid,
                        account.gid,     terminal,       plugins.syscall, &loaded.document};
     stop_if_interrupted();
-    const pid_t agent = run_step("agent", [&] { return start_agent(launch); });
+    StartedAgent agent = run_step("agent", [&] { return start_agent(launch); });
+    // [syscall audit] answers the agent's seccomp notifications, emits "syscall denied" records
+    // (syscall_reporter.hpp); stopped once the agent and what it left are gone.
+    start_syscall_reporter(std::move(agent.syscall_reports), agent.pid);
     ResourceWatch resources(plan.resources);
-    const int code = supervise(agent, account.uid);
+    const int code = supervise(agent.pid, account.uid);
     resources.stop();
+    stop_syscall_reporter();
     return code;
 }
 

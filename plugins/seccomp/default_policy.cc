@@ -28,7 +28,7 @@ void deny_personality_changes(Filter &filter) {
         const std::uint64_t one = std::uint64_t{1} << i;
         const std::uint64_t next = std::uint64_t{1} << ((i + 1) % 32);
         filter.add_rule(SCMP_ACT_ERRNO(EPERM), "personality",
-                        {condition(0, SCMP_CMP_MASKED_EQ, one | next, one)});
+                        {condition(0, SCMP_CMP_MASKED_EQ, one | next, one)}, "default: personality change");
     }
 }
 
@@ -98,18 +98,20 @@ const std::vector<std::string_view> &always_denied_syscalls() {
 Filter default_filter(const std::vector<std::uint32_t> &arches) {
     Filter filter(SCMP_ACT_ALLOW, arches);
     for (std::string_view name : always_denied_syscalls())
-        filter.add_rule(SCMP_ACT_ERRNO(EPERM), name);
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), name, {}, "default: always denied");
 
     for (std::uint64_t flag : kCloneNamespaceFlags)
-        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "clone", {condition(0, SCMP_CMP_MASKED_EQ, flag, flag)});
-    filter.add_rule(SCMP_ACT_ERRNO(ENOSYS), "clone3");
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "clone", {condition(0, SCMP_CMP_MASKED_EQ, flag, flag)},
+                        "default: clone with a namespace flag");
+    filter.add_rule(SCMP_ACT_ERRNO(ENOSYS), "clone3", {}, "default: clone3");
 
     deny_personality_changes(filter);
 
     // Faking terminal input (TIOCSTI) or the Linux console's selection paste (TIOCLINUX) would
     // let the agent type commands into the user's terminal after it exits.
     for (std::uint64_t request : {std::uint64_t{TIOCSTI}, std::uint64_t{TIOCLINUX}})
-        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "ioctl", {condition(1, SCMP_CMP_MASKED_EQ, kLow32, request)});
+        filter.add_rule(SCMP_ACT_ERRNO(EPERM), "ioctl", {condition(1, SCMP_CMP_MASKED_EQ, kLow32, request)},
+                        "default: terminal input injection");
     return filter;
 }
 

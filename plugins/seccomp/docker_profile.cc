@@ -266,6 +266,7 @@ Filter profile_filter(const json::value &profile, const Log &log, const ProfileT
     const std::uint32_t default_action = action_of(
         p.at("defaultAction").as_string(), unsigned_field(p, "defaultErrnoRet", "", EPERM), "/defaultAction");
     Filter filter(default_action, profile_arches(p, target.arches));
+    filter.set_default_label("profile /defaultAction");
 
     const json::value *syscalls = p.if_contains("syscalls");
     if (!syscalls || syscalls->is_null())
@@ -301,7 +302,7 @@ Filter profile_filter(const json::value &profile, const Log &log, const ProfileT
                 continue;
             }
             for (const auto &conditions : sets)
-                filter.add_rule(action, name, conditions);
+                filter.add_rule(action, name, conditions, "profile " + path);
         }
     }
     return filter;

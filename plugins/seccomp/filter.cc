@@ -112,7 +112,8 @@ Filter::~Filter() {
 
 Filter::Filter(Filter &&other) noexcept
     : ctx_(other.ctx_), default_action_(other.default_action_), arches_(std::move(other.arches_)),
-      rules_(other.rules_) {
+      rules_(other.rules_), rule_list_(std::move(other.rule_list_)),
+      default_label_(std::move(other.default_label_)) {
     other.ctx_ = nullptr;
 }
 
@@ -124,6 +125,8 @@ Filter &Filter::operator=(Filter &&other) noexcept {
         default_action_ = other.default_action_;
         arches_ = std::move(other.arches_);
         rules_ = other.rules_;
+        rule_list_ = std::move(other.rule_list_);
+        default_label_ = std::move(other.default_label_);
         other.ctx_ = nullptr;
     }
     return *this;
@@ -144,7 +147,7 @@ bool Filter::on_some_arch(std::string_view name) const {
 }
 
 void Filter::add_rule(std::uint32_t action, std::string_view name,
-                      const std::vector<scmp_arg_cmp> &conditions) {
+                      const std::vector<scmp_arg_cmp> &conditions, std::string label) {
     const std::string text(name);
     // seccomp_syscall_resolve_name gives the native number, or a pseudo-syscall number for a name
     // that exists only on other ABIs. seccomp_rule_add then translates it by name for every ABI
@@ -161,6 +164,7 @@ void Filter::add_rule(std::uint32_t action, std::string_view name,
     if (rc < 0)
         fail("seccomp_rule_add '" + text + "'", rc);
     ++rules_;
+    rule_list_.push_back(Rule{action, text, conditions, std::move(label)});
 }
 
 std::string Filter::export_pfc() const {
@@ -187,7 +191,12 @@ std::string Filter::export_pfc() const {
 
 void Filter::load() const {
     if (int rc = seccomp_load(ctx_); rc < 0)
-        fail("seccomp_load", rc);
+        throw LoadError(std::string("seccomp_load: ") + std::strerror(-rc), -rc);
+}
+
+int Filter::notify_fd() const {
+    const int fd = seccomp_notify_fd(ctx_);
+    return fd >= 0 ? fd : -1;
 }
 
 }  // namespace rustyolo::seccomp

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,28 @@ std::vector<std::uint32_t> machine_arches();
 // "x86_64", "x86", "x32", "aarch64", "arm", ... (libseccomp's token when unknown).
 std::string arch_name(std::uint32_t arch);
 
+// seccomp_load failed; code() is the kernel's errno (EBUSY for a filter with notifications when
+// one of the process's filters already has a listener).
+class LoadError : public std::runtime_error {
+public:
+    LoadError(const std::string &what, int code) : std::runtime_error(what), code_(code) {}
+    int code() const { return code_; }
+
+private:
+    int code_;
+};
+
 class Filter {
 public:
+    // One add_rule call as given, kept so that a variant of the filter can be derived from it
+    // (notify.hpp: the same policy with its denials reported).
+    struct Rule {
+        std::uint32_t action;
+        std::string name;
+        std::vector<scmp_arg_cmp> conditions;
+        std::string label;  // the rule's name in audit records, e.g. "default: always denied"
+    };
+
     // A filter whose action for syscalls no rule matches is `default_action`, covering `arches`
     // (the first must be the native one, as seccomp_init adds it).
     Filter(std::uint32_t default_action, const std::vector<std::uint32_t> &arches);
@@ -45,23 +66,35 @@ public:
 
     // Adds a rule: `action` when syscall `name` is made with arguments matching every condition.
     // On ABIs without that syscall nothing is added. Throws std::runtime_error naming the
-    // syscall when libseccomp refuses the rule or does not know the name.
+    // syscall when libseccomp refuses the rule or does not know the name. `label` names the rule
+    // in audit records.
     void add_rule(std::uint32_t action, std::string_view name,
-                  const std::vector<scmp_arg_cmp> &conditions = {});
+                  const std::vector<scmp_arg_cmp> &conditions = {}, std::string label = {});
     // Rules added so far (one per add_rule call, whatever the number of ABIs).
     std::size_t rules() const { return rules_; }
+    // The rules as added, in order.
+    const std::vector<Rule> &rule_list() const { return rule_list_; }
+
+    // The name of the default action in audit records ("default action" unless set).
+    const std::string &default_label() const { return default_label_; }
+    void set_default_label(std::string label) { default_label_ = std::move(label); }
 
     // The filter as libseccomp's pseudo filter code (text), for tests and debugging.
     std::string export_pfc() const;
     // Loads the filter into the calling thread (no_new_privs must already be set, or the caller
-    // must have CAP_SYS_ADMIN). Throws std::runtime_error with the kernel's reason.
+    // must have CAP_SYS_ADMIN). Throws LoadError with the kernel's reason.
     void load() const;
+    // After load() of a filter with SCMP_ACT_NOTIFY actions: the listener fd the kernel returned
+    // (owned by the caller from then on), or -1.
+    int notify_fd() const;
 
 private:
     scmp_filter_ctx ctx_ = nullptr;
     std::uint32_t default_action_ = 0;
     std::vector<std::uint32_t> arches_;
     std::size_t rules_ = 0;
+    std::vector<Rule> rule_list_;
+    std::string default_label_ = "default action";
 };
 
 // One argument comparison (libseccomp's SCMP_A0()... macros are C compound literals, not C++).

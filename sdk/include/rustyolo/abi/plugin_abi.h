@@ -152,7 +152,11 @@ typedef struct rustyolo_syscall_hooks {
      * result: the syscall section of the Plan. May be NULL. */
     rustyolo_status (*prepare)(void *instance, const char *request_json, const rustyolo_writer *out);
     /* Container, in the process that will exec the agent, after privileges are dropped and
-     * no_new_privs is set. result: {"rules": int}. May be NULL. */
+     * no_new_privs is set. result: {"rules": int, ...}; with denials reported also
+     * "notify": {"fd": the seccomp listener (owned by the caller, which hands it to the
+     * supervisor), "errnos": {"default": {"errno", "rule"}|null, "syscalls": {name: {...}}},
+     * "silent": [names]}. Between this call and the hand-over the caller makes no syscall but
+     * brk, mmap, munmap, mremap, madvise, sendmsg, close, write, exit_group. May be NULL. */
     rustyolo_status (*install)(void *instance, const char *plan_json, const rustyolo_writer *out);
 } rustyolo_syscall_hooks;
 
