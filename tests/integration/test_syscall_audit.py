@@ -6,34 +6,17 @@ The probe is tests/probes/syscalls.c (64- and 32-bit builds, see test_syscalls.p
 check makes its call once, in its own child process. Only calls that the container engine's own
 profile lets through reach rustyolo's notification (see the known-gap test at the end).
 
-Where the records are read (records_of):
-  TODAY: the supervisor's own debug log. rustyolo refuses RUSTYOLO_* variables for the sandbox
-  (-e), so the run goes through `rustyolo --dry-run`: its printed runtime command (the exact argv
-  a real start runs, parsed with shlex, never given to a shell) is started with
-  RUSTYOLO_ENTRYPOINT_LOG=debug added. That is the real image, entrypoint, filter and reporter;
-  only the host side is absent (no session socket). The reporter logs each record it emits
-  ("rustyolo-entrypoint: debug: syscall audit record: {details}").
-  HOST SIDE PENDING: once the host writes the session's records (the audit hub wired into the CLI
-  and the audit-file sink), run the probe with `rustyolo.exec(...)` and switch records_of() to read
-  $XDG_STATE_HOME/rustyolo/audit/<session>.jsonl (run_probe already gives the run its own
-  XDG_STATE_HOME); the assertions stay as they are.
+The records are read from the session's audit file (the built-in file sink under the run's own
+XDG_STATE_HOME), exactly as a user gets them.
 """
 
 import json
-import os
-import re
-import shlex
-import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 SCRIPT = "/probes/syscalls64; echo \"status x86_64 $?\"; /probes/syscalls32; echo \"status i386 $?\""
-LOG_MARKER = "syscall audit record: "
 EPERM = 1
-AGENT_UID = AGENT_GID = 1000  # as conftest.py
-TEST_LABEL = "org.rustyolo.test"  # scripts/test.sh removes what carries it (as conftest's helpers)
 
 
 def parse_probe(run):
@@ -50,76 +33,25 @@ def parse_probe(run):
     return results
 
 
-def records_of(run, state_home: Path):
-    """The run's syscall audit records, as they appear in the audit file:
-    {"layer", "verdict", "event", "details"}. See the module docstring for the source."""
-    records = []
-    for line in run.err.splitlines():
-        _, marker, payload = line.partition(LOG_MARKER)
-        if marker:
-            records.append({"layer": "syscall", "verdict": "block", "event": "denied",
-                            "details": json.loads(payload)})
-    return records
+def records_of(state_home: Path):
+    """The session's syscall records from its audit file."""
+    files = sorted((state_home / "rustyolo" / "audit").glob("*.jsonl"))
+    assert len(files) == 1, f"one session, audit files: {files}"
+    records = [json.loads(line) for line in files[0].read_text().splitlines()]
+    assert records and records[-1]["event"] == "exit", records[-3:]
+    return [r for r in records if r["layer"] == "syscall"]
 
 
 def matching(records, syscall, arch):
     return [r for r in records if r["details"]["syscall"] == syscall and r["details"]["arch"] == arch]
 
 
-def create_placeholders(plan):
-    """Empty placeholders for the Plan's protected paths that do not exist yet: a directory when
-    another placeholder lies below it, else an empty file (as core/lib/plan_builder.cc does for
-    these paths), owned by the agent."""
-    sources = [m["source"] for m in plan["mounts"] if m.get("placeholder")]
-    for source in sorted(sources, key=len):
-        path = Path(source)
-        if path.exists():
-            continue
-        if any(other.startswith(source + "/") for other in sources) or path.name in (".vscode", ".idea"):
-            path.mkdir(mode=0o755)
-        else:
-            path.touch(mode=0o644)
-        os.chown(path, AGENT_UID, AGENT_GID)
-
-
-@dataclass
-class ContainerRun:
-    argv: list
-    rc: int
-    out: str
-    err: str
-
-    def __str__(self):
-        return f"\n  argv: {self.argv}\n  exit: {self.rc}\n  --- stdout ---\n{self.out}\n  --- stderr ---\n{self.err}"
-
-    def lines(self):
-        return [line for line in self.out.splitlines() if line.strip()]
-
-
 def run_probe(rustyolo, project_factory, tmp_path_factory, name, opts=()):
     state_home = tmp_path_factory.mktemp(f"{name}-state")
     project = project_factory(name)
-    dry = rustyolo.exec(["sh", "-c", SCRIPT], cwd=project, opts=["--dry-run", *opts],
-                        env={"XDG_STATE_HOME": str(state_home)})
-    assert dry.rc == 0 and dry.lines(), dry
-    # A dry run leaves creating the protected paths' placeholders to whoever pastes the command
-    # (a real run creates them): do it as a real run would.
-    plan_file = re.search(r"the Plan is in (\S+) ", dry.err)
-    assert plan_file, dry
-    create_placeholders(json.loads(Path(plan_file.group(1)).read_text()))
-    argv = shlex.split(dry.lines()[-1])
-    assert "run" in argv and "--rm" in argv, f"not a docker run command: {argv}"
-    at = argv.index("run") + 1
-    argv[at:at] = ["-e", "RUSTYOLO_ENTRYPOINT_LOG=debug", "--label", f"{TEST_LABEL}=1"]
-    container = argv[argv.index("--name") + 1] if "--name" in argv else None
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
-    finally:
-        if container:  # --rm removes it; this is for a run that timed out
-            subprocess.run([argv[0], "rm", "-f", container], capture_output=True, timeout=60)
-    run = ContainerRun(argv, done.returncode, done.stdout, done.stderr)
+    run = rustyolo.exec(["sh", "-c", SCRIPT], cwd=project, opts=list(opts), env={"XDG_STATE_HOME": str(state_home)})
     assert run.rc == 0, run
-    return parse_probe(run), records_of(run, state_home), run
+    return parse_probe(run), records_of(state_home), run
 
 
 @pytest.fixture(scope="module")
@@ -218,9 +150,9 @@ def test_known_gap_denials_by_the_engines_own_profile_are_not_recorded(audited, 
 
 
 def test_twin_no_filter_no_records(unfiltered, audited):
-    """--seccomp-profile none: no filter, no reporter, no records; the same debug log that shows
-    the filtered run's records is on (positive control: the audited run has records)."""
+    """--seccomp-profile none: no filter, no reporter, no syscall records, while the session's file
+    is written as usual (records_of checks its exit record); positive control: the audited run has
+    records."""
     probe, records, run = unfiltered
     assert records == [], records
-    assert "rustyolo-entrypoint: debug:" in run.err, run
     assert audited[1], "the filtered run gave no records, so this twin proves nothing"
