@@ -58,6 +58,23 @@ bool PacketAudit::end_self_test(std::uint64_t counted, std::chrono::milliseconds
     return complete;
 }
 
+std::pair<bool, std::string> PacketAudit::close_probe_window(const std::function<std::uint64_t()> &read_counters) {
+    std::uint64_t counted = 0;
+    try {
+        counted = read_counters();
+    } catch (const std::exception &e) {
+        end_self_test(0, std::chrono::milliseconds(0));
+        return {false, std::string("the drop counters cannot be read: ") + e.what()};
+    }
+    const bool complete = end_self_test(counted);
+    std::string detail = "NFLOG group " + std::to_string(nflog_group) + " bound; " + std::to_string(counted) +
+                         " drops counted so far, " + std::to_string(received()) + " logged (" +
+                         std::to_string(skipped()) + " of them the self-test's probes)";
+    if (!complete)
+        detail += "; the missing ones will be reported as lost";
+    return {true, detail};
+}
+
 std::uint64_t PacketAudit::finish(std::uint64_t counted, std::chrono::milliseconds timeout) {
     if (finished_)
         return 0;

@@ -26,6 +26,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 
 namespace rustyolo::net {
 
@@ -60,6 +61,10 @@ public:
     // `counted`: the firewall's drop counters now. Waits (at most `timeout`) for that many log
     // messages, then ends the self-test window. False on timeout.
     bool end_self_test(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
+
+    // The self-test's "packet audit" check: reads the drop counters with `read_counters`, ends
+    // the window and describes it. {false, reason} when the counters cannot be read.
+    std::pair<bool, std::string> close_probe_window(const std::function<std::uint64_t()> &read_counters);
 
     // `counted`: the firewall's drop counters now. Returns how many were lost (and emits the
     // "lost" record when > 0). The reader is stopped afterwards. Call once.

@@ -185,20 +185,8 @@ private:
     }
 
     nft::Check end_probe_window() {
-        std::uint64_t counted = 0;
-        try {
-            counted = drop_counters();
-        } catch (const std::exception &e) {
-            packet_audit_->end_self_test(0, std::chrono::milliseconds(0));
-            return nft::Check{"packet audit", false, std::string("the drop counters cannot be read: ") + e.what()};
-        }
-        bool complete = packet_audit_->end_self_test(counted);
-        std::string detail = "NFLOG group " + std::to_string(net::nflog_group) + " bound; " + std::to_string(counted) +
-                             " drops counted so far, " + std::to_string(packet_audit_->received()) + " logged (" +
-                             std::to_string(packet_audit_->skipped()) + " of them the self-test's probes)";
-        if (!complete)
-            detail += "; the missing ones will be reported as lost";
-        return nft::Check{"packet audit", true, detail};
+        auto [ok, detail] = packet_audit_->close_probe_window([this] { return drop_counters(); });
+        return nft::Check{"packet audit", ok, detail};
     }
 
     static std::size_t rule_count(const std::map<std::string, std::vector<std::string>> &comments) {

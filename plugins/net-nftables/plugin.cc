@@ -213,21 +213,11 @@ public:
 
 private:
     nft::Check end_probe_window() {
-        std::uint64_t counted = 0;
-        try {
+        auto [ok, detail] = packet_audit_->close_probe_window([] {
             nft::NftContext nft(true);
-            counted = nft::read_drop_counters(nft);
-        } catch (const std::exception &e) {
-            packet_audit_->end_self_test(0, std::chrono::milliseconds(0));
-            return nft::Check{"packet audit", false, std::string("the drop counters cannot be read: ") + e.what()};
-        }
-        bool complete = packet_audit_->end_self_test(counted);
-        std::string detail = "NFLOG group " + std::to_string(net::nflog_group) + " bound; " + std::to_string(counted) +
-                             " drops counted so far, " + std::to_string(packet_audit_->received()) + " logged (" +
-                             std::to_string(packet_audit_->skipped()) + " of them the self-test's probes)";
-        if (!complete)
-            detail += "; the missing ones will be reported as lost";
-        return nft::Check{"packet audit", true, detail};
+            return nft::read_drop_counters(nft);
+        });
+        return nft::Check{"packet audit", ok, detail};
     }
 
     nft::FeederEvents feeder_events() {

@@ -78,9 +78,18 @@ class Exact:
         self.firewall = firewall
 
     def __enter__(self):
-        time.sleep(0.3)  # anything still in flight from the start is reported before we count
-        self.before = len(records(self.box))
-        self.counted_before = drop_counter(self.box, self.firewall)
+        # A consistent starting point: the counters did not move while the records of what they
+        # had counted arrived (the kernel's own packets, such as IPv6 MLD reports, come at any time).
+        time.sleep(0.3)
+        for _ in range(50):
+            counted = drop_counter(self.box, self.firewall)
+            time.sleep(0.2)
+            before = len(records(self.box))
+            if drop_counter(self.box, self.firewall) == counted:
+                break
+        else:
+            raise AssertionError("the firewall's drop counters never stood still for 0.2 s")
+        self.before, self.counted_before = before, counted
         return self
 
     def __exit__(self, *exc):
