@@ -194,6 +194,11 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     add(output, "dns-filter-nothing-else", "meta skuid " + filter_uid + " goto " + blocked_output_chain);
     add(output, "ipv6-neighbour-discovery",
         "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept");
+    // The kernel's own IPv6 link-control messages (multicast listener reports, router
+    // solicitations) when IPv6 is on: dropped without an audit record, since they are not the
+    // agent's doing (sending these types needs CAP_NET_RAW, which no process of the agent has).
+    add(output, "ipv6-kernel-link-control",
+        "icmpv6 type { mld-listener-report, mld2-listener-report, nd-router-solicit } ip6 daddr ff02::/16 drop");
     add(output, "agent-local-services", "oif \"lo\" meta skuid " + agent_uid + " ip daddr 127.0.0.1 accept");
     add(output, "guard-never4", std::string("ip daddr @never4 goto ") + blocked_guard_chain);
     add(output, "guard-never6", std::string("ip6 daddr @never6 goto ") + blocked_guard_chain);

@@ -58,8 +58,8 @@ TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
               (std::vector<std::string>{"established", "stub-udp", "stub-tcp", "upstream-udp 1.1.1.1:53",
                                         "upstream-tcp 1.1.1.1:53", "upstream-closed-udp 1.1.1.1:53",
                                         "upstream-closed-tcp 1.1.1.1:53", "dns-filter-nothing-else",
-                                        "ipv6-neighbour-discovery", "agent-local-services", "guard-never4",
-                                        "guard-never6", "dns-answers-4", "dns-answers-6", "cidr-4", "cidr-6",
+                                        "ipv6-neighbour-discovery", "ipv6-kernel-link-control",
+                                        "agent-local-services", "guard-never4", "guard-never6", "dns-answers-4", "dns-answers-6", "cidr-4", "cidr-6",
                                         "default-drop"}));
     EXPECT_EQ(comments(chain(ruleset, "input")),
               (std::vector<std::string>{"established", "loopback-filtered-on-output", "ipv6-neighbour-discovery",
