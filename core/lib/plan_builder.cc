@@ -250,6 +250,7 @@ PlanSyscalls build_syscalls(const Config &config, const PluginRegistry &registry
     syscalls.plugin = plugin->name();
     syscalls.mode = string_field(r, "mode");
     syscalls.profile = field(r, "profile");
+    syscalls.engine_profile = field(r, "engine_profile");
     for (const auto &w : strings_of(field(r, "warnings"), "warnings"))
         warnings.push_back(w);
     return syscalls;

@@ -198,7 +198,8 @@ json::value to_json(const Plan &plan) {
         {"syscalls",
          json::object{{"mode", plan.syscalls.mode},
                       {"plugin", plan.syscalls.plugin},
-                      {"profile", plan.syscalls.profile}}},
+                      {"profile", plan.syscalls.profile},
+                      {"engine_profile", plan.syscalls.engine_profile}}},
         {"audit", json::object{{"level", plan.audit.level}}},
         {"container_plugins", to_array(plan.container_plugins)},
         {"lifeline", plan.lifeline},
@@ -293,6 +294,11 @@ Plan plan_from_json(const json::value &value) {
     plan.syscalls.plugin = sys.str_or("plugin", "seccomp");
     if (const auto *profile = value.as_object().at("syscalls").as_object().if_contains("profile"))
         plan.syscalls.profile = *profile;
+    if (const auto *engine = value.as_object().at("syscalls").as_object().if_contains("engine_profile")) {
+        if (!engine->is_null() && !engine->is_object())
+            throw std::runtime_error("plan: /syscalls/engine_profile: expected a Docker-format profile object or null");
+        plan.syscalls.engine_profile = *engine;
+    }
 
     plan.audit.level = r.child("audit").str("level");
     expect_one_of(r.child("audit"), "level", plan.audit.level, {"none", "basic", "verbose"});

@@ -86,6 +86,9 @@ struct PlanSyscalls {
     std::string mode = "default";    // "default", "profile" (Docker-format JSON), "none"
     std::string plugin = "seccomp";
     boost::json::value profile;      // the Docker-format profile for mode "profile"
+    // The Docker-format profile the container engine runs the whole container under (runtime
+    // plugins pass it as `--security-opt seccomp=FILE`); null: the engine's own default.
+    boost::json::value engine_profile;
     bool operator==(const PlanSyscalls &) const = default;
 };
 

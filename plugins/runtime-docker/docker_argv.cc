@@ -1,9 +1,17 @@
 #include "docker_argv.hpp"
 
+#include <boost/json.hpp>
+
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 namespace rustyolo::docker {
 
@@ -49,6 +57,40 @@ const std::vector<std::string> &supervisor_capabilities() {
     return caps;
 }
 
+std::string write_engine_profile(const Plan &plan, const std::string &runtime_dir, bool overwrite) {
+    if (plan.syscalls.engine_profile.is_null())
+        return {};
+    if (runtime_dir.empty())
+        throw std::invalid_argument("runtime request: runtime_dir is required to pass the engine's seccomp profile");
+    const std::string path = runtime_dir + "/" + kEngineProfileFile;
+    const std::string text = boost::json::serialize(plan.syscalls.engine_profile) + "\n";
+    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
+    auto fail = [&](const char *what) {
+        throw std::runtime_error("cannot " + std::string(what) + " the engine's seccomp profile " + path + ": " +
+                                 std::strerror(errno));
+    };
+    const int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0)
+        fail("create");
+    // The engine reads it as the user; 0644 whatever the umask.
+    bool ok = ::fchmod(fd, 0644) == 0;
+    for (std::size_t done = 0; ok && done < text.size();) {
+        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        ok = n > 0;
+        if (ok)
+            done += static_cast<std::size_t>(n);
+    }
+    const int saved = errno;
+    ::close(fd);
+    if (!ok) {
+        errno = saved;
+        fail("write");
+    }
+    return path;
+}
+
 std::string container_name(const Plan &plan) {
     return "rustyolo-" + sanitize_name(plan.agent.name) + "-" + plan.session;
 }
@@ -66,6 +108,10 @@ std::vector<std::string> run_argv(const LaunchRequest &request) {
     for (const auto &cap : supervisor_capabilities())
         argv.insert(argv.end(), {"--cap-add", cap});
     argv.insert(argv.end(), {"--security-opt", "no-new-privileges"});
+    // The engine's seccomp profile: its default with what the agent filter reports allowed, so
+    // that those denials reach the agent filter's notifications (plugins/seccomp/engine_profile.hpp).
+    if (!request.engine_profile_file.empty())
+        argv.insert(argv.end(), {"--security-opt", "seccomp=" + request.engine_profile_file});
     // IPv6 off at the sysctl; the firewall closes it as well.
     argv.insert(argv.end(), {"--sysctl", "net.ipv6.conf.all.disable_ipv6=1", "--sysctl",
                              "net.ipv6.conf.default.disable_ipv6=1"});

@@ -14,7 +14,19 @@ struct LaunchRequest {
     std::string plan_file;            // host path of the Plan file (mounted read-only)
     std::string session_dir;          // host path of the private session dir (mounted)
     bool interactive = false;         // stdin is a terminal: allocate a TTY
+    // Host path of the engine's seccomp profile (write_engine_profile); empty: the engine's default.
+    std::string engine_profile_file;
 };
+
+// The file name of the engine's seccomp profile in the session's runtime dir.
+inline constexpr const char *kEngineProfileFile = "engine-seccomp.json";
+
+// Writes plan.syscalls.engine_profile as JSON to <runtime_dir>/engine-seccomp.json (mode 0644,
+// never through a symlink) and returns its path; returns "" when the Plan has none (the engine
+// keeps its default). The file must not exist yet unless `overwrite` (a --dry-run's reused dir).
+// Throws std::invalid_argument without a runtime dir and std::runtime_error naming the file and
+// the reason when it cannot be written.
+std::string write_engine_profile(const Plan &plan, const std::string &runtime_dir, bool overwrite);
 
 // Capabilities the in-container supervisor keeps until it drops every one before exec:
 // NET_ADMIN for the firewall, NET_BIND_SERVICE for the DNS filter's port 53, SETUID/SETGID to

@@ -27,6 +27,9 @@ public:
         if (launch.plan_file.empty())
             throw sdk::InvalidInput("runtime request: plan_file is required");
         try {
+            // A --dry-run (no lifeline) reuses one runtime dir: its profile file is rewritten.
+            launch.engine_profile_file =
+                rustyolo::docker::write_engine_profile(launch.plan, launch.session_dir, !launch.plan.lifeline);
             return json::object{{"argv", json::value_from(rustyolo::docker::run_argv(launch))},
                                 {"name", rustyolo::docker::container_name(launch.plan)}};
         } catch (const std::invalid_argument &e) {

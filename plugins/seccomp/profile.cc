@@ -1,5 +1,7 @@
 #include "profile.hpp"
 
+#include "engine_profile.hpp"
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -60,7 +62,9 @@ void validate_docker_profile(const json::value &profile, const std::string &orig
     }
 }
 
-json::object prepare(const json::object &request) {
+namespace {
+
+json::object policy_section(const json::object &request) {
     const auto *p = request.if_contains("profile");
     std::string profile = p && p->is_string() ? std::string(p->as_string()) : "default";
     if (profile == "default")
@@ -87,5 +91,18 @@ json::object prepare(const json::object &request) {
     validate_docker_profile(value, profile);
     return {{"mode", "profile"}, {"profile", value}, {"warnings", json::array{}}};
 }
+
+}  // namespace
+
+json::object prepare(const json::object &request, const std::string &docker_default_path) {
+    json::object result = policy_section(request);
+    std::vector<std::string> warnings;
+    result["engine_profile"] = engine_profile(result, docker_default_path, warnings);
+    for (auto &w : warnings)
+        result["warnings"].as_array().emplace_back(w);
+    return result;
+}
+
+json::object prepare(const json::object &request) { return prepare(request, kDockerDefaultProfilePath); }
 
 }  // namespace rustyolo::seccomp

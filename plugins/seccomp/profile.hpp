@@ -12,7 +12,10 @@ namespace rustyolo::seccomp {
 void validate_docker_profile(const boost::json::value &profile, const std::string &origin);
 
 // request: {"profile": "default"|"none"|<as given>, "path": absolute path for a file}
-// result: {"mode": "default"|"none"|"profile", "profile": object|null, "warnings": [...]}
+// result: {"mode": "default"|"none"|"profile", "profile": object|null,
+//          "engine_profile": object|null (engine_profile.hpp), "warnings": [...]}
+// `docker_default_path`: Docker's default profile, the base of "engine_profile".
+boost::json::object prepare(const boost::json::object &request, const std::string &docker_default_path);
 boost::json::object prepare(const boost::json::object &request);
 
 }  // namespace rustyolo::seccomp

@@ -3,8 +3,10 @@ exactly the errno it got before (the seccomp plugin's user notifications answere
 supervisor, entrypoint/syscall_reporter.hpp).
 
 The probe is tests/probes/syscalls.c (64- and 32-bit builds, see test_syscalls.py): each denied
-check makes its call once, in its own child process. Only calls that the container engine's own
-profile lets through reach rustyolo's notification (see the known-gap test at the end).
+check makes its call once, in its own child process. The engine runs the container under Docker's
+default profile with every syscall rustyolo's filter reports allowed, so those denials reach
+rustyolo's notification even where plain Docker denies them too; what only the engine's profile
+denies is not recorded (see the known-gap test at the end).
 
 The records are read from the session's audit file (the built-in file sink under the run's own
 XDG_STATE_HOME), exactly as a user gets them.
@@ -105,7 +107,7 @@ def test_allowed_calls_give_no_record(audited):
     probe, records, run = audited
     assert probe["x86_64"]["allowed_read_badfd"] == "EBADF", run
     assert probe["x86_64"]["allowed_getpid"] == "OK", run
-    for syscall in ("read", "write", "getpid", "wait4", "personality", "clone"):
+    for syscall in ("read", "write", "getpid", "wait4", "personality"):
         assert matching(records, syscall, "x86_64") == [], syscall
     # ioctl: the two TIOCSTI checks are denied; the TIOCGWINSZ twin (EBADF) adds no record.
     assert probe["x86_64"]["allowed_ioctl_tiocgwinsz"] == "EBADF", run
@@ -133,20 +135,79 @@ def test_the_x32_entry_point_is_recorded_as_x32(audited):
     assert found[0]["details"]["nr"] == 0x40000000 + 521, found
 
 
-# KNOWN GAP (documented in plugins/seccomp/README.md): a call that the container engine's own
-# seccomp profile already denies with an errno is decided by that filter (the kernel runs every
-# filter and SECCOMP_RET_ERRNO outranks SECCOMP_RET_USER_NOTIF), so rustyolo's notification never
-# happens: the agent gets the same errno as before, but there is no record. Under Docker's default
-# profile this covers mount, keyctl, clone3, unshare, bpf, clone with namespace flags, ... If the
-# runtime ever replaces the engine's profile by rustyolo's own filter, this test fails: then
-# those calls must give one record each.
-@pytest.mark.parametrize("check,errno_name", [("keyctl", "EPERM"), ("mount", "EPERM"), ("clone3", "ENOSYS")])
-def test_known_gap_denials_by_the_engines_own_profile_are_not_recorded(audited, docker_alone, check, errno_name):
+# Calls that the container engine's default profile denies as well (mount, keyctl, clone3, ...).
+# The kernel runs every filter of the process and SECCOMP_RET_ERRNO outranks
+# SECCOMP_RET_USER_NOTIF, so under the engine's default profile these were refused without a
+# record. rustyolo gives the engine Docker's default profile with every syscall its own filter
+# reports allowed (plugins/seccomp/engine_profile.hpp): now its filter decides and reports them,
+# and the agent still gets exactly the errno plain Docker gives.
+@pytest.mark.parametrize("check,errno_name,errno_value,rule", [
+    ("keyctl", "EPERM", 1, "default: always denied"),
+    ("mount", "EPERM", 1, "default: always denied"),
+    ("clone3", "ENOSYS", 38, "default: clone3"),
+])
+def test_denials_the_engines_profile_also_makes_are_recorded(audited, docker_alone, check, errno_name,
+                                                             errno_value, rule):
     probe, records, run = audited
     engine = docker_alone.get("x86_64", {}).get(check)
-    assert engine == errno_name, f"plain Docker gives {engine} for {check}: the engine no longer denies it"
+    assert engine == errno_name, f"plain Docker gives {engine} for {check}, not {errno_name}"
     assert probe["x86_64"][check] == errno_name, run  # the agent's errno is unchanged
-    assert matching(records, check, "x86_64") == [], matching(records, check, "x86_64")
+    found = matching(records, check, "x86_64")
+    assert len(found) == 1, f"{check}: {len(found)} records, want 1: {found}"
+    assert found[0]["details"]["errno"] == errno_value, found
+    assert found[0]["details"]["rule"] == rule, found
+
+
+def test_clone_with_namespace_flags_is_recorded_and_plain_clone_is_not(audited, docker_alone):
+    probe, records, run = audited
+    flags = ["newns", "newuts", "newipc", "newuser", "newpid", "newnet", "newcgroup"]
+    for flag in flags:
+        assert docker_alone["x86_64"][f"clone_{flag}"] == "EPERM", flag
+        assert probe["x86_64"][f"clone_{flag}"] == "EPERM", (flag, run)
+    found = matching(records, "clone", "x86_64")
+    assert len(found) == len(flags), found
+    assert {r["details"]["rule"] for r in found} == {"default: clone with a namespace flag"}, found
+    # Positive twin: clone without namespace flags (and every fork of the probe) gives no record.
+    assert probe["x86_64"]["allowed_clone_no_newflags"] == "EINVAL", run
+    assert probe["x86_64"]["allowed_fork_and_wait"] == "OK", run
+
+
+# KNOWN GAP (documented in plugins/seccomp/README.md): a call that the engine's profile denies
+# and rustyolo's filter does not (Docker 20.10's profile denies get_mempolicy to a container
+# without CAP_SYS_NICE; rustyolo's policy has no rule for it) is refused by the engine with its
+# errno, and no record is written: the engine's profile is not rustyolo's policy.
+# get_mempolicy(NULL, NULL, 0, 0, 0) succeeds when no filter denies it (the control below).
+GAP_PROBE = ("my $r = syscall(239, 0, 0, 0, 0, 0); "
+             "print 'get_mempolicy ', ($r < 0 ? ($! + 0) : 'OK'), \"\\n\";")
+
+
+@pytest.fixture(scope="module")
+def gap_run(rustyolo, project_factory, tmp_path_factory):
+    state_home = tmp_path_factory.mktemp("syscall-gap-state")
+    run = rustyolo.exec(["perl", "-e", GAP_PROBE], cwd=project_factory("syscall-gap"),
+                        env={"XDG_STATE_HOME": str(state_home)})
+    assert run.rc == 0, run
+    return run, records_of(state_home)
+
+
+def gap_result(run):
+    for line in run.lines():
+        name, _, result = line.partition(" ")
+        if name == "get_mempolicy":
+            return result
+    raise AssertionError(f"no get_mempolicy line:{run}")
+
+
+def test_known_gap_denials_by_the_engines_profile_alone_are_not_recorded(gap_run, docker):
+    run, records = gap_run
+    alone = docker.baseline("perl", ["-e", GAP_PROBE])
+    unconfined = docker.baseline("perl", ["-e", GAP_PROBE], docker_opts=["--security-opt", "seccomp=unconfined"])
+    assert alone.rc == 0 and unconfined.rc == 0, (alone, unconfined)
+    # Control: without any seccomp filter the call succeeds, so an EPERM is the engine's profile.
+    assert gap_result(unconfined) == "OK", unconfined
+    assert gap_result(alone) == str(EPERM), f"plain Docker no longer denies get_mempolicy:{alone}"
+    assert gap_result(run) == str(EPERM), run
+    assert [r for r in records if r["details"]["syscall"] == "get_mempolicy"] == [], records
 
 
 def test_twin_no_filter_no_records(unfiltered, audited):

@@ -28,6 +28,9 @@ Plan full_plan() {
     plan.network.engine_network = "testnet";
     plan.syscalls.mode = "profile";
     plan.syscalls.profile = json::object{{"defaultAction", "SCMP_ACT_ALLOW"}};
+    plan.syscalls.engine_profile =
+        json::object{{"defaultAction", "SCMP_ACT_ERRNO"},
+                     {"syscalls", json::array{json::object{{"names", json::array{"mount"}}, {"action", "SCMP_ACT_ALLOW"}}}}};
     plan.audit.level = "verbose";
     plan.container_plugins = {"net-nftables", "seccomp"};
     plan.warnings = {"careful"};
@@ -54,6 +57,17 @@ TEST(Plan, UnlimitedResourcesRoundTripAsNull) {
     EXPECT_EQ(parse_plan(json::serialize(value)), plan);
 }
 
+TEST(Plan, WithoutAnEngineProfileRoundTripsAsNull) {
+    Plan plan = full_plan();
+    plan.syscalls.engine_profile = nullptr;
+    json::value value = to_json(plan);
+    EXPECT_TRUE(value.at("syscalls").at("engine_profile").is_null());
+    EXPECT_EQ(parse_plan(json::serialize(value)), plan);
+    // A Plan written before the field existed reads as "the engine's default".
+    value.as_object()["syscalls"].as_object().erase("engine_profile");
+    EXPECT_TRUE(plan_from_json(value).syscalls.engine_profile.is_null());
+}
+
 TEST(Plan, CarriesItsSchemaVersion) { EXPECT_EQ(to_json(full_plan()).at("schema").as_int64(), kPlanSchema); }
 
 TEST(Plan, OtherSchemaIsRefusedWithTheRebuildHint) {
@@ -78,6 +92,7 @@ TEST(Plan, MalformedFieldsAreRefusedNamingTheirPath) {
         {"/user/uid", [](json::object &p) { p["user"].as_object()["uid"] = "1000"; }},
         {"/agent/argv", [](json::object &p) { p["agent"].as_object()["argv"] = json::array{}; }},
         {"/network/mode", [](json::object &p) { p["network"].as_object()["mode"] = "open"; }},
+        {"/syscalls/engine_profile", [](json::object &p) { p["syscalls"].as_object()["engine_profile"] = "default"; }},
         {"/network/allow/0/kind", [](json::object &p) {
              p["network"].as_object()["allow"].as_array()[0].as_object()["kind"] = "regex";
          }},

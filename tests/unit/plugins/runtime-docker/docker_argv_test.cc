@@ -2,7 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <boost/json.hpp>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <sys/stat.h>
 
 namespace rustyolo::docker {
 namespace {
@@ -107,6 +115,91 @@ TEST(DockerArgv, PodmanUsesTheSameCli) {
     LaunchRequest r = request();
     r.runtime = "podman";
     EXPECT_EQ(run_argv(r)[0], "podman");
+}
+
+
+// A private temporary directory, removed at the end of the test.
+struct TempDir {
+    std::string path;
+    TempDir() {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "rustyolo-argv-XXXXXX").string();
+        path = ::mkdtemp(tmpl.data()) ? tmpl : "";
+        EXPECT_FALSE(path.empty());
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+};
+
+boost::json::value engine_profile() {
+    return boost::json::object{{"defaultAction", "SCMP_ACT_ERRNO"},
+                               {"syscalls", boost::json::array{boost::json::object{
+                                                {"names", boost::json::array{"mount", "read"}},
+                                                {"action", "SCMP_ACT_ALLOW"}}}}};
+}
+
+std::string contents(const std::string &path) {
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+TEST(DockerArgv, EngineProfileIsPassedAsASecurityOptionOnlyWhenThereIsOne) {
+    auto r = request();
+    auto argv = run_argv(r);
+    EXPECT_EQ(std::count_if(argv.begin(), argv.end(), [](const std::string &a) { return a.rfind("seccomp", 0) == 0; }), 0);
+    r.engine_profile_file = "/run/user/1000/rustyolo/abc123/engine-seccomp.json";
+    argv = run_argv(r);
+    EXPECT_TRUE(has_pair(argv, "--security-opt", "seccomp=/run/user/1000/rustyolo/abc123/engine-seccomp.json"));
+    EXPECT_TRUE(has_pair(argv, "--security-opt", "no-new-privileges"));
+}
+
+TEST(DockerArgv, EngineProfileIsWrittenAsJsonReadableByTheEngine) {
+    TempDir dir;
+    auto r = request();
+    r.plan.syscalls.engine_profile = engine_profile();
+    const std::string path = write_engine_profile(r.plan, dir.path, false);
+    EXPECT_EQ(path, dir.path + "/engine-seccomp.json");
+    EXPECT_EQ(boost::json::parse(contents(path)), engine_profile());
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+TEST(DockerArgv, NoEngineProfileWritesNothing) {
+    TempDir dir;
+    auto r = request();
+    EXPECT_EQ(write_engine_profile(r.plan, dir.path, false), "");
+    EXPECT_FALSE(std::filesystem::exists(dir.path + "/engine-seccomp.json"));
+}
+
+TEST(DockerArgv, EngineProfileIsNeverWrittenOverAnExistingFileOrThroughASymlink) {
+    TempDir dir;
+    auto r = request();
+    r.plan.syscalls.engine_profile = engine_profile();
+    const std::string path = dir.path + "/engine-seccomp.json";
+    { std::ofstream(path) << "{}"; }
+    EXPECT_THROW(write_engine_profile(r.plan, dir.path, false), std::runtime_error);
+    EXPECT_EQ(contents(path), "{}");
+    // A --dry-run's reused dir: rewritten in place.
+    EXPECT_EQ(write_engine_profile(r.plan, dir.path, true), path);
+    EXPECT_EQ(boost::json::parse(contents(path)), engine_profile());
+    // Never through a symlink, even when rewriting.
+    std::filesystem::remove(path);
+    const std::string target = dir.path + "/elsewhere";
+    { std::ofstream(target) << "untouched"; }
+    std::filesystem::create_symlink(target, path);
+    EXPECT_THROW(write_engine_profile(r.plan, dir.path, true), std::runtime_error);
+    EXPECT_THROW(write_engine_profile(r.plan, dir.path, false), std::runtime_error);
+    EXPECT_EQ(contents(target), "untouched");
+}
+
+TEST(DockerArgv, EngineProfileNeedsARuntimeDir) {
+    auto r = request();
+    r.plan.syscalls.engine_profile = engine_profile();
+    EXPECT_THROW(write_engine_profile(r.plan, "", false), std::invalid_argument);
 }
 
 }  // namespace
