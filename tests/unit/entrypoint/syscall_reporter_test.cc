@@ -144,7 +144,9 @@ TEST(SyscallReporter, DeniedCallGetsThePolicysErrnoAndExactlyOneRecord) {
     EXPECT_EQ(run.report, "");
     ASSERT_TRUE(WIFEXITED(run.status) && WEXITSTATUS(run.status) == 0) << run.status;
     const auto all = records.take();
-    ASSERT_EQ(all.size(), 2u) << json::serialize(json::value_from(all));
+    // keyctl is reported; clone3 gets its ENOSYS without a record (by design: libc tries it for
+    // every thread); the allowed calls give none.
+    ASSERT_EQ(all.size(), 1u) << json::serialize(json::value_from(all));
     const auto keyctl = records_for(all, "keyctl");
     ASSERT_EQ(keyctl.size(), 1u);
     EXPECT_EQ(keyctl[0].at("nr").as_int64(), SYS_keyctl);
@@ -152,9 +154,6 @@ TEST(SyscallReporter, DeniedCallGetsThePolicysErrnoAndExactlyOneRecord) {
     EXPECT_EQ(keyctl[0].at("errno").as_int64(), EPERM);
     EXPECT_EQ(keyctl[0].at("pid").as_int64(), run.pid);
     EXPECT_EQ(keyctl[0].at("rule").as_string(), "default: always denied");
-    const auto clone3 = records_for(all, "clone3");
-    ASSERT_EQ(clone3.size(), 1u);
-    EXPECT_EQ(clone3[0].at("errno").as_int64(), ENOSYS);
 }
 
 #if defined(__x86_64__)
@@ -229,9 +228,7 @@ TEST(SyscallReporter, ErrnoDefaultIsAnsweredPerSyscall) {
     ASSERT_EQ(getppid.size(), 1u) << json::serialize(json::value_from(all));
     EXPECT_EQ(getppid[0].at("errno").as_int64(), EPERM);
     EXPECT_EQ(getppid[0].at("rule").as_string(), "profile /defaultAction");
-    const auto clone3 = records_for(all, "clone3");
-    ASSERT_EQ(clone3.size(), 1u);
-    EXPECT_EQ(clone3[0].at("errno").as_int64(), ENOSYS);
+    EXPECT_EQ(records_for(all, "clone3").size(), 0u);  // ENOSYS, unreported by design
     EXPECT_EQ(records_for(all, "dup").size(), 0u);
 }
 
