@@ -1,5 +1,7 @@
 #include "syscall_reporter.hpp"
 
+#include "seccomp_arch.hpp"
+
 #include <seccomp.h>
 #include <spdlog/spdlog.h>
 
@@ -54,22 +56,6 @@ SyscallErrnos::Entry entry_of(const json::value &value, const std::string &path)
     return entry;
 }
 
-std::string arch_name(std::uint32_t arch) {
-    switch (arch) {
-    case SCMP_ARCH_X86_64: return "x86_64";
-    case SCMP_ARCH_X86: return "x86";
-    case SCMP_ARCH_X32: return "x32";
-    case SCMP_ARCH_AARCH64: return "aarch64";
-    case SCMP_ARCH_ARM: return "arm";
-    case SCMP_ARCH_PPC64: return "ppc64";
-    case SCMP_ARCH_PPC64LE: return "ppc64le";
-    case SCMP_ARCH_PPC: return "ppc";
-    case SCMP_ARCH_S390X: return "s390x";
-    case SCMP_ARCH_S390: return "s390";
-    case SCMP_ARCH_RISCV64: return "riscv64";
-    default: return "arch-" + std::to_string(arch);
-    }
-}
 
 // The calls behind i386's (and other 32-bit ABIs') multiplexers: socketcall(SYS_*, args) as in
 // <linux/net.h>, ipc(call, ...) as in <linux/ipc.h>. libseccomp applies a rule on `connect`
@@ -379,10 +365,10 @@ void SyscallReporter::serve(int listener, const SyscallErrnos &errnos) {
 
         if (!entry)
             spdlog::warn("syscall audit: no errno is known for {} ({}); answered EPERM", call.name,
-                         arch_name(abi_of(req->data)));
+                         seccomp_arch_name(abi_of(req->data)));
         json::object details{{"syscall", call.name},
                              {"nr", req->data.nr},
-                             {"arch", arch_name(abi_of(req->data))},
+                             {"arch", seccomp_arch_name(abi_of(req->data))},
                              {"pid", static_cast<std::int64_t>(req->pid)},
                              {"errno", error},
                              {"rule", entry ? entry->rule : "unknown"}};

@@ -1,5 +1,7 @@
 #include "filter.hpp"
 
+#include "seccomp_arch.hpp"
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -49,22 +51,7 @@ std::vector<std::uint32_t> machine_arches() {
     }
 }
 
-std::string arch_name(std::uint32_t arch) {
-    switch (arch) {
-    case SCMP_ARCH_X86_64: return "x86_64";
-    case SCMP_ARCH_X86: return "x86";
-    case SCMP_ARCH_X32: return "x32";
-    case SCMP_ARCH_AARCH64: return "aarch64";
-    case SCMP_ARCH_ARM: return "arm";
-    case SCMP_ARCH_PPC64: return "ppc64";
-    case SCMP_ARCH_PPC64LE: return "ppc64le";
-    case SCMP_ARCH_PPC: return "ppc";
-    case SCMP_ARCH_S390X: return "s390x";
-    case SCMP_ARCH_S390: return "s390";
-    case SCMP_ARCH_RISCV64: return "riscv64";
-    default: return "arch-" + std::to_string(arch);
-    }
-}
+std::string arch_name(std::uint32_t arch) { return seccomp_arch_name(arch); }
 
 std::string action_name(std::uint32_t action) {
     switch (action & 0xffff0000u) {
