@@ -53,10 +53,9 @@ ResourceWatch::ResourceWatch(const PlanResources &limits, std::string root) : li
     if (!pids_file_.empty())
         pids_seen_ = cgroup_counter(pids_file_, "max").value_or(0);
     thread_ = std::thread([this] {
-        while (!stopping_.load()) {
-            std::this_thread::sleep_for(kInterval);
+        std::unique_lock lock(mutex_);
+        while (!wake_.wait_for(lock, kInterval, [this] { return stopping_; }))
             poll();
-        }
     });
 }
 
@@ -65,7 +64,11 @@ ResourceWatch::~ResourceWatch() { stop(); }
 void ResourceWatch::stop() {
     if (!thread_.joinable())
         return;
-    stopping_.store(true);
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
     thread_.join();
     poll();
 }

@@ -7,8 +7,9 @@
 
 #include "plan.hpp"
 
-#include <atomic>
+#include <condition_variable>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -34,7 +35,9 @@ private:
     PlanResources limits_;
     std::string oom_file_, pids_file_;
     std::uint64_t oom_seen_ = 0, pids_seen_ = 0;
-    std::atomic<bool> stopping_{false};
+    std::mutex mutex_;
+    std::condition_variable wake_;
+    bool stopping_ = false;
     std::thread thread_;
 };
 
