@@ -4,6 +4,7 @@
 #include "audit_hub.hpp"
 #include "audit_paths.hpp"
 #include "audit_summary.hpp"
+#include "engine_api.hpp"
 #include "error.hpp"
 #include "json_pretty.hpp"
 #include "plan_builder.hpp"
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -77,6 +79,22 @@ void write_private_file(const std::string &path, const std::string &content) {
 }  // namespace
 
 void check_image(const std::string &runtime, const std::string &image) {
+    // The engine's API on its local socket answers in a few ms; the client is asked when it cannot.
+    if (runtime == "docker")
+        if (auto found = inspect_image_via_socket(docker_socket_path([](const char *n) { return std::getenv(n); }),
+                                                  image)) {
+            if (!found->exists)
+                throw Error("the sandbox image " + image + " is not available to " + runtime +
+                            " (no such image); build it with `rustyolo image build` (or choose another with "
+                            "--image)");
+            const auto label = found->labels.find("org.rustyolo.plan-schema");
+            const std::string value = label == found->labels.end() ? "" : label->second;
+            if (value != std::to_string(kPlanSchema))
+                throw Error("the image " + image + " understands Plan schema \"" + value +
+                            "\" but this rustyolo writes schema " + std::to_string(kPlanSchema) +
+                            "; rebuild it with `rustyolo image build`");
+            return;
+        }
     Captured inspect = run_capture({runtime, "image", "inspect", "--format",
                                     "{{ index .Config.Labels \"org.rustyolo.plan-schema\" }}", image});
     if (inspect.status != 0)
