@@ -71,10 +71,44 @@ std::string port_list(const std::vector<std::uint16_t> &ports) {
 // The CIDR entries of one family: grouped by their port list; the max_cidr_sets largest groups
 // get a plain interval set of prefixes each (one element per prefix, whatever its ports), the
 // rest shares the concatenated "prefix . port" set.
-struct CidrLayout {
-    std::vector<std::pair<std::vector<std::uint16_t>, std::vector<std::string>>> groups;  // ports, prefixes
-    std::vector<std::string> concatenated;                                                 // "prefix . port"
+struct CidrGroup {
+    std::vector<std::uint16_t> ports;
+    std::vector<std::string> prefixes;                      // for the interval set
+    std::map<unsigned, std::vector<std::string>> networks;  // prefix length -> network addresses
 };
+
+struct CidrLayout {
+    std::vector<CidrGroup> groups;
+    std::vector<std::string> concatenated;  // "prefix . port"
+};
+
+// Prefixes of one length, when a group has at least this many of them, go into a plain set of
+// network addresses matched as `daddr & mask`: a hash set loads in about half the time of an
+// interval set of the same size (libnftables computes the intervals of the latter).
+constexpr std::size_t min_prefixes_for_plain_set = 16;
+
+net::Prefix masked(net::Prefix prefix) {
+    const unsigned bytes = prefix.v6 ? 16 : 4;
+    for (unsigned i = 0; i < bytes; ++i) {
+        const unsigned bit = i * 8;
+        if (bit >= prefix.length)
+            prefix.bytes[i] = 0;
+        else if (bit + 8 > prefix.length)
+            prefix.bytes[i] &= static_cast<std::uint8_t>(0xff << (8 - (prefix.length - bit)));
+    }
+    return prefix;
+}
+
+std::string mask_text(bool v6, unsigned length) {
+    net::Prefix mask;
+    mask.v6 = v6;
+    mask.length = v6 ? 128 : 32;
+    for (unsigned i = 0; i < (v6 ? 16u : 4u); ++i) {
+        const unsigned bit = i * 8;
+        mask.bytes[i] = bit + 8 <= length ? 0xff : bit >= length ? 0 : static_cast<std::uint8_t>(0xff << (8 - (length - bit)));
+    }
+    return mask.to_string(false);
+}
 
 CidrLayout cidr_layout(const std::vector<StaticRange> &ranges, bool v6) {
     std::map<std::vector<std::uint16_t>, std::vector<net::Prefix>> by_ports;
@@ -101,10 +135,19 @@ CidrLayout cidr_layout(const std::vector<StaticRange> &ranges, bool v6) {
     std::map<std::uint16_t, std::vector<net::Prefix>> rest_by_port;
     for (auto &[ports, prefixes] : by_ports) {
         if (own.count(ports)) {
-            std::vector<std::string> texts;
-            for (const net::Prefix &prefix : outermost(std::move(prefixes)))
-                texts.push_back(prefix.to_string());
-            layout.groups.emplace_back(ports, std::move(texts));
+            std::vector<net::Prefix> kept = outermost(std::move(prefixes));
+            std::map<unsigned, std::size_t> per_length;
+            for (const net::Prefix &prefix : kept)
+                ++per_length[prefix.length];
+            CidrGroup group;
+            group.ports = ports;
+            for (const net::Prefix &prefix : kept) {
+                if (per_length[prefix.length] >= min_prefixes_for_plain_set && prefix.length < (prefix.v6 ? 128u : 32u))
+                    group.networks[prefix.length].push_back(masked(prefix).to_string(false));
+                else
+                    group.prefixes.push_back(prefix.to_string());
+            }
+            layout.groups.push_back(std::move(group));
         } else {
             for (std::uint16_t port : ports)
                 rest_by_port[port].insert(rest_by_port[port].end(), prefixes.begin(), prefixes.end());
@@ -158,12 +201,20 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     std::vector<std::pair<std::string, std::string>> cidr_rules;  // comment, text
     for (auto [layout, v6] : {std::pair{&cidr4, false}, std::pair{&cidr6, true}}) {
         for (std::size_t i = 0; i < layout->groups.size(); ++i) {
-            auto &[ports, prefixes] = layout->groups[i];
-            std::string name = std::string(v6 ? "cidr6_" : "cidr4_") + std::to_string(i);
-            cidr_rules.emplace_back(std::string(v6 ? "cidr-6 " : "cidr-4 ") + name,
-                                    std::string(v6 ? "ip6" : "ip") + " daddr @" + name + " tcp dport " + port_list(ports) +
-                                        " accept");
-            ruleset.sets.push_back(Set{name, v6 ? "ipv6_addr" : "ipv4_addr", {"interval"}, 0, std::move(prefixes)});
+            CidrGroup &group = layout->groups[i];
+            const std::string name = std::string(v6 ? "cidr6_" : "cidr4_") + std::to_string(i);
+            const std::string family = v6 ? "ip6" : "ip";
+            const std::string ports = " tcp dport " + port_list(group.ports) + " accept";
+            for (auto &[length, networks] : group.networks) {
+                const std::string plain = name + "_" + std::to_string(length);
+                cidr_rules.emplace_back(std::string(v6 ? "cidr-6 " : "cidr-4 ") + plain,
+                                        family + " daddr & " + mask_text(v6, length) + " @" + plain + ports);
+                ruleset.sets.push_back(Set{plain, v6 ? "ipv6_addr" : "ipv4_addr", {}, 0, std::move(networks)});
+            }
+            if (group.prefixes.empty())
+                continue;
+            cidr_rules.emplace_back(std::string(v6 ? "cidr-6 " : "cidr-4 ") + name, family + " daddr @" + name + ports);
+            ruleset.sets.push_back(Set{name, v6 ? "ipv6_addr" : "ipv4_addr", {"interval"}, 0, std::move(group.prefixes)});
         }
     }
     ruleset.sets.push_back(Set{"never4", "ipv4_addr", {"interval"}, 0, never_ranges_v4(spec.allow_lan)});

@@ -274,7 +274,8 @@ std::vector<Check> compare_ruleset(const Ruleset &expected, const json::value &l
         for (const std::string &flag : set.flags)
             if (!flags.count(flag))
                 set_problems.push_back("set " + set.name + " lacks flag " + flag);
-        if (set.flags == std::vector<std::string>{"interval"} && (set.name.rfind("static", 0) == 0 || set.name.rfind("cidr", 0) == 0) &&
+        if ((set.flags == std::vector<std::string>{"interval"} || set.flags.empty()) &&
+            (set.name.rfind("static", 0) == 0 || set.name.rfind("cidr", 0) == 0) &&
             element_count(it->second) != set.elements.size())
             set_problems.push_back("set " + set.name + " has " + std::to_string(element_count(it->second)) +
                                    " elements, not " + std::to_string(set.elements.size()));

@@ -134,6 +134,20 @@ def test_cidr_entry_is_reachable_on_its_port_only(sandboxes, testnet):
     assert testnet.events.hits(mark, "tcp", f"{testnet.ip(27)}:443") == []
 
 
+def test_many_cidr_entries_of_one_length_are_reachable_on_their_ports_only(sandboxes, testnet):
+    """16 or more prefixes of one length go into a plain set matched under their mask
+    (plugins/net-nftables/ruleset.cc): the same semantics as the interval sets."""
+    blocks = [k for k in range(17) if k != 6]  # .24/30 (so .27) left out; .20/30 (so .20) in
+    box = sandboxes.open([f"{testnet.v4}.{4 * k}/30" for k in blocks])
+    mark = testnet.events.mark()
+    assert not ok(box.cmd(f"tcp {testnet.ip(27)} 443 1500")), "outside every prefix"
+    assert not ok(box.cmd(f"tcp {testnet.ip(20)} 8080 1500")), "inside a prefix, port not allowed"
+    assert box.cmd(f"tcp {testnet.ip(20)} 443") == f"ok hello from hosts {testnet.ip(20)} 443"
+    assert testnet.events.wait_for(mark, "tcp", f"{testnet.ip(20)}:443")
+    assert testnet.events.hits(mark, "tcp", f"{testnet.ip(27)}:443") == []
+    assert testnet.events.hits(mark, "tcp", f"{testnet.ip(20)}:8080") == []
+
+
 # ---- names ------------------------------------------------------------------------------------------
 
 def test_wildcard_matches_subdomains_only(sandboxes, testnet):

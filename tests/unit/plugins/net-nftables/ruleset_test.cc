@@ -177,6 +177,25 @@ TEST(NftRuleset, CidrEntriesShareOneIntervalSetPerPortListWithoutOverlaps) {
     EXPECT_LT(at("cidr-6"), at("default-drop"));
 }
 
+TEST(NftRuleset, ManyPrefixesOfOneLengthGoToAPlainSetMatchedUnderTheirMask) {
+    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
+    for (int i = 0; i < 40; ++i)
+        spec.static_ranges.push_back({false, "10.7." + std::to_string(i) + ".0/24", {80, 443}});
+    spec.static_ranges.push_back({false, "10.8.0.0/16", {443, 80}});  // alone at its length
+    for (int i = 0; i < 20; ++i)
+        spec.static_ranges.push_back({true, "2001:db8:" + std::to_string(i) + "::/48", {443, 80}});
+    Ruleset ruleset = build_ruleset(spec);
+    EXPECT_EQ(set(ruleset, "cidr4_0_24").elements.size(), 40u);
+    EXPECT_EQ(set(ruleset, "cidr4_0_24").elements.front(), "10.7.0.0");
+    EXPECT_TRUE(set(ruleset, "cidr4_0_24").flags.empty());
+    EXPECT_EQ(set(ruleset, "cidr4_0").elements, std::vector<std::string>{"10.8.0.0/16"});
+    EXPECT_EQ(set(ruleset, "cidr6_0_48").elements.size(), 20u);
+    const Chain &output = chain(ruleset, "output");
+    EXPECT_EQ(rule_text(output, "cidr-4 cidr4_0_24"), "ip daddr & 255.255.255.0 @cidr4_0_24 tcp dport { 80, 443 } accept");
+    EXPECT_EQ(rule_text(output, "cidr-6 cidr6_0_48"),
+              "ip6 daddr & ffff:ffff:ffff:: @cidr6_0_48 tcp dport { 80, 443 } accept");
+}
+
 TEST(NftRuleset, PortListsBeyondTheSetLimitGoToTheConcatenatedSet) {
     RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
     // max_cidr_sets + 2 port lists; the first has two prefixes, so it is among the largest.
@@ -241,6 +260,10 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
         GTEST_SKIP() << "needs root for a scratch network namespace";
     RulesetSpec spec = spec_with({{false, "127.0.0.11", 53}, {true, "2001:db8::53", 53}}, false);
     spec.static_ranges = {{false, "203.0.113.0/24", {443, 8443}}, {true, "2001:db8::/32", {443}}};
+    for (int i = 0; i < 20; ++i) {  // enough of one length for the plain sets
+        spec.static_ranges.push_back({false, "198.18." + std::to_string(i) + ".0/24", {443}});
+        spec.static_ranges.push_back({true, "2001:db9:" + std::to_string(i) + "::/48", {443}});
+    }
     Ruleset ruleset = build_ruleset(spec);
     std::string problem = in_scratch_netns([&]() -> std::string {
         NftContext nft;
