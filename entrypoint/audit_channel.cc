@@ -1,6 +1,7 @@
 #include "audit_channel.hpp"
 
 #include "audit_record.hpp"
+#include "send_all.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -37,7 +38,11 @@ struct Channel {
     std::mutex mutex;
     std::condition_variable wake;
     std::condition_variable done_cv;
-    std::deque<std::string> queue;
+    struct Line {
+        std::string verdict;  // for the level, when the line was queued before audit_start()
+        std::string text;
+    };
+    std::deque<Line> queue;
     std::map<std::string, std::map<std::string, std::uint64_t>> suppressed;  // verdict -> key -> n
     std::size_t suppressed_keys = 0;
     double tokens = kBurst;
@@ -84,21 +89,6 @@ std::string suppressed_line(Channel &c) {
                                               json::object{{"counts", std::move(by_key)}}));
 }
 
-// Writes all of `data` (a socket: send with MSG_NOSIGNAL, so a closed host end is EPIPE, not a
-// signal). False when the host end is gone or a write timed out.
-bool write_all(int fd, const std::string &data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<std::size_t>(n);
-    }
-    return true;
-}
-
 void deliver(Channel &c, const std::string &batch) {
     if (c.fd < 0) {
         // No session socket (a pasted --dry-run command): the records go to the log.
@@ -110,7 +100,7 @@ void deliver(Channel &c, const std::string &batch) {
         }
         return;
     }
-    if (!c.broken && !write_all(c.fd, batch)) {
+    if (!c.broken && !send_all(c.fd, batch)) {
         c.broken = true;
         spdlog::warn("audit: the host CLI no longer takes records ({}); the session is ending",
                      std::strerror(errno));
@@ -125,7 +115,7 @@ void writer_loop() {
                         [&] { return !c.queue.empty() || c.finishing; });
         std::string batch;
         while (!c.queue.empty()) {
-            batch += c.queue.front();
+            batch += c.queue.front().text;
             batch += '\n';
             c.queue.pop_front();
         }
@@ -163,7 +153,8 @@ void enqueue(Channel &c, json::object record) {
     std::string line = json::serialize(record);
     if (c.tokens >= 1.0 && c.queue.size() < kMaxQueued && line.size() <= audit::kMaxWireLine) {
         c.tokens -= 1.0;
-        c.queue.push_back(std::move(line));
+        c.queue.push_back(Channel::Line{verdict && verdict->is_string() ? std::string(verdict->as_string()) : "",
+                                        std::move(line)});
         c.wake.notify_one();
     } else {
         count_suppressed(c, verdict && verdict->is_string() ? std::string(verdict->as_string()) : "info",
@@ -190,12 +181,7 @@ void audit_start(int fd, std::string level) {
         ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout);
     }
     // Records queued before the level was known: apply it now.
-    std::erase_if(c.queue, [&](const std::string &line) {
-        boost::system::error_code ec;
-        json::value v = json::parse(line, ec);
-        const json::value *verdict = !ec && v.is_object() ? v.as_object().if_contains("verdict") : nullptr;
-        return verdict && verdict->is_string() && !audit::level_admits(c.level, verdict->as_string());
-    });
+    std::erase_if(c.queue, [&](const Channel::Line &line) { return !audit::level_admits(c.level, line.verdict); });
     if (c.level == "none") {
         c.queue.clear();
         c.finished = true;

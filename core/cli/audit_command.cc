@@ -156,16 +156,10 @@ int follow_file(const SessionFile &file, bool as_json) {
     LineParser parser(file.path);
     if (!as_json)
         std::cerr << "rustyolo: following " << file.path << " (Ctrl-C to stop)\n";
-    char buffer[65536];
     bool final_pass = false;
     for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            throw Error("cannot read the audit file " + file.path + ": " + std::strerror(errno));
-        if (got > 0) {
-            auto records = parser.feed(std::string_view(buffer, static_cast<std::size_t>(got)));
+        std::vector<json::object> records;
+        if (read_records(fd.get(), file.path, parser, records)) {
             print_records(records, as_json);
             for (const auto &record : records)
                 if (is_exit_record(record))

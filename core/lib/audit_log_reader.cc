@@ -172,24 +172,30 @@ void account(SessionInfo &info, const json::object &record) {
     }
 }
 
+bool read_records(int fd, const std::string &path, LineParser &parser, std::vector<json::object> &records) {
+    char buffer[65536];
+    for (;;) {
+        const ssize_t got = ::read(fd, buffer, sizeof buffer);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            throw Error("cannot read the audit file " + path + ": " + std::strerror(errno));
+        if (got == 0)
+            return false;
+        for (auto &record : parser.feed(std::string_view(buffer, static_cast<std::size_t>(got))))
+            records.push_back(std::move(record));
+        return true;
+    }
+}
+
 SessionRecords read_session(const SessionFile &file) {
     UniqueFd fd(open_session_file(file.path));
     SessionRecords result;
     LineParser parser(file.path);
-    char buffer[65536];
-    for (;;) {
-        const ssize_t got = ::read(fd.get(), buffer, sizeof buffer);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got < 0)
-            throw Error("cannot read the audit file " + file.path + ": " + std::strerror(errno));
-        if (got == 0)
-            break;
-        for (auto &record : parser.feed(std::string_view(buffer, static_cast<std::size_t>(got)))) {
-            account(result.info, record);
-            result.records.push_back(std::move(record));
-        }
+    while (read_records(fd.get(), file.path, parser, result.records)) {
     }
+    for (const auto &record : result.records)
+        account(result.info, record);
     result.info.truncated = parser.has_partial_line();
     result.info.malformed_lines = parser.malformed_lines();
     if (result.info.started.empty())

@@ -41,6 +41,10 @@ private:
     std::uint64_t malformed_ = 0;
 };
 
+// One read(2) of `fd` through `parser`: appends the complete records to `records`. False at the end
+// of the file (for now: a live session may append more). Throws Error naming `path` on a read error.
+bool read_records(int fd, const std::string &path, LineParser &parser, std::vector<boost::json::object> &records);
+
 // What `rustyolo audit` lists for one session.
 struct SessionInfo {
     std::string session;

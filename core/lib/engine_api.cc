@@ -1,5 +1,6 @@
 #include "engine_api.hpp"
 
+#include "send_all.hpp"
 #include "unique_fd.hpp"
 
 #include <boost/json.hpp>
@@ -32,19 +33,6 @@ bool plain_reference(const std::string &image) {
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == ':' || c == '/' ||
               c == '@' || c == '-'))
             return false;
-    return true;
-}
-
-bool send_all(int fd, const std::string &data) {
-    std::size_t done = 0;
-    while (done < data.size()) {
-        const ssize_t n = ::send(fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        done += static_cast<std::size_t>(n);
-    }
     return true;
 }
 

@@ -1,6 +1,6 @@
 // A direct question to the Docker engine's API over its Unix socket, for what the CLI asks on
 // every start (the image's labels): one HTTP/1.0 request on a local socket instead of starting the
-// docker client (about 70 ms on a small machine). Anything unusual — DOCKER_HOST naming another
+// docker client. Anything unusual — DOCKER_HOST naming another
 // transport, no socket, no permission, an unexpected answer — gives nullopt, and the caller asks
 // the docker client instead, so the result never differs from `docker image inspect`.
 #pragma once

@@ -420,10 +420,7 @@ void Server::on_transaction(std::uint32_t id, short revents) {
                 start_attempt(tx);
                 return;
             }
-            ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply->get());
-            if ((rcode == LDNS_RCODE_SERVFAIL || rcode == LDNS_RCODE_REFUSED) && next_upstream(tx))
-                return;
-            finish(id, std::move(*reply));
+            take_answer(id, tx, std::move(*reply));
             return;
         }
     }
@@ -478,11 +475,15 @@ void Server::on_transaction(std::uint32_t id, short revents) {
                 fail_transaction(id);
             return;
         }
-        ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply->get());
-        if ((rcode == LDNS_RCODE_SERVFAIL || rcode == LDNS_RCODE_REFUSED) && next_upstream(tx))
-            return;
-        finish(id, std::move(*reply));
+        take_answer(id, tx, std::move(*reply));
     }
+}
+
+void Server::take_answer(std::uint32_t id, Transaction &tx, Packet reply) {
+    const ldns_pkt_rcode rcode = ldns_pkt_get_rcode(reply.get());
+    if ((rcode == LDNS_RCODE_SERVFAIL || rcode == LDNS_RCODE_REFUSED) && next_upstream(tx))
+        return;
+    finish(id, std::move(reply));
 }
 
 void Server::on_connection(std::uint64_t key, short revents) {

@@ -114,6 +114,9 @@ private:
     void start_attempt(Transaction &tx);
     bool next_upstream(Transaction &tx);
     void finish(std::uint32_t id, Packet reply);
+    // An upstream's answer (UDP or TCP): SERVFAIL or REFUSED tries the next upstream while there
+    // is one; anything else finishes the transaction.
+    void take_answer(std::uint32_t id, Transaction &tx, Packet reply);
     void fail_transaction(std::uint32_t id);
     void close_upstream(Transaction &tx);
     void send_reply(const Client &client, const Bytes &reply);

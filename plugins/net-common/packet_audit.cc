@@ -87,6 +87,17 @@ std::uint64_t PacketAudit::finish(std::uint64_t counted, std::chrono::millisecon
     return lost;
 }
 
+std::pair<bool, std::string> PacketAudit::finish_session(const std::function<std::uint64_t()> &read_counters) {
+    try {
+        const std::uint64_t lost = finish(read_counters());
+        return {true, "packet audit: " + std::to_string(reported()) + " blocked packets reported, " +
+                          std::to_string(lost) + " lost"};
+    } catch (const std::exception &e) {
+        return {false, std::string("packet audit: the firewall's drop counters could not be read at the end, so "
+                                   "lost packet logs are not counted: ") + e.what()};
+    }
+}
+
 void PacketAudit::handle(const BlockedPacket &packet) {
     // Before the agent exists, a packet with its uid can only be one of the self-test's probes.
     if (self_test_.load() && packet.has_uid && packet.uid == agent_uid_) {

@@ -70,6 +70,10 @@ public:
     // "lost" record when > 0). The reader is stopped afterwards. Call once.
     std::uint64_t finish(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
 
+    // The end of the session for a firewall plugin's destructor: finish() with the counters that
+    // `read_counters` gives. Returns {true, summary} or, when they cannot be read, {false, reason}.
+    std::pair<bool, std::string> finish_session(const std::function<std::uint64_t()> &read_counters);
+
     std::uint64_t received() const { return reader_->received(); }
     std::uint64_t reported() const { return reported_.load(); }
     std::uint64_t skipped() const { return skipped_.load(); }

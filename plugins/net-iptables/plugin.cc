@@ -69,15 +69,8 @@ public:
         if (!packet_audit_)
             return;
         if (installed_) {
-            try {
-                std::uint64_t lost = packet_audit_->finish(drop_counters());
-                host().log(sdk::LogLevel::info, "packet audit: " + std::to_string(packet_audit_->reported()) +
-                                                    " blocked packets reported, " + std::to_string(lost) + " lost");
-            } catch (const std::exception &e) {
-                host().log(sdk::LogLevel::error, std::string("packet audit: the firewall's drop counters could not be "
-                                                             "read at the end, so lost packet logs are not counted: ") +
-                                                     e.what());
-            }
+            auto [ok, message] = packet_audit_->finish_session([this] { return drop_counters(); });
+            host().log(ok ? sdk::LogLevel::info : sdk::LogLevel::error, message);
         }
         packet_audit_.reset();
     }
@@ -160,13 +153,7 @@ public:
         // Without CAP_KILL, signalling another uid's process fails with EPERM: it exists, then.
         bool alive = ::kill(filter_pid_, 0) == 0 || errno == EPERM;
         checks.push_back(nft::Check{"dns filter", alive, alive ? "running" : "not running"});
-        std::string failed;
-        for (const nft::Check &check : checks)
-            if (!check.ok)
-                failed += (failed.empty() ? "" : "; ") + check.name + ": " + check.detail;
-        if (!failed.empty())
-            throw std::runtime_error("network self-test failed (the agent is not started): " + failed);
-        return nft::checks_to_json(checks);
+        return nft::require_passed(checks);
     }
 
 private:

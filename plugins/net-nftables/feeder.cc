@@ -1,6 +1,7 @@
 #include "feeder.hpp"
 
 #include "nft_context.hpp"
+#include "send_all.hpp"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -47,16 +48,8 @@ std::optional<std::string> Feeder::name_for(const std::string &address) const {
 }
 
 void Feeder::ack(std::uint32_t id, bool ok, std::uint32_t life) {
-    std::string line = dns::feed::format_ack(id, ok, life);
-    std::size_t done = 0;
-    while (done < line.size()) {
-        ssize_t n = ::send(acks_.get(), line.data() + done, line.size() - done, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return;  // the filter is gone; the events pipe's EOF reports it
-        done += static_cast<std::size_t>(n);
-    }
+    // A failure means the filter is gone; the events pipe's EOF reports it.
+    send_all(acks_.get(), dns::feed::format_ack(id, ok, life));
 }
 
 void Feeder::handle(const FeedAction &action) {

@@ -71,16 +71,8 @@ public:
         if (!packet_audit_)
             return;
         if (installed_) {
-            try {
-                nft::NftContext nft(true);
-                std::uint64_t lost = packet_audit_->finish(nft::read_drop_counters(nft));
-                host().log(sdk::LogLevel::info, "packet audit: " + std::to_string(packet_audit_->reported()) +
-                                                    " blocked packets reported, " + std::to_string(lost) + " lost");
-            } catch (const std::exception &e) {
-                host().log(sdk::LogLevel::error, std::string("packet audit: the firewall's drop counters could not be "
-                                                             "read at the end, so lost packet logs are not counted: ") +
-                                                     e.what());
-            }
+            auto [ok, message] = packet_audit_->finish_session(drop_counters);
+            host().log(ok ? sdk::LogLevel::info : sdk::LogLevel::error, message);
         }
         packet_audit_.reset();  // before the feeder it may ask for names
     }
@@ -202,21 +194,18 @@ public:
                                     alive ? "running as uid 65533, pid " + std::to_string(filter_pid_)
                                           : "the DNS filter is not running"});
 
-        std::string failed;
-        for (const nft::Check &check : checks)
-            if (!check.ok)
-                failed += (failed.empty() ? "" : "; ") + check.name + ": " + check.detail;
-        if (!failed.empty())
-            throw std::runtime_error("network self-test failed (the agent is not started): " + failed);
-        return nft::checks_to_json(checks);
+        return nft::require_passed(checks);
     }
 
 private:
+    // Packets counted by the firewall's drop rules so far.
+    static std::uint64_t drop_counters() {
+        nft::NftContext nft(true);
+        return nft::read_drop_counters(nft);
+    }
+
     nft::Check end_probe_window() {
-        auto [ok, detail] = packet_audit_->close_probe_window([] {
-            nft::NftContext nft(true);
-            return nft::read_drop_counters(nft);
-        });
+        auto [ok, detail] = packet_audit_->close_probe_window(drop_counters);
         return nft::Check{"packet audit", ok, detail};
     }
 

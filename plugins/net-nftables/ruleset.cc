@@ -83,8 +83,8 @@ struct CidrLayout {
 };
 
 // Prefixes of one length, when a group has at least this many of them, go into a plain set of
-// network addresses matched as `daddr & mask`: a hash set loads in about half the time of an
-// interval set of the same size (libnftables computes the intervals of the latter).
+// network addresses matched as `daddr & mask`: libnftables computes no intervals for a hash set,
+// so it loads faster than an interval set of the same size (`bench.py firewall`).
 constexpr std::size_t min_prefixes_for_plain_set = 16;
 
 net::Prefix masked(net::Prefix prefix) {

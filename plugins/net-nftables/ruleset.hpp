@@ -59,7 +59,8 @@ struct StaticRange {
 // than a concatenated one. At most this many such sets per family; the entries of other port lists
 // go to the concatenated sets static4/static6. Within a group, the prefixes of a length that has 16
 // or more of them go to a plain hash set of network addresses instead (`cidr4_N_<length>`, matched
-// as `ip daddr & <mask> @set`), which loads in about half the time of an interval set.
+// as `ip daddr & <mask> @set`): libnftables computes no intervals for it, so it loads faster
+// (`tests/bench/bench.py firewall` shows the install time).
 inline constexpr std::size_t max_cidr_sets = 16;
 
 struct RulesetSpec {

@@ -1,5 +1,7 @@
 #include "self_test.hpp"
 
+#include <stdexcept>
+
 #include "ldns_include.hpp"
 #include "nft_context.hpp"
 #include "unique_fd.hpp"
@@ -410,6 +412,16 @@ json::value checks_to_json(const std::vector<Check> &checks) {
     for (const Check &check : checks)
         out.push_back(json::object{{"name", check.name}, {"ok", check.ok}, {"detail", check.detail}});
     return json::object{{"checks", std::move(out)}};
+}
+
+json::value require_passed(const std::vector<Check> &checks) {
+    std::string failed;
+    for (const Check &check : checks)
+        if (!check.ok)
+            failed += (failed.empty() ? "" : "; ") + check.name + ": " + check.detail;
+    if (!failed.empty())
+        throw std::runtime_error("network self-test failed (the agent is not started): " + failed);
+    return checks_to_json(checks);
 }
 
 }  // namespace rustyolo::nft

@@ -52,5 +52,8 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec);
 
 // Renders checks as the hook's result: {"checks": [{"name", "ok", "detail"}]}.
 boost::json::value checks_to_json(const std::vector<Check> &checks);
+// checks_to_json() when every check passed; otherwise throws, naming each failed one (the agent
+// is then not started).
+boost::json::value require_passed(const std::vector<Check> &checks);
 
 }  // namespace rustyolo::nft
