@@ -7,6 +7,7 @@
 
 extern "C" {
 #include <libnetfilter_log/libnetfilter_log.h>
+#include <libnfnetlink/libnfnetlink.h>
 }
 
 #include <cerrno>
@@ -167,8 +168,13 @@ NflogReader::~NflogReader() {
 }
 
 void NflogReader::start() {
-    if (!thread_.joinable())
-        thread_ = std::thread([this] { run(); });
+    if (!thread_.joinable()) {
+        running_.store(true);
+        thread_ = std::thread([this] {
+            run();
+            running_.store(false);
+        });
+    }
 }
 
 void NflogReader::stop() {
@@ -178,11 +184,6 @@ void NflogReader::stop() {
         (void)ignored;
         thread_.join();
     }
-}
-
-bool NflogReader::wait_received(std::uint64_t count, std::chrono::milliseconds timeout) {
-    std::unique_lock lock(mutex_);
-    return progress_.wait_for(lock, timeout, [&] { return received_.load() >= count; });
 }
 
 int NflogReader::on_message(nflog_g_handle *, nfgenmsg *, nflog_data *data, void *self_ptr) {
@@ -200,6 +201,11 @@ int NflogReader::on_message(nflog_g_handle *, nfgenmsg *, nflog_data *data, void
         packet.has_uid = true;
         packet.uid = uid;
     }
+    std::uint32_t gid = 0;
+    if (::nflog_get_gid(data, &gid) == 0) {
+        packet.has_gid = true;
+        packet.gid = gid;
+    }
     try {
         self->handler_(packet);
     } catch (...) {
@@ -209,8 +215,27 @@ int NflogReader::on_message(nflog_g_handle *, nfgenmsg *, nflog_data *data, void
     return 0;
 }
 
+void NflogReader::drain(std::vector<char> &buffer) {
+    const int fd = ::nflog_fd(handle_);
+    for (;;) {
+        ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+        if (n < 0) {
+            if (errno == ENOBUFS) {  // the kernel dropped messages: the counters keep the total
+                overruns_.fetch_add(1);
+                continue;
+            }
+            if (errno == EINTR)
+                continue;
+            return;  // EAGAIN: drained
+        }
+        if (n == 0)
+            return;
+        ::nflog_handle_packet(handle_, buffer.data(), static_cast<int>(n));
+    }
+}
+
 void NflogReader::run() {
-    std::vector<char> buffer(256 * 1024);
+    std::vector<char> buffer(receive_chunk);
     const int fd = ::nflog_fd(handle_);
     for (;;) {
         pollfd fds[2] = {{fd, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
@@ -221,26 +246,23 @@ void NflogReader::run() {
         }
         if (fds[1].revents)
             return;
-        for (;;) {
-            ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
-            if (n < 0) {
-                if (errno == ENOBUFS) {  // the kernel dropped messages: the counters keep the total
-                    overruns_.fetch_add(1);
-                    continue;
-                }
-                if (errno == EINTR)
-                    continue;
-                break;  // EAGAIN: drained
-            }
-            if (n == 0)
-                break;
-            ::nflog_handle_packet(handle_, buffer.data(), static_cast<int>(n));
-        }
-        {
-            std::lock_guard lock(mutex_);
-        }
-        progress_.notify_all();
+        drain(buffer);
     }
+}
+
+void NflogReader::flush_and_close() {
+    stop();
+    if (!group_)
+        return;
+    // Unbinding makes the kernel send what it still holds for the group (the messages waiting for
+    // the flush threshold or timer) before its answer: all of it is in the socket when the call
+    // returns. libnfnetlink reads up to the answer and hands log messages to on_message; the rest
+    // is read here. Its receive buffer must hold a whole batch (nlbufsiz).
+    ::nfnl_set_rcv_buffer_size(::nflog_nfnlh(handle_), receive_chunk);
+    ::nflog_unbind_group(group_);
+    group_ = nullptr;
+    std::vector<char> buffer(receive_chunk);
+    drain(buffer);
 }
 
 }  // namespace rustyolo::net

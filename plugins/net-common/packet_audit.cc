@@ -37,8 +37,10 @@ std::uint64_t lost_count(std::uint64_t counted, std::uint64_t received) {
     return counted > received ? counted - received : 0;
 }
 
-PacketAudit::PacketAudit(std::uint32_t agent_uid, Emit emit, std::uint16_t group)
-    : agent_uid_(agent_uid), emit_(std::move(emit)) {
+std::uint32_t self_test_probe_gid(std::uint32_t agent_gid) { return agent_gid == 65532 ? 65531 : 65532; }
+
+PacketAudit::PacketAudit(std::uint32_t agent_uid, std::uint32_t agent_gid, Emit emit, std::uint16_t group)
+    : agent_uid_(agent_uid), probe_gid_(self_test_probe_gid(agent_gid)), emit_(std::move(emit)) {
     reader_ = std::make_unique<NflogReader>(group, [this](const BlockedPacket &packet) { handle(packet); });
     reader_->start();
 }
@@ -50,37 +52,18 @@ void PacketAudit::set_name_lookup(NameLookup lookup) {
     lookup_ = std::move(lookup);
 }
 
-void PacketAudit::begin_self_test() { self_test_.store(true); }
-
-bool PacketAudit::end_self_test(std::uint64_t counted, std::chrono::milliseconds timeout) {
-    bool complete = reader_->wait_received(counted, timeout);
-    self_test_.store(false);
-    return complete;
+std::pair<bool, std::string> PacketAudit::self_test_check() const {
+    if (!reader_->running())
+        return {false, "the NFLOG reader of group " + std::to_string(nflog_group) + " has stopped"};
+    return {true, "NFLOG group " + std::to_string(nflog_group) + " bound and read; the probes (uid " +
+                      std::to_string(agent_uid_) + ", gid " + std::to_string(probe_gid_) + ") are not reported"};
 }
 
-std::pair<bool, std::string> PacketAudit::close_probe_window(const std::function<std::uint64_t()> &read_counters) {
-    std::uint64_t counted = 0;
-    try {
-        counted = read_counters();
-    } catch (const std::exception &e) {
-        end_self_test(0, std::chrono::milliseconds(0));
-        return {false, std::string("the drop counters cannot be read: ") + e.what()};
-    }
-    const bool complete = end_self_test(counted);
-    std::string detail = "NFLOG group " + std::to_string(nflog_group) + " bound; " + std::to_string(counted) +
-                         " drops counted so far, " + std::to_string(received()) + " logged (" +
-                         std::to_string(skipped()) + " of them the self-test's probes)";
-    if (!complete)
-        detail += "; the missing ones will be reported as lost";
-    return {true, detail};
-}
-
-std::uint64_t PacketAudit::finish(std::uint64_t counted, std::chrono::milliseconds timeout) {
+std::uint64_t PacketAudit::finish(std::uint64_t counted) {
     if (finished_)
         return 0;
     finished_ = true;
-    reader_->wait_received(counted, timeout);
-    reader_->stop();
+    reader_->flush_and_close();
     std::uint64_t lost = lost_count(counted, reader_->received());
     if (lost)
         emit_(lost_record(lost));
@@ -99,8 +82,8 @@ std::pair<bool, std::string> PacketAudit::finish_session(const std::function<std
 }
 
 void PacketAudit::handle(const BlockedPacket &packet) {
-    // Before the agent exists, a packet with its uid can only be one of the self-test's probes.
-    if (self_test_.load() && packet.has_uid && packet.uid == agent_uid_) {
+    // The self-test's probes: the agent's uid with the probe group, which the agent cannot take.
+    if (packet.has_uid && packet.uid == agent_uid_ && packet.has_gid && packet.gid == probe_gid_) {
         skipped_.fetch_add(1);
         return;
     }

@@ -5,13 +5,15 @@
 //   install    PacketAudit is made (the NFLOG group is bound, the reader runs) BEFORE the firewall
 //              is installed: from the table's first packet on, everything the firewall counts can
 //              be logged to it.
-//   self_test  begin_self_test() .. end_self_test(counted): the self-test's probes (the only
-//              packets with the agent's uid before the agent exists) are not reported;
-//              end_self_test waits until every packet the firewall has counted so far has come in.
-//   destroy    finish(counted): waits for the reader to catch up with the firewall's counters,
-//              stops it and reports the difference as one "lost" record, so that the number of
-//              packet records (plus the supervisor's suppressed counts) plus lost equals what the
-//              kernel dropped. Anything that arrives after the counters were read is not counted.
+//   self_test  the self-test's probes run as the agent's uid with the probe group
+//              (self_test_probe_gid): packets of exactly that uid and group are received but never
+//              reported, whenever their log messages arrive. The agent cannot send as that group:
+//              it is not one of its groups and the agent holds no CAP_SETGID (no-new-privileges).
+//   destroy    finish(counted): stops the reader and takes every message the kernel still holds
+//              (NflogReader::flush_and_close, no waiting), then reports what the counters show
+//              beyond the messages received as one "lost" record, so that the number of packet
+//              records (plus the supervisor's suppressed counts) plus lost equals what the kernel
+//              dropped. Packets dropped after the counters were read are not in the totals.
 #pragma once
 
 #include "nflog_reader.hpp"
@@ -19,7 +21,6 @@
 #include <boost/json.hpp>
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -43,13 +44,17 @@ boost::json::object lost_record(std::uint64_t count);
 // Log messages the firewall counted that never arrived (0 when `received` is not behind).
 std::uint64_t lost_count(std::uint64_t counted, std::uint64_t received);
 
+// The group the self-test's probes send as: 65532, or 65531 when 65532 is the agent's own group.
+std::uint32_t self_test_probe_gid(std::uint32_t agent_gid);
+
 class PacketAudit {
 public:
     using Emit = std::function<void(const boost::json::object &record)>;
     using NameLookup = std::function<std::optional<std::string>(const std::string &address)>;
 
-    // Binds the NFLOG group and starts the reader (throws as NflogReader does).
-    PacketAudit(std::uint32_t agent_uid, Emit emit, std::uint16_t group = nflog_group);
+    // Binds the NFLOG group and starts the reader (throws as NflogReader does). Packets of
+    // `agent_uid` with group self_test_probe_gid(agent_gid) are the self-test's: not reported.
+    PacketAudit(std::uint32_t agent_uid, std::uint32_t agent_gid, Emit emit, std::uint16_t group = nflog_group);
     ~PacketAudit();
     PacketAudit(const PacketAudit &) = delete;
     PacketAudit &operator=(const PacketAudit &) = delete;
@@ -57,18 +62,14 @@ public:
     // Where names come from (the DNS feed); until set, every record has "name": null.
     void set_name_lookup(NameLookup lookup);
 
-    void begin_self_test();
-    // `counted`: the firewall's drop counters now. Waits (at most `timeout`) for that many log
-    // messages, then ends the self-test window. False on timeout.
-    bool end_self_test(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
+    std::uint32_t probe_gid() const { return probe_gid_; }
 
-    // The self-test's "packet audit" check: reads the drop counters with `read_counters`, ends
-    // the window and describes it. {false, reason} when the counters cannot be read.
-    std::pair<bool, std::string> close_probe_window(const std::function<std::uint64_t()> &read_counters);
+    // The self-test's "packet audit" check: {true, description} while the reader runs.
+    std::pair<bool, std::string> self_test_check() const;
 
-    // `counted`: the firewall's drop counters now. Returns how many were lost (and emits the
-    // "lost" record when > 0). The reader is stopped afterwards. Call once.
-    std::uint64_t finish(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
+    // `counted`: the firewall's drop counters now. Reads the last messages, stops the reader and
+    // returns how many were lost (and emits the "lost" record when > 0). Call once.
+    std::uint64_t finish(std::uint64_t counted);
 
     // The end of the session for a firewall plugin's destructor: finish() with the counters that
     // `read_counters` gives. Returns {true, summary} or, when they cannot be read, {false, reason}.
@@ -82,10 +83,10 @@ private:
     void handle(const BlockedPacket &packet);
 
     std::uint32_t agent_uid_;
+    std::uint32_t probe_gid_;
     Emit emit_;
     std::mutex lookup_mutex_;
     NameLookup lookup_;
-    std::atomic<bool> self_test_{false};
     std::atomic<std::uint64_t> reported_{0};
     std::atomic<std::uint64_t> skipped_{0};
     std::unique_ptr<NflogReader> reader_;

@@ -102,7 +102,7 @@ public:
 
         // The packet audit's reader, before the firewall: every drop it counts can be logged.
         sdk::Host &h = host();
-        packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid,
+        packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid, plan.user.gid,
                                                            [&h](const json::object &record) { h.audit(record); });
 
         // 2. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
@@ -122,7 +122,6 @@ public:
         expected_v4_ = v4.comments;
         expected_v6_ = v6.comments;
         setup_ = setup;
-        agent_gid_ = plan.user.gid;
         installed_ = true;
         if (setup.wildcards)
             host().log(sdk::LogLevel::warn, "net-iptables: wildcard entries (*.suffix) resolve but open no address; "
@@ -143,11 +142,13 @@ public:
         std::vector<nft::Check> checks;
         checks.push_back(compare("IPv4", config_string(host(), "iptables_save", "/usr/sbin/iptables-save"), expected_v4_));
         checks.push_back(compare("IPv6", config_string(host(), "ip6tables_save", "/usr/sbin/ip6tables-save"), expected_v6_));
-        nft::LiveProbeSpec probe{setup_.spec.agent_uid, agent_gid_, setup_.spec.upstreams, setup_.mode == "filter"};
-        packet_audit_->begin_self_test();  // the probes' own drops are not reported
+        // The probes' own drops (the agent's uid, the probe group) are not reported.
+        nft::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
+                                 setup_.mode == "filter"};
         for (nft::Check &check : nft::agent_probe_checks(probe))
             checks.push_back(std::move(check));
-        checks.push_back(end_probe_window());
+        auto [audit_ok, audit_detail] = packet_audit_->self_test_check();
+        checks.push_back(nft::Check{"packet audit", audit_ok, audit_detail});
         bool resolv_ok = nft::read_file(nft::resolv_conf_path) == nft::stub_resolv_conf;
         checks.push_back(nft::Check{"resolv.conf", resolv_ok, resolv_ok ? "names 127.0.0.1 only" : "was changed"});
         // Without CAP_KILL, signalling another uid's process fails with EPERM: it exists, then.
@@ -169,11 +170,6 @@ private:
             total += ipt::drop_counters(result.out);
         }
         return total;
-    }
-
-    nft::Check end_probe_window() {
-        auto [ok, detail] = packet_audit_->close_probe_window([this] { return drop_counters(); });
-        return nft::Check{"packet audit", ok, detail};
     }
 
     static std::size_t rule_count(const std::map<std::string, std::vector<std::string>> &comments) {
@@ -254,7 +250,6 @@ private:
     pid_t filter_pid_ = -1;
     std::map<std::string, std::vector<std::string>> expected_v4_, expected_v6_;
     nft::NetworkSetup setup_;
-    std::uint32_t agent_gid_ = 0;
 };
 
 }  // namespace

@@ -62,6 +62,18 @@ net::PacketAudit::NameLookup name_lookup_for(const F &feeder) {
         return {};
 }
 
+// A stopwatch that appends "step 1.2 ms" to `timing` at each call.
+auto lap_timer(std::string &timing) {
+    return [&timing, last = std::chrono::steady_clock::now()](const char *step) mutable {
+        auto now = std::chrono::steady_clock::now();
+        char text[64];
+        std::snprintf(text, sizeof text, "%s%s %.1f ms", timing.empty() ? "" : ", ", step,
+                      std::chrono::duration<double, std::milli>(now - last).count());
+        timing += text;
+        last = now;
+    };
+}
+
 class NetNftables final : public sdk::Plugin, public sdk::NetworkHook {
 public:
     using sdk::Plugin::Plugin;
@@ -84,16 +96,8 @@ public:
             throw std::runtime_error("net-nftables: install() was already called in this process");
         // Each step's time, reported in one log line (the install time is benchmarked).
         std::string timing;
-        auto lap = [&timing, last = std::chrono::steady_clock::now()](const char *step) mutable {
-            auto now = std::chrono::steady_clock::now();
-            char text[64];
-            std::snprintf(text, sizeof text, "%s%s %.1f ms", timing.empty() ? "" : ", ", step,
-                          std::chrono::duration<double, std::milli>(now - last).count());
-            timing += text;
-            last = now;
-        };
+        auto lap = lap_timer(timing);
         Plan plan = plan_from_json(plan_json);
-        agent_gid_ = plan.user.gid;
         // The engine's resolvers, read before resolv.conf is pointed at the filter.
         std::vector<std::string> engine_nameservers;
         if (plan.network.dns_servers.empty())
@@ -107,14 +111,23 @@ public:
 
         // 0. The packet audit's reader, before the firewall: every drop it counts can be logged.
         sdk::Host &h = host();
-        packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid,
+        packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid, plan.user.gid,
                                                            [&h](const json::object &record) { h.audit(record); });
         lap("packet audit reader");
 
         // 1. The firewall, in one transaction: everything or nothing.
         std::string transaction = nft::render_transaction(ruleset);
         lap("rendering");
-        nft::NftContext().run(transaction, "installing table inet rustyolo");
+        try {
+            nft::NftContext().run(transaction, "installing table inet rustyolo");
+        } catch (const nft::NftError &e) {
+            if (std::string_view(e.what()).find("File exists") == std::string_view::npos)
+                throw;
+            throw std::runtime_error(std::string(e.what()) +
+                                     " (table inet rustyolo already exists in this network namespace: is another "
+                                     "sandbox sharing it, e.g. through --network container:...? Give each session "
+                                     "its own network namespace)");
+        }
         lap("nft transaction");
         host().log(sdk::LogLevel::info, "firewall: table inet rustyolo installed (policy drop, IPv4 and IPv6)");
 
@@ -166,6 +179,8 @@ public:
     json::value self_test(const json::object & /*plan*/) override {
         if (!installed_)
             throw std::runtime_error("net-nftables: self_test() before install()");
+        std::string timing;
+        auto lap = lap_timer(timing);
         std::vector<nft::Check> checks;
         std::string listing = nft::NftContext(true).run("list table inet rustyolo", "reading table inet rustyolo back");
         json::error_code ec;
@@ -173,16 +188,19 @@ public:
         if (ec)
             throw std::runtime_error("reading table inet rustyolo back: libnftables printed no valid JSON: " + ec.message());
         checks = nft::compare_ruleset(expected_, listed);
+        lap("ruleset read back");
 
-        nft::LiveProbeSpec probe{setup_.spec.agent_uid, 0, setup_.spec.upstreams, setup_.mode == "filter"};
-        probe.agent_gid = agent_gid_;
+        nft::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
+                                 setup_.mode == "filter"};
         for (nft::Check &check : nft::guard_set_checks(expected_))
             checks.push_back(std::move(check));
-        // The probes' own drops (as the agent's uid, before the agent exists) are not reported.
-        packet_audit_->begin_self_test();
+        lap("guard sets");
+        // The probes' own drops (the agent's uid, the probe group) are not reported.
         for (nft::Check &check : nft::agent_probe_checks(probe))
             checks.push_back(std::move(check));
-        checks.push_back(end_probe_window());
+        lap("agent probes");
+        auto [audit_ok, audit_detail] = packet_audit_->self_test_check();
+        checks.push_back(nft::Check{"packet audit", audit_ok, audit_detail});
 
         std::string resolv = nft::read_file(nft::resolv_conf_path);
         bool resolv_ok = resolv == nft::stub_resolv_conf;
@@ -194,6 +212,7 @@ public:
                                     alive ? "running as uid 65533, pid " + std::to_string(filter_pid_)
                                           : "the DNS filter is not running"});
 
+        host().log(sdk::LogLevel::debug, "self-test timing: " + timing);
         return nft::require_passed(checks);
     }
 
@@ -202,11 +221,6 @@ private:
     static std::uint64_t drop_counters() {
         nft::NftContext nft(true);
         return nft::read_drop_counters(nft);
-    }
-
-    nft::Check end_probe_window() {
-        auto [ok, detail] = packet_audit_->close_probe_window(drop_counters);
-        return nft::Check{"packet audit", ok, detail};
     }
 
     nft::FeederEvents feeder_events() {
@@ -260,7 +274,6 @@ private:
     pid_t filter_pid_ = -1;
     nft::Ruleset expected_;
     nft::NetworkSetup setup_;
-    std::uint32_t agent_gid_ = 0;
 };
 
 }  // namespace

@@ -291,9 +291,10 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
 
 std::string render_transaction(const Ruleset &ruleset) {
     const std::string table = std::string(table_family) + " " + table_name;
-    // Create-then-delete makes the delete valid whether or not the table exists; all of it, and
-    // the new table, is one batch: the kernel applies everything or nothing.
-    std::string out = "add table " + table + "\ndelete table " + table + "\ntable " + table + " {\n";
+    // `create` fails when the table exists (a fresh network namespace has none): a table that is
+    // there already belongs to someone else and is neither merged into nor replaced. The table and
+    // everything in it is one batch: the kernel applies everything or nothing.
+    std::string out = "create table " + table + "\ntable " + table + " {\n";
     for (const Set &set : ruleset.sets) {
         out += "\tset " + set.name + " {\n\t\ttype " + set.type + "\n";
         if (!set.flags.empty()) {

@@ -150,7 +150,7 @@ std::vector<std::uint8_t> self_test_query() {
                              const Target &engine, const Target &v6, const Target &stub,
                              const std::vector<std::uint8_t> &query) {
     ProbeReport &report = child_report;  // static storage: no allocation after fork
-    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, spec.agent_gid, spec.agent_gid, spec.agent_gid) != 0 ||
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, spec.probe_gid, spec.probe_gid, spec.probe_gid) != 0 ||
         ::syscall(SYS_setresuid, spec.agent_uid, spec.agent_uid, spec.agent_uid) != 0)
         ::_exit(2);
     for (std::size_t i = 0; i < upstreams.size() && i < max_probed_upstreams; ++i)

@@ -37,7 +37,7 @@ std::vector<Check> compare_ruleset(const Ruleset &expected, const boost::json::v
 
 struct LiveProbeSpec {
     std::uint32_t agent_uid = 0;
-    std::uint32_t agent_gid = 0;
+    std::uint32_t probe_gid = 0;  // the group the probes send as (net::self_test_probe_gid)
     std::vector<Resolver> upstreams;
     bool probe_stub = true;   // false in mode any
 };
@@ -45,7 +45,8 @@ struct LiveProbeSpec {
 // The guard sets as the kernel sees them (`get element` for every range that was meant).
 std::vector<Check> guard_set_checks(const Ruleset &expected);
 
-// The probes above that need a process with the agent's uid (forked, setresuid): upstreams and
+// The probes above that need a process with the agent's uid (forked, setresuid; its group is
+// `probe_gid`, so that the packet audit can leave these packets out): upstreams and
 // 127.0.0.11 closed, IPv6 closed, the stub answering and refusing. Firewall-independent: the
 // iptables plugin uses them too.
 std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec);

@@ -18,20 +18,21 @@ namespace json = boost::json;
 
 namespace {
 
-// Highest syscall number looked up per ABI (x86_64 and x86 end below 500 today).
+// Highest syscall number looked up per ABI (x86_64 and x86 end below 500 today, x32 below 550).
 constexpr int kMaxSyscallNr = 1024;
-// x32 numbers carry this bit.
+// x32 numbers carry this bit (and only x32 numbers do).
 constexpr int kX32SyscallBit = 0x40000000;
 
 std::set<std::string> names_on(const std::vector<std::uint32_t> &arches) {
     std::set<std::string> out;
-    for (auto arch : arches)
-        for (int base : {0, kX32SyscallBit})
-            for (int nr = 0; nr < kMaxSyscallNr; ++nr)
-                if (char *name = seccomp_syscall_resolve_num_arch(arch, base + nr)) {
-                    out.insert(name);
-                    std::free(name);
-                }
+    for (auto arch : arches) {
+        const int base = arch == SCMP_ARCH_X32 ? kX32SyscallBit : 0;
+        for (int nr = 0; nr < kMaxSyscallNr; ++nr)
+            if (char *name = seccomp_syscall_resolve_num_arch(arch, base + nr)) {
+                out.insert(name);
+                std::free(name);
+            }
+    }
     return out;
 }
 

@@ -205,9 +205,10 @@ class TestNet:
                 names.append(line.split("] ", 1)[1].split(" from ")[0].lower())
         return names
 
-    def control(self, *command, route_link_local=False, ipv6=True):
+    def control(self, *command, route_link_local=False, ipv6=True, user="1000:1000"):
         """Runs the probe in a plain container on the test network (no rustyolo, no firewall): the
-        positive twin of a negative test. Returns the probe's result line."""
+        positive twin of a negative test, as `user` (Docker's default capabilities when root).
+        Returns the probe's result line."""
         args = ["run", "--rm", "--label", TEST_LABEL, "--network", self.name, "-v", f"{self.probes_dir}:/probes:ro"]
         if not ipv6:
             args += ["--sysctl", "net.ipv6.conf.all.disable_ipv6=1"]
@@ -216,7 +217,7 @@ class TestNet:
                      f"ip route add {LINK_LOCAL_NET} via {self.ip(20)} && exec /probes/netprobe \"$@\"", "probe",
                      *command]
         else:
-            args += ["--user", "1000:1000", TESTHOST_IMAGE, "/probes/netprobe", *command]
+            args += ["--user", user, TESTHOST_IMAGE, "/probes/netprobe", *command]
         return docker(*args, check=False, timeout=60).stdout.strip()
 
     def close(self):

@@ -167,12 +167,18 @@ def test_each_blocked_packet_is_one_record_with_its_rule(sandboxes, testnet):
 
 
 def test_the_self_tests_probes_are_not_reported_but_the_agents_are(sandboxes, testnet):
-    """The self-test sends a datagram to 127.0.0.11:53 as the agent's uid before the agent exists
-    (dropped by the guard): no record. The agent doing the same: a record."""
+    """The self-test sends a datagram to 127.0.0.11:53 as the agent's uid with the probe group
+    (65532) before the agent exists (dropped by the guard): no record. The agent cannot take that
+    group, and the same datagram from it is a record."""
+    # The twin: where a process may change its group (root, Docker's default capabilities), the
+    # probe's setgid does it.
+    assert testnet.control("setgid", "65532", user="0:0") == "ok gid=65532"
     box = sandboxes.open(["allowed.test"])
     time.sleep(0.5)
     assert matching(records(box), destination="127.0.0.11") == []
     assert "self_test (" in box.stderr()
+    assert box.cmd("setgid 65532") == "err EPERM"
+    assert box.cmd("id") == "ok uid=1000 gid=1000"
     with Exact(box) as exact:
         assert box.cmd("udp 127.0.0.11 53") == "err EPERM"
     agent = only(matching(exact.new, destination="127.0.0.11"), "the agent's datagram")

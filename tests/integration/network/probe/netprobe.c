@@ -14,6 +14,7 @@
  *   nftnew NAME [FAMILY]               netlink: create / delete table FAMILY (inet, ip, ip6;
  *   nftdel NAME [FAMILY]                 default inet) NAME                 -> ok | err EPERM
  *   id                                 -> ok uid=U gid=G
+ *   setgid GID                         setgroups([GID]) and setresgid(GID) -> ok gid=G | err EPERM
  *   sleep MS                           -> ok
  * Tests only ever point it at their own test hosts or at this container.
  */
@@ -35,6 +36,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <grp.h>
 #include <unistd.h>
 
 static char result[2048];
@@ -61,6 +63,14 @@ static const char *errname(int e) {
 static int set_err(int e) {
     snprintf(result, sizeof result, "err %s", errname(e));
     return 1;
+}
+
+static int cmd_setgid(const char *text) {
+    gid_t gid = (gid_t)strtoul(text, NULL, 10);
+    if (setgroups(1, &gid) != 0 || setresgid(gid, gid, gid) != 0)
+        return set_err(errno);
+    snprintf(result, sizeof result, "ok gid=%u", (unsigned)getgid());
+    return 0;
 }
 
 static int parse_host(const char *host, int port, struct sockaddr_storage *ss, socklen_t *len) {
@@ -482,6 +492,8 @@ static int run(int argc, char **argv) {
         return cmd_nft(argv[1], 1, family_of(argc >= 3 ? argv[2] : "inet"));
     if (!strcmp(c, "nftdel") && argc >= 2)
         return cmd_nft(argv[1], 0, family_of(argc >= 3 ? argv[2] : "inet"));
+    if (!strcmp(c, "setgid") && argc >= 2)
+        return cmd_setgid(argv[1]);
     if (!strcmp(c, "id")) {
         snprintf(result, sizeof result, "ok uid=%u gid=%u", (unsigned)getuid(), (unsigned)getgid());
         return 0;

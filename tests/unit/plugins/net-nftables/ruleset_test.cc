@@ -212,9 +212,9 @@ TEST(NftRuleset, PortListsBeyondTheSetLimitGoToTheConcatenatedSet) {
     EXPECT_EQ(set(ruleset, "static4").elements, (std::vector<std::string>{"10.0.17.0/24 . 17", "10.0.18.0/24 . 18"}));
 }
 
-TEST(NftRuleset, TransactionReplacesTheTableAtomically) {
+TEST(NftRuleset, TransactionCreatesTheTableAndNeverMergesIntoOne) {
     std::string text = render_transaction(build_ruleset(spec_with({{false, "1.1.1.1", 53}})));
-    EXPECT_EQ(text.rfind("add table inet rustyolo\ndelete table inet rustyolo\ntable inet rustyolo {\n", 0), 0u);
+    EXPECT_EQ(text.rfind("create table inet rustyolo\ntable inet rustyolo {\n", 0), 0u);
 }
 
 TEST(NftRuleset, RefusesAnAgentUidThatIsRootOrTheFilters) {
@@ -268,7 +268,14 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
     std::string problem = in_scratch_netns([&]() -> std::string {
         NftContext nft;
         nft.run(render_transaction(ruleset), "install");
-        nft.run(render_transaction(ruleset), "install again (replaces)");
+        // A second install finds the table and changes nothing (no merge, no replacement).
+        try {
+            nft.run(render_transaction(ruleset), "install again");
+            return std::string("a second install into an existing table succeeded");
+        } catch (const NftError &e) {
+            if (std::string(e.what()).find("File exists") == std::string::npos)
+                return std::string("a second install failed for another reason: ") + e.what();
+        }
         std::string listing = NftContext(true).run("list table inet rustyolo", "list");
         for (const Check &check : compare_ruleset(ruleset, boost::json::parse(listing)))
             if (!check.ok)
