@@ -4,7 +4,7 @@ What audit costs, measured with the real CLI and the sandbox image (RUSTYOLO_IMA
 Docker network of its own (netlib.TestNet: the test DNS server and listeners; created here and
 removed at the end), with --audit-log verbose as a ratio of --audit-log none:
 
-- start-up: `rustyolo exec -- true` (hyperfine median), target <= 1.05;
+- start-up: `rustyolo exec -- true`, medians of the two levels run alternately, target <= 1.05;
 - the supervisor's own CPU time (all its threads: packet log reader, DNS feed, audit writer; it
   logs it at exit) for a session whose agent sends 20 000 blocked datagrams to a test host's address
   (they never leave the sandbox) and makes 200 DNS queries, half of them refused: no target, reported.
@@ -27,7 +27,7 @@ FLOOD = 20_000
 CPU_LINE = re.compile(r"supervisor CPU time: (\d+) ms")
 
 
-def run_benches(rustyolo, image, runs, median_seconds):
+def run_benches(rustyolo, image, runs, paired_medians):
     workdir = tempfile.mkdtemp(prefix="rybench-audit-")
     os.chmod(workdir, 0o755)
     net = None
@@ -54,9 +54,9 @@ def run_benches(rustyolo, image, runs, median_seconds):
                     "--debug", "exec", "--", *command]
 
         print(f"audit: --audit-log verbose vs none, real CLI and image ({image}), hermetic network", flush=True)
-        times = {}
+        times = dict(zip(("none", "verbose"), paired_medians(argv("none", "true"), argv("verbose", "true"), runs,
+                                                             cwd=project, env=env)))
         for level in ("none", "verbose"):
-            times[level] = median_seconds(argv(level, "true"), runs, cwd=project, env=env)
             print(f"{'start-up, audit ' + level:48s} {times[level] * 1000:9.1f} ms", flush=True)
         ratio = times["verbose"] / times["none"]
         print(f"{'start-up, verbose / none':48s} {'':12s} ratio {ratio:6.3f}  target <= 1.05: "

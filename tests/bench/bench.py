@@ -9,7 +9,7 @@ Each measurement is the median of N runs by hyperfine. Commands are argv lists (
 `startup` times the baseline and rustyolo alternately, one run of each per round, so that the
 engine's drift during the run (its times wander by tens of milliseconds) falls on both sides of the
 ratio alike; its baseline is printed beside it.
-`audit` (auditbench.py) compares --audit-log verbose with none.
+`audit` (auditbench.py) compares --audit-log verbose with none (alternated like `startup`).
 `dns` and `firewall` (netbench.py) measure the network plugin and the DNS filter on a hermetic Docker
 network of their own; see that file for how.
 """
@@ -42,11 +42,11 @@ def median_seconds(argv, runs, cwd=None, warmup=1, env=None):
             return statistics.median(json.load(f)["results"][0]["times"])
 
 
-def paired_medians(baseline_argv, argv, runs, cwd=None, warmup=1):
+def paired_medians(baseline_argv, argv, runs, cwd=None, warmup=1, env=None):
     """Medians of `baseline_argv` and `argv` (seconds), run alternately: one of each per round."""
     def once(command):
         start = time.perf_counter()
-        subprocess.run(command, check=True, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        subprocess.run(command, check=True, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         return time.perf_counter() - start
 
@@ -143,7 +143,7 @@ def main():
             BENCHES[name](args.runs, baseline)
     if "audit" in names:
         import auditbench
-        auditbench.run_benches(RUSTYOLO, IMAGE, args.runs, median_seconds)
+        auditbench.run_benches(RUSTYOLO, IMAGE, args.runs, paired_medians)
     network = [n for n in names if n in NETWORK_BENCHES]
     if network:
         import netbench
