@@ -43,6 +43,7 @@ std::optional<std::string> cache_key(const ClientQuery &query) {
 void AnswerCache::erase(std::unordered_map<std::string, Entry>::iterator it) {
     bytes_ -= it->second.cost;
     order_.erase(it->second.order);
+    expiry_.erase(it->second.by_expiry);
     entries_.erase(it);
 }
 
@@ -50,12 +51,8 @@ void AnswerCache::make_room(std::size_t cost, Clock::time_point now) {
     auto full = [&] { return entries_.size() + 1 > limits_.entries || bytes_ + cost > limits_.bytes; };
     if (!full())
         return;
-    for (auto it = entries_.begin(); it != entries_.end();) {
-        auto next = std::next(it);
-        if (it->second.expires <= now)
-            erase(it);
-        it = next;
-    }
+    while (!expiry_.empty() && expiry_.begin()->first <= now)
+        erase(entries_.find(expiry_.begin()->second));
     while (full() && !order_.empty())
         erase(entries_.find(order_.front()));
 }
@@ -91,6 +88,7 @@ void AnswerCache::insert(const ClientQuery &query, Packet reply, Clock::time_poi
     make_room(entry.cost, answered);
     order_.push_back(*key);
     entry.order = std::prev(order_.end());
+    entry.by_expiry = expiry_.emplace(entry.expires, *key);
     bytes_ += entry.cost;
     entries_.emplace(std::move(*key), std::move(entry));
 }

@@ -21,7 +21,8 @@
 // positions: the header and the question, which ldns always writes first and uncompressed at offset
 // 12). TTL changes are rendered by ldns, at most about once a second per entry.
 //
-// Bounded by entries and bytes; when full, expired entries go first, then the oldest.
+// Bounded by entries and bytes; when full, expired entries go first, then the oldest. Both are
+// found in O(log n) (an index by expiry, a list by age): a full cache costs no scan per insert.
 #pragma once
 
 #include "dns_message.hpp"
@@ -29,6 +30,7 @@
 #include <chrono>
 #include <cstddef>
 #include <list>
+#include <map>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -67,6 +69,7 @@ private:
         long long remaining = -1;
         std::size_t cost = 0;
         std::list<std::string>::iterator order;
+        std::multimap<Clock::time_point, std::string>::iterator by_expiry;
     };
 
     void erase(std::unordered_map<std::string, Entry>::iterator it);
@@ -75,6 +78,7 @@ private:
     Limits limits_;
     std::unordered_map<std::string, Entry> entries_;
     std::list<std::string> order_;  // oldest first
+    std::multimap<Clock::time_point, std::string> expiry_;  // soonest to expire first
     std::size_t bytes_ = 0;
 };
 

@@ -180,5 +180,29 @@ TEST(DnsAnswerCache, IsBoundedByEntriesAndBytes) {
     EXPECT_LT(small.size(), 20u);
 }
 
+TEST(DnsAnswerCache, WhenFullExpiredEntriesGoBeforeTheOldest) {
+    AnswerCache cache({3, 1u << 20});
+    auto t0 = Clock::now();
+    auto put = [&](const std::string &name, int ttl, Clock::time_point at) {
+        ClientQuery query = client_query(name);
+        cache.insert(query, reply_for(query, {name + ". " + std::to_string(ttl) + " IN A 1.2.3.4"}), at, forever);
+    };
+    put("old.test", 60, t0);
+    put("short.test", 1, t0);
+    put("young.test", 60, t0);
+    put("new.test", 60, t0 + std::chrono::seconds(2));  // short.test has expired by now
+    auto later = t0 + std::chrono::seconds(2);
+    EXPECT_EQ(cache.size(), 3u);
+    EXPECT_TRUE(cache.lookup(client_query("old.test"), 512, later)) << "the expired entry went, not the oldest";
+    EXPECT_TRUE(cache.lookup(client_query("young.test"), 512, later));
+    EXPECT_TRUE(cache.lookup(client_query("new.test"), 512, later));
+    EXPECT_FALSE(cache.lookup(client_query("short.test"), 512, later));
+
+    put("newer.test", 60, later);  // nothing has expired: the oldest goes
+    EXPECT_EQ(cache.size(), 3u);
+    EXPECT_FALSE(cache.lookup(client_query("old.test"), 512, later));
+    EXPECT_TRUE(cache.lookup(client_query("newer.test"), 512, later));
+}
+
 }  // namespace
 }  // namespace rustyolo::dns
