@@ -4,6 +4,8 @@
 #include "arguments.hpp"
 #include "context.hpp"
 
+#include <exception>
+
 namespace rustyolo::cli {
 
 // Runs an agent (or exec/shell), prints its Plan (`plan`), or its command (`--dry-run`).
@@ -14,6 +16,16 @@ int trust_command(Context &context, const std::vector<std::string> &args);
 int image_command(Context &context, const std::vector<std::string> &args);
 int update_command(Context &context, const std::vector<std::string> &args);
 int audit_command(Context &context, const std::vector<std::string> &args);
+
+// Prints `error` as the CLI reports every error ("rustyolo: error: ...") and returns its exit code:
+// 2 for bad input (UsageError), 1 otherwise.
+int report_error(const std::exception &error);
+
+// An error that was already reported (report_error) before something that must follow it, such as
+// the audit summary of a refused start. main() only exits with `code`.
+struct ReportedError {
+    int code;
+};
 
 // Checks that `image` exists and understands this CLI's Plan schema (its label).
 void check_image(const std::string &runtime, const std::string &image);

@@ -63,11 +63,9 @@ int main(int argc, char **argv) {
     std::vector<std::string> args(argv + 1, argv + argc);
     try {
         return dispatch(args);
-    } catch (const UsageError &e) {
-        std::cerr << "rustyolo: error: " << e.what() << "\n";
-        return 2;
+    } catch (const cli::ReportedError &e) {
+        return e.code;
     } catch (const std::exception &e) {
-        std::cerr << "rustyolo: error: " << e.what() << "\n";
-        return 1;
+        return cli::report_error(e);
     }
 }

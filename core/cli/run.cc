@@ -108,6 +108,11 @@ void check_image(const std::string &runtime, const std::string &image) {
                     "; rebuild it with `rustyolo image build`");
 }
 
+int report_error(const std::exception &error) {
+    std::cerr << "rustyolo: error: " << error.what() << "\n";
+    return dynamic_cast<const UsageError *>(&error) ? 2 : 1;
+}
+
 int run_session(Context &context, const RunOptions &options, const SplitArgs &split) {
     BuildContext build;
     build.cwd = context.cwd;
@@ -147,12 +152,19 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         }
     };
 
+    // A start that fails: the error first, then the summary of what the audit recorded.
+    auto fail = [&](const std::exception &e, int audit_code, const std::string &reason) {
+        if (!audit || !audit->enabled())
+            throw;
+        const int code = report_error(e);
+        end_audit(audit_code, reason + e.what());
+        throw ReportedError{code};
+    };
     Plan plan;
     try {
         plan = build_plan(context.config, *context.registry, build);
     } catch (const std::exception &e) {
-        end_audit(2, std::string("start refused: ") + e.what());
-        throw;
+        fail(e, 2, "start refused: ");
     }
     // A real start is watched through the session socket; a printed --dry-run command is not.
     plan.lifeline = !options.dry_run;
@@ -210,8 +222,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         if (!lifeline.wait_closed(3000))
             spdlog::warn("the container's session connection is still open after it exited");
     } catch (const std::exception &e) {
-        end_audit(125, std::string("start failed: ") + e.what());
-        throw;
+        fail(e, 125, "start failed: ");
     }
     end_audit(code, "connection lost");
     return code;

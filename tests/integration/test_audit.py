@@ -80,6 +80,8 @@ def test_a_refused_mount_is_recorded_and_nothing_starts(rustyolo_noimage, projec
     (exit_,) = events(records, "lifecycle", "exit")
     assert exit_["details"]["exit_code"] == 2 and exit_["details"]["reason"].startswith("start refused: ")
     assert "1 mount refused" in run.err, run
+    # The reason first, then what the audit recorded.
+    assert run.err.index("rustyolo: error: mount") < run.err.index("1 mount refused"), run.err
 
 
 def test_twin_an_allowed_mount_is_not_recorded(rustyolo_noimage, project, tmp_path):
