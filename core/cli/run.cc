@@ -152,12 +152,17 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         }
     };
 
-    // A start that fails: the error first, then the summary of what the audit recorded.
+    // A start that fails: the error first, then the summary of what the audit recorded. Called
+    // only from a catch block (the bare `throw;` rethrows the exception being handled).
     auto fail = [&](const std::exception &e, int audit_code, const std::string &reason) {
         if (!audit || !audit->enabled())
             throw;
         const int code = report_error(e);
-        end_audit(audit_code, reason + e.what());
+        try {
+            end_audit(audit_code, reason + e.what());
+        } catch (const std::exception &audit_error) {
+            spdlog::error("the audit record of this failed start could not be written: {}", audit_error.what());
+        }
         throw ReportedError{code};
     };
     Plan plan;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -128,11 +129,34 @@ const LoadedPlugin &network_plugin(const PluginRegistry &registry, const std::st
     return *plugin;
 }
 
+// The engine network the container joins: a network of its own (a name), never one that shares
+// another network namespace, where the firewall would be installed for someone else.
+std::string engine_network(const std::string &name) {
+    if (name.empty())
+        return name;
+    const std::string shown = text::quoted(name, 80);
+    if (name == "host")
+        throw UsageError("--network " + shown + " shares the host's network namespace: the sandbox's "
+                         "firewall would be installed in the host's own and the agent would be on the host's "
+                         "network; use a network of its own (`docker network create NAME`, then --network "
+                         "NAME) or leave the option out");
+    const bool named = std::isalnum(static_cast<unsigned char>(name[0])) && name.size() <= 128 &&
+                       std::all_of(name.begin(), name.end(), [](unsigned char c) {
+                           return std::isalnum(c) || c == '_' || c == '.' || c == '-';
+                       });
+    if (!named)
+        throw UsageError("--network " + shown + " is not a network name (letters, digits, '_', '.', '-'); "
+                         "sharing another container's or namespace's network (container:..., ns:...) is not "
+                         "allowed, because the sandbox's firewall would be installed there; use a network of "
+                         "its own (`docker network create NAME`)");
+    return name;
+}
+
 PlanNetwork build_network(const Config &config, const PluginRegistry &registry,
                           const AgentProfile &agent, std::vector<std::string> &warnings) {
     PlanNetwork network;
     network.allow_lan = config.allow_lan;
-    network.engine_network = config.network;
+    network.engine_network = engine_network(config.network);
     const LoadedPlugin &plugin = network_plugin(registry, config.firewall);
     network.firewall = plugin.name();
 

@@ -7,7 +7,6 @@
 
 extern "C" {
 #include <libnetfilter_log/libnetfilter_log.h>
-#include <libnfnetlink/libnfnetlink.h>
 }
 
 #include <cerrno>
@@ -140,8 +139,9 @@ NflogReader::NflogReader(std::uint16_t group, Handler handler, std::uint32_t cop
             throw nflog_error("binding the group (another listener holds it? the supervisor needs CAP_NET_ADMIN)");
         if (::nflog_set_mode(group_, NFULNL_COPY_PACKET, copy_bytes) < 0)
             throw nflog_error("setting the copy range");
-        // Flush to the socket every 64 messages or 20 ms, in messages of up to 64 KiB.
-        if (::nflog_set_qthresh(group_, 64) < 0 || ::nflog_set_timeout(group_, 2) < 0 ||
+        // Flush to the socket every 64 messages or 10 ms, in messages of up to 64 KiB. (The end
+        // of a session waits for the messages of its last drops: at most this long.)
+        if (::nflog_set_qthresh(group_, 64) < 0 || ::nflog_set_timeout(group_, 1) < 0 ||
             ::nflog_set_nlbufsiz(group_, 65536) < 0)
             throw nflog_error("setting the flush thresholds");
         if (::nflog_callback_register(group_, &NflogReader::on_message, this) < 0)
@@ -186,6 +186,11 @@ void NflogReader::stop() {
     }
 }
 
+bool NflogReader::wait_received(std::uint64_t count, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    return progress_.wait_for(lock, timeout, [&] { return received_.load() >= count; });
+}
+
 int NflogReader::on_message(nflog_g_handle *, nfgenmsg *, nflog_data *data, void *self_ptr) {
     auto *self = static_cast<NflogReader *>(self_ptr);
     BlockedPacket packet;
@@ -215,27 +220,8 @@ int NflogReader::on_message(nflog_g_handle *, nfgenmsg *, nflog_data *data, void
     return 0;
 }
 
-void NflogReader::drain(std::vector<char> &buffer) {
-    const int fd = ::nflog_fd(handle_);
-    for (;;) {
-        ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
-        if (n < 0) {
-            if (errno == ENOBUFS) {  // the kernel dropped messages: the counters keep the total
-                overruns_.fetch_add(1);
-                continue;
-            }
-            if (errno == EINTR)
-                continue;
-            return;  // EAGAIN: drained
-        }
-        if (n == 0)
-            return;
-        ::nflog_handle_packet(handle_, buffer.data(), static_cast<int>(n));
-    }
-}
-
 void NflogReader::run() {
-    std::vector<char> buffer(receive_chunk);
+    std::vector<char> buffer(256 * 1024);
     const int fd = ::nflog_fd(handle_);
     for (;;) {
         pollfd fds[2] = {{fd, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
@@ -246,23 +232,26 @@ void NflogReader::run() {
         }
         if (fds[1].revents)
             return;
-        drain(buffer);
+        for (;;) {
+            ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+            if (n < 0) {
+                if (errno == ENOBUFS) {  // the kernel dropped messages: the counters keep the total
+                    overruns_.fetch_add(1);
+                    continue;
+                }
+                if (errno == EINTR)
+                    continue;
+                break;  // EAGAIN: drained
+            }
+            if (n == 0)
+                break;
+            ::nflog_handle_packet(handle_, buffer.data(), static_cast<int>(n));
+        }
+        {
+            std::lock_guard lock(mutex_);
+        }
+        progress_.notify_all();
     }
-}
-
-void NflogReader::flush_and_close() {
-    stop();
-    if (!group_)
-        return;
-    // Unbinding makes the kernel send what it still holds for the group (the messages waiting for
-    // the flush threshold or timer) before its answer: all of it is in the socket when the call
-    // returns. libnfnetlink reads up to the answer and hands log messages to on_message; the rest
-    // is read here. Its receive buffer must hold a whole batch (nlbufsiz).
-    ::nfnl_set_rcv_buffer_size(::nflog_nfnlh(handle_), receive_chunk);
-    ::nflog_unbind_group(group_);
-    group_ = nullptr;
-    std::vector<char> buffer(receive_chunk);
-    drain(buffer);
 }
 
 }  // namespace rustyolo::net

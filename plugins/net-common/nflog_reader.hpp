@@ -17,12 +17,14 @@
 #include "unique_fd.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <mutex>
 #include <string_view>
 #include <thread>
-#include <vector>
 
 struct nflog_handle;
 struct nflog_g_handle;
@@ -82,13 +84,10 @@ public:
 
     // Starts the reader thread; the handler is called from it only.
     void start();
+    // Waits until received() >= `count` or `timeout` passed; true if reached.
+    bool wait_received(std::uint64_t count, std::chrono::milliseconds timeout);
     // Stops the thread (idempotent). Messages still queued in the socket are not read.
     void stop();
-    // The end: stops the thread, unbinds the group, which makes the kernel hand over every message
-    // it still held back (flush threshold and timer), and reads all of them in this thread. Every
-    // packet logged before the call has then been received or counted as an overrun; nothing is
-    // received afterwards. Idempotent.
-    void flush_and_close();
 
     // Log messages received and handed to the handler (including packets that could not be
     // parsed: the handler sees family 0).
@@ -101,9 +100,6 @@ public:
 private:
     static int on_message(nflog_g_handle *group, nfgenmsg *message, nflog_data *data, void *self);
     void run();
-    void drain(std::vector<char> &buffer);  // reads and handles what the socket holds, without waiting
-
-    static constexpr std::size_t receive_chunk = 256 * 1024;  // > nlbufsiz: a whole batch per read
 
     nflog_handle *handle_ = nullptr;
     nflog_g_handle *group_ = nullptr;
@@ -113,6 +109,8 @@ private:
     std::atomic<std::uint64_t> received_{0};
     std::atomic<std::uint64_t> overruns_{0};
     std::atomic<bool> running_{false};
+    std::mutex mutex_;
+    std::condition_variable progress_;
 };
 
 }  // namespace rustyolo::net

@@ -59,11 +59,14 @@ std::pair<bool, std::string> PacketAudit::self_test_check() const {
                       std::to_string(agent_uid_) + ", gid " + std::to_string(probe_gid_) + ") are not reported"};
 }
 
-std::uint64_t PacketAudit::finish(std::uint64_t counted) {
+std::uint64_t PacketAudit::finish(std::uint64_t counted, std::chrono::milliseconds timeout) {
     if (finished_)
         return 0;
     finished_ = true;
-    reader_->flush_and_close();
+    // Nothing to wait for unless drops were counted whose messages the kernel still holds back
+    // (until its flush timer, 10 ms).
+    reader_->wait_received(counted, timeout);
+    reader_->stop();
     std::uint64_t lost = lost_count(counted, reader_->received());
     if (lost)
         emit_(lost_record(lost));

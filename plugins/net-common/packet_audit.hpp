@@ -9,11 +9,12 @@
 //              (self_test_probe_gid): packets of exactly that uid and group are received but never
 //              reported, whenever their log messages arrive. The agent cannot send as that group:
 //              it is not one of its groups and the agent holds no CAP_SETGID (no-new-privileges).
-//   destroy    finish(counted): stops the reader and takes every message the kernel still holds
-//              (NflogReader::flush_and_close, no waiting), then reports what the counters show
-//              beyond the messages received as one "lost" record, so that the number of packet
-//              records (plus the supervisor's suppressed counts) plus lost equals what the kernel
-//              dropped. Packets dropped after the counters were read are not in the totals.
+//   destroy    finish(counted): waits until the reader has received as many messages as the
+//              firewall counted drops (no wait when it has; otherwise at most until the kernel's
+//              flush timer, 10 ms, or the timeout), stops it and reports the difference as one
+//              "lost" record, so that the number of packet records (plus the supervisor's
+//              suppressed counts) plus lost equals what the kernel dropped. A packet dropped
+//              after the counters were read may still be reported; it is not in `counted`.
 #pragma once
 
 #include "nflog_reader.hpp"
@@ -21,6 +22,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -67,9 +69,9 @@ public:
     // The self-test's "packet audit" check: {true, description} while the reader runs.
     std::pair<bool, std::string> self_test_check() const;
 
-    // `counted`: the firewall's drop counters now. Reads the last messages, stops the reader and
-    // returns how many were lost (and emits the "lost" record when > 0). Call once.
-    std::uint64_t finish(std::uint64_t counted);
+    // `counted`: the firewall's drop counters now. Returns how many were lost (and emits the
+    // "lost" record when > 0). The reader is stopped afterwards. Call once.
+    std::uint64_t finish(std::uint64_t counted, std::chrono::milliseconds timeout = std::chrono::seconds(1));
 
     // The end of the session for a firewall plugin's destructor: finish() with the counters that
     // `read_counters` gives. Returns {true, summary} or, when they cannot be read, {false, reason}.

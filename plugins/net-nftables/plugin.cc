@@ -121,7 +121,10 @@ public:
         try {
             nft::NftContext().run(transaction, "installing table inet rustyolo");
         } catch (const nft::NftError &e) {
-            if (std::string_view(e.what()).find("File exists") == std::string_view::npos)
+            // libnftables names the error and echoes the command that failed.
+            const std::string_view what = e.what();
+            if (what.find("File exists") == std::string_view::npos ||
+                what.find("create table") == std::string_view::npos)
                 throw;
             throw std::runtime_error(std::string(e.what()) +
                                      " (table inet rustyolo already exists in this network namespace: is another "

@@ -12,6 +12,8 @@ BAD = [
     (["--pids-limit", "-1"], '"-1"'),
     (["--cpus", "1e12"], '"1e12"'),
     (["--allow-domains", "a.com;rm"], '"a.com;rm"'),
+    (["--network", "host"], '"host"'),
+    (["--network", "container:other"], '"container:other"'),
 ]
 
 

@@ -2,9 +2,22 @@
 // (docs/audit-schema.md, layer network, events packet and lost).
 #include "packet_audit.hpp"
 
+#include "drop_counters.hpp"
+#include "nft_context.hpp"
+#include "scratch_netns.hpp"
+
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdint>
+#include <mutex>
 #include <vector>
 
 namespace rustyolo::net {
@@ -176,6 +189,76 @@ TEST(PacketRecord, LostRecordAndCount) {
     EXPECT_EQ(lost_count(10, 7), 3u);
     EXPECT_EQ(lost_count(10, 10), 0u);
     EXPECT_EQ(lost_count(10, 12), 0u);  // logs of packets counted after the counters were read
+}
+
+TEST(PacketAudit, TheProbeGroupIsNeverTheAgentsOwn) {
+    EXPECT_EQ(self_test_probe_gid(1000), 65532u);
+    EXPECT_EQ(self_test_probe_gid(0), 65532u);
+    EXPECT_EQ(self_test_probe_gid(65532), 65531u);
+}
+
+// In a child: sends one UDP datagram to 127.0.0.1:9 as uid:gid; exits with the send's errno.
+int send_as(std::uint32_t uid, std::uint32_t gid) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        if (::setgroups(0, nullptr) != 0 || ::setresgid(gid, gid, gid) != 0 || ::setresuid(uid, uid, uid) != 0)
+            ::_exit(200);
+        int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(9);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int rc = ::sendto(fd, "x", 1, 0, reinterpret_cast<const sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
+        ::_exit(rc);
+    }
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The kernel's NFLOG messages carry the sending socket's uid and gid: drops of the agent's uid
+// with the probe group are received but not reported; with any other group they are reported.
+// The counters and the messages received agree at the end (nothing lost).
+TEST(PacketAudit, LeavesOutExactlyTheProbeGroupsPacketsOfTheAgentsUid) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    std::string problem = test_support::in_scratch_netns([]() -> std::string {
+        if (!test_support::loopback_up())
+            return "cannot bring lo up";
+        std::mutex mutex;
+        std::vector<json::object> records;
+        PacketAudit audit(1000, 1000, [&](const json::object &record) {
+            std::lock_guard lock(mutex);
+            records.push_back(record);
+        });
+        nft::NftContext().run("table inet t {\n chain o {\n  type filter hook output priority 0; policy accept;\n"
+                              "  udp dport 9 counter log prefix \"blocked_output\" group 1700 drop\n }\n}\n",
+                              "test rule");
+        const std::uint32_t probe = self_test_probe_gid(1000);
+        for (std::uint32_t gid : {probe, 1000u, 4242u, probe})
+            if (int error = send_as(1000, gid); error != EPERM)
+                return "the datagram as gid " + std::to_string(gid) + " was not dropped: " + std::to_string(error);
+        if (int error = send_as(2000, probe); error != EPERM)  // another uid with the probe group
+            return "the datagram of uid 2000 was not dropped: " + std::to_string(error);
+        nft::NftContext counters(true);
+        const std::uint64_t counted =
+            nft::counter_packets(json::parse(counters.run("list table inet t", "list")));
+        const std::uint64_t lost = audit.finish(counted);
+        std::lock_guard lock(mutex);
+        std::vector<std::string> seen;
+        for (const json::object &record : records) {
+            const json::object &details = record.at("details").as_object();
+            seen.push_back(std::to_string(details.at("uid").to_number<std::int64_t>()));
+        }
+        if (counted != 5 || lost != 0 || audit.received() != 5 || audit.skipped() != 2 || records.size() != 3)
+            return "counted " + std::to_string(counted) + ", lost " + std::to_string(lost) + ", received " +
+                   std::to_string(audit.received()) + ", skipped " + std::to_string(audit.skipped()) +
+                   ", records " + std::to_string(records.size());
+        if (seen != std::vector<std::string>{"1000", "1000", "2000"})
+            return "unexpected uids in the records";
+        return "";
+    });
+    EXPECT_EQ(problem, "");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "nft_context.hpp"
 #include "ruleset.hpp"
 #include "self_test.hpp"
+#include "scratch_netns.hpp"
 
 #include <sched.h>
 #include <sys/wait.h>
@@ -225,36 +226,6 @@ TEST(NftRuleset, RefusesAnAgentUidThatIsRootOrTheFilters) {
     EXPECT_THROW(build_ruleset(spec), std::invalid_argument);
 }
 
-// Runs `body` in a child process inside a new, empty network namespace (never the host's
-// ruleset). Returns "" on success or what went wrong.
-std::string in_scratch_netns(const std::function<std::string()> &body) {
-    int fds[2];
-    if (::pipe(fds) != 0)
-        return "pipe failed";
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        std::string result;
-        try {
-            result = ::unshare(CLONE_NEWNET) == 0 ? body() : "unshare(CLONE_NEWNET) failed";
-        } catch (const std::exception &e) {
-            result = e.what();
-        }
-        ssize_t ignored = ::write(fds[1], result.data(), result.size());
-        (void)ignored;
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    std::string result;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0)
-        result.append(buffer, static_cast<std::size_t>(n));
-    ::close(fds[0]);
-    ::waitpid(pid, nullptr, 0);
-    return result;
-}
-
 TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
     if (::geteuid() != 0)
         GTEST_SKIP() << "needs root for a scratch network namespace";
@@ -265,7 +236,7 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
         spec.static_ranges.push_back({true, "2001:db9:" + std::to_string(i) + "::/48", {443}});
     }
     Ruleset ruleset = build_ruleset(spec);
-    std::string problem = in_scratch_netns([&]() -> std::string {
+    std::string problem = test_support::in_scratch_netns([&]() -> std::string {
         NftContext nft;
         nft.run(render_transaction(ruleset), "install");
         // A second install finds the table and changes nothing (no merge, no replacement).
