@@ -166,6 +166,22 @@ def test_each_blocked_packet_is_one_record_with_its_rule(sandboxes, testnet):
     assert "packet audit: " in box.stderr() and " 0 lost" in box.stderr()
 
 
+def test_drops_right_before_the_end_are_reported_not_lost(sandboxes, testnet):
+    """The kernel holds log messages back for up to its flush timer: the end of the session must
+    still report the last drops, not count them as lost."""
+    box = sandboxes.open(["allowed.test"])
+    assert box.cmd(f"udp {testnet.ip(20)} 9998") == "err EPERM"  # the probe works, and is blocked
+    # Three datagrams and the agent's exit in one write: the session ends within a millisecond or
+    # two of the last drop, well inside the kernel's flush timer.
+    box.proc.stdin.write(f"udpflood {testnet.ip(20)} 9999 3\nexit\n")
+    box.proc.stdin.flush()
+    box.close()
+    udp = [r["details"]["port"] for r in matching(records(box), protocol="udp", destination=testnet.ip(20))]
+    assert sorted(udp) == [9998, 9999, 9999, 9999], records(box)
+    assert records(box, "lost") == []
+    assert "packet audit: " in box.stderr() and " 0 lost" in box.stderr()
+
+
 def test_the_self_tests_probes_are_not_reported_but_the_agents_are(sandboxes, testnet):
     """The self-test sends a datagram to 127.0.0.11:53 as the agent's uid with the probe group
     (65532) before the agent exists (dropped by the guard): no record. The agent cannot take that
