@@ -448,7 +448,13 @@ std::string validate_dns_server(std::string_view server) {
     if (lowercase(server) == "any")
         return "any";
     auto [prefix, port] = parse_server(server);
-    // Loopback (Docker's 127.0.0.11), link-local and private resolvers are legitimate upstreams.
+    // Link-local and private resolvers are legitimate upstreams; on loopback only Docker's
+    // 127.0.0.11:53 is: any other loopback address is inside the sandbox, where nothing but the
+    // agent could be listening.
+    if (is_loopback(prefix) && !(!prefix.v6 && prefix.to_string(false) == "127.0.0.11" && (port == 0 || port == 53)))
+        fail_dns(server, "a loopback address other than the engine's resolver 127.0.0.11:53 is inside the "
+                         "sandbox, where only the agent could answer; give a resolver outside the container, "
+                         "or leave --dns-servers out to use the engine's");
     auto in = [&prefix](const std::vector<Range> &ranges) {
         return std::any_of(ranges.begin(), ranges.end(), [&prefix](const Range &r) { return overlaps(prefix, r.prefix); });
     };

@@ -52,6 +52,10 @@ Batch build(const IptablesSpec &spec, bool v6) {
     b.rule("INPUT", "default-drop", std::string("-j ") + blocked_input_chain);
 
     b.rule("OUTPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
+    // On lo the agent sends from 127.0.0.1 only (see plugins/net-nftables/README.md,
+    // agent-loopback-source-4): never from 127.0.0.11, never over IPv6.
+    b.rule("OUTPUT", v6 ? "agent-loopback-6" : "agent-loopback-source-4",
+           std::string(v6 ? "" : "! -s 127.0.0.1/32 ") + "-o lo -m owner --uid-owner " + agent_uid + " " + blocked);
     if (!v6) {
         b.rule("OUTPUT", "stub-udp", "-d 127.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT");
         b.rule("OUTPUT", "stub-tcp", "-d 127.0.0.1/32 -p tcp -m tcp --dport 53 -j ACCEPT");

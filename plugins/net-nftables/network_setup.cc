@@ -86,9 +86,6 @@ NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string>
         } catch (const std::exception &e) {
             throw std::runtime_error(std::string("upstream resolver from ") + origin + ": " + e.what());
         }
-        if (!resolver.v6 && resolver.address == "127.0.0.1" && resolver.port == 53)
-            throw std::runtime_error(std::string("upstream resolver 127.0.0.1:53 from ") + origin +
-                                     " is the DNS filter's own address; was the network set up twice?");
         if (std::find(setup.spec.upstreams.begin(), setup.spec.upstreams.end(), resolver) == setup.spec.upstreams.end())
             setup.spec.upstreams.push_back(resolver);
     }

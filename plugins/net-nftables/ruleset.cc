@@ -225,6 +225,14 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
         chain.rules.push_back(Rule{std::move(comment), std::move(text)});
     };
     add(output, "established", "ct state established,related accept");
+    // On lo the agent sends from 127.0.0.1 only. From another loopback address (127.0.0.11:53 in
+    // particular, bound by the agent) its packets would open conntrack entries whose reply
+    // direction is the filter's next upstream query: that query would then be "established",
+    // escape Docker's DNAT of 127.0.0.11 and reach the agent, which could answer it.
+    add(output, "agent-loopback-source-4",
+        "oif \"lo\" meta skuid " + agent_uid + " ip saddr != 127.0.0.1 goto " + blocked_output_chain);
+    add(output, "agent-loopback-6", "oif \"lo\" meta skuid " + agent_uid + " meta nfproto ipv6 goto " +
+                                        blocked_output_chain);
     for (bool tcp : {false, true})
         add(output, std::string("stub-") + l4(tcp),
             std::string("ip daddr 127.0.0.1 ") + l4(tcp) + " dport 53 accept");

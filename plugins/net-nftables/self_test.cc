@@ -82,6 +82,7 @@ std::string errno_name(int error) { return error == 0 ? "sent (not blocked)" : s
 struct ProbeReport {
     int upstream[max_probed_upstreams] = {};  // 0: the datagram was sent; otherwise errno
     int engine = 0;
+    int loopback_source = 0;                  // 0: a datagram from 127.0.0.11 to 127.0.0.1:9 was sent
     int v6 = 0;
     int dns = 0;                              // 0: got a reply of dns_length bytes
     int dns_length = 0;
@@ -113,13 +114,15 @@ Target target(bool v6, const std::string &text, std::uint16_t port) {
     return t;
 }
 
-// In the child: a zero-length datagram; 0 if it was sent, else errno. Async-signal-safe.
-int send_empty(const Target &t) {
+// In the child: a zero-length datagram (from `from`, when given); 0 if it was sent, else errno.
+// Async-signal-safe.
+int send_empty(const Target &t, const Target *from = nullptr) {
     int fd = ::socket(t.address.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return errno;
     int result = 0;
-    if (::connect(fd, reinterpret_cast<const sockaddr *>(&t.address), t.length) != 0 || ::send(fd, "", 0, 0) < 0)
+    if ((from && ::bind(fd, reinterpret_cast<const sockaddr *>(&from->address), from->length) != 0) ||
+        ::connect(fd, reinterpret_cast<const sockaddr *>(&t.address), t.length) != 0 || ::send(fd, "", 0, 0) < 0)
         result = errno;
     ::close(fd);
     return result;
@@ -147,7 +150,8 @@ std::vector<std::uint8_t> self_test_query() {
 }
 
 [[noreturn]] void run_probes(int report_fd, const LiveProbeSpec &spec, const std::vector<Target> &upstreams,
-                             const Target &engine, const Target &v6, const Target &stub,
+                             const Target &engine, const Target &loopback_from, const Target &loopback_to,
+                             const Target &v6, const Target &stub,
                              const std::vector<std::uint8_t> &query) {
     ProbeReport &report = child_report;  // static storage: no allocation after fork
     if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, spec.probe_gid, spec.probe_gid, spec.probe_gid) != 0 ||
@@ -156,6 +160,7 @@ std::vector<std::uint8_t> self_test_query() {
     for (std::size_t i = 0; i < upstreams.size() && i < max_probed_upstreams; ++i)
         report.upstream[i] = send_empty(upstreams[i]);
     report.engine = send_empty(engine);
+    report.loopback_source = send_empty(loopback_to, &loopback_from);
     report.v6 = send_empty(v6);
     report.dns = ENOTCONN;
     if (spec.probe_stub && !query.empty()) {
@@ -323,6 +328,7 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
     for (std::size_t i = 0; i < spec.upstreams.size() && i < max_probed_upstreams; ++i)
         upstreams.push_back(target(spec.upstreams[i].v6, spec.upstreams[i].address, spec.upstreams[i].port));
     Target engine = target(false, "127.0.0.11", 53);
+    Target loopback_from = target(false, "127.0.0.11", 0), loopback_to = target(false, "127.0.0.1", 9);
     Target v6 = target(true, "::1", 9);
     Target stub = target(false, "127.0.0.1", 53);
     std::vector<std::uint8_t> query = spec.probe_stub ? self_test_query() : std::vector<std::uint8_t>{};
@@ -335,7 +341,7 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
     if (pid < 0)
         throw std::runtime_error(std::string("self-test: fork: ") + std::strerror(errno));
     if (pid == 0)
-        run_probes(write_end.get(), spec, upstreams, engine, v6, stub, query);
+        run_probes(write_end.get(), spec, upstreams, engine, loopback_from, loopback_to, v6, stub, query);
     write_end.reset();
     auto report = std::make_unique<ProbeReport>();
     std::size_t got = 0;
@@ -377,6 +383,13 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
                                      ", 127.0.0.11:53: EPERM from the firewall"
                                : "uid " + std::to_string(spec.agent_uid) + " was not stopped by the firewall: " +
                                      join(upstream_problems)});
+
+    bool loopback_ok = report->loopback_source == EPERM;
+    checks.push_back(Check{"agent sends on loopback from 127.0.0.1 only", loopback_ok,
+                           loopback_ok ? "uid " + std::to_string(spec.agent_uid) +
+                                             " 127.0.0.11 -> 127.0.0.1:9: EPERM from the firewall"
+                                       : "a datagram from 127.0.0.11 to 127.0.0.1:9 was not stopped: " +
+                                             errno_name(report->loopback_source)});
 
     bool v6_ok = blocked_here(report->v6, true);
     checks.push_back(Check{"ipv6 closed", v6_ok,

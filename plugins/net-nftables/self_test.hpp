@@ -8,6 +8,8 @@
 //              uid to [::1]:9 fails locally (EPERM from the firewall, or IPv6 is off altogether)
 //  upstreams   a zero-length UDP send from the agent's uid to each upstream resolver (and to
 //              127.0.0.11:53) fails with EPERM: the packet was stopped by the firewall on this host
+//  loopback    a UDP send from the agent's uid bound to 127.0.0.11 to 127.0.0.1:9 fails with EPERM:
+//              on lo the agent sends from 127.0.0.1 only
 //  stub        the agent's uid can query the stub on 127.0.0.1:53 and a name that is not allowed is
 //              REFUSED (mode filter only: in mode any the stub would forward it)
 //  resolv.conf points at 127.0.0.1 only

@@ -222,6 +222,17 @@ def test_agent_cannot_use_dockers_resolver_directly(sandboxes, testnet):
     assert answers(testnet.control("dns", "127.0.0.11", "53", "udp", testnet.dns_name, "A")) == [testnet.dns_ip]
 
 
+def test_agent_sends_on_loopback_from_127_0_0_1_only(sandboxes, testnet):
+    """From 127.0.0.11 (bound by the agent, e.g. on port 53) the agent could open conntrack entries
+    that Docker's resolver traffic of the filter would then match as replies, skipping Docker's NAT
+    and reaching the agent. Its packets on lo from any source but 127.0.0.1 are blocked."""
+    box = sandboxes.open(["allowed.test"])
+    assert box.cmd("udpfrom 127.0.0.11 127.0.0.1 9999") == "err EPERM"
+    assert box.cmd("udpfrom 127.0.0.2 127.0.0.1 9999") == "err EPERM"
+    # The twin: the same datagram from 127.0.0.1 is sent (the agent's local services).
+    assert box.cmd("udpfrom 127.0.0.1 127.0.0.1 9999") == "ok sent"
+
+
 @pytest.mark.parametrize("runner", ["harness"])
 def test_engine_resolver_is_the_filters_upstream_and_closed_to_the_agent(sandboxes, testnet):
     """Without --dns-servers the filter forwards to Docker's 127.0.0.11 (which forwards to the test

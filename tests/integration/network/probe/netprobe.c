@@ -8,6 +8,8 @@
  * Commands (HOST is an IPv4 or IPv6 literal; results are "ok ...", "err <ERRNO>" or "noreply"):
  *   tcp HOST PORT [TIMEOUT_MS]         connect, then read one line       -> ok <line>
  *   udp HOST PORT                      send "probe", wait for one reply  -> ok <line> | noreply
+ *   udpfrom SOURCE HOST PORT           the same from a socket bound to SOURCE (port 0)
+                                                                          -> ok sent | err <ERRNO>
  *   icmp HOST                          one echo request (ping socket)    -> ok | noreply
  *   dns SERVER PORT udp|tcp NAME TYPE  one query (TYPE A, AAAA, TXT, MX, CNAME, ANY)
  *                                                                        -> ok rcode=N an=ADDR,...
@@ -194,6 +196,24 @@ static int cmd_udp(const char *host, int port) {
     line[n] = 0;
     clean_line(line);
     snprintf(result, sizeof result, "ok %s", line);
+    return 0;
+}
+
+static int cmd_udpfrom(const char *source, const char *host, int port) {
+    struct sockaddr_storage from, to;
+    socklen_t from_len, to_len;
+    if (parse_host(source, 0, &from, &from_len) < 0 || parse_host(host, port, &to, &to_len) < 0)
+        return 1;
+    int fd = socket(to.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    if (bind(fd, (struct sockaddr *)&from, from_len) < 0 || sendto(fd, "probe\n", 6, 0, (struct sockaddr *)&to, to_len) < 0) {
+        int e = errno;
+        close(fd);
+        return set_err(e);
+    }
+    close(fd);
+    snprintf(result, sizeof result, "ok sent");
     return 0;
 }
 
@@ -484,6 +504,8 @@ static int run(int argc, char **argv) {
         return cmd_udp(argv[1], atoi(argv[2]));
     if (!strcmp(c, "icmp") && argc >= 2)
         return cmd_icmp(argv[1]);
+    if (!strcmp(c, "udpfrom") && argc >= 4)
+        return cmd_udpfrom(argv[1], argv[2], atoi(argv[3]));
     if (!strcmp(c, "udpflood") && argc >= 4)
         return cmd_udpflood(argv[1], atoi(argv[2]), atol(argv[3]));
     if (!strcmp(c, "dns") && argc >= 6)

@@ -323,6 +323,7 @@ TEST(AllowEntryDns, AddressesWithOptionalPortAreAcceptedAndNormalised) {
                                            {"[2606:4700::1111]:53", "[2606:4700::1111]:53"},
                                            {"[2606:4700::1111]", "2606:4700::1111"},
                                            {"127.0.0.11", "127.0.0.11"},
+                                           {"127.0.0.11:53", "127.0.0.11:53"},
                                            {"10.0.0.2", "10.0.0.2"},
                                            {"any", "any"},
                                            {"ANY", "any"}}) {
@@ -334,7 +335,10 @@ TEST(AllowEntryDns, AddressesWithOptionalPortAreAcceptedAndNormalised) {
 TEST(AllowEntryDns, NonAddressesAndBadPortsAreRefused) {
     for (const char *text : {"", "dns.google", "1.1.1.1:0", "1.1.1.1:65536", "1.1.1.1:", "[1.1.1.1]:53",
                              "1.1.1.1 ", "0.0.0.0", "::", "224.0.0.1", "ff02::fb", "[2606:4700::1111]53",
-                             "[2606:4700::1111", "https://1.1.1.1", "1.1.1.1;id"}) {
+                             "[2606:4700::1111", "https://1.1.1.1", "1.1.1.1;id",
+                             // loopback other than the engine's 127.0.0.11:53: only the agent listens there
+                             "127.0.0.1", "127.0.0.1:5353", "127.0.0.11:5353", "127.1.2.3", "::1", "[::1]:53",
+                             "::ffff:127.0.0.11"}) {
         SCOPED_TRACE(text);
         try {
             validate_dns_server(text);

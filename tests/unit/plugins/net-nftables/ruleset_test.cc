@@ -56,7 +56,8 @@ std::string rule_text(const Chain &c, const std::string &comment) {
 TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
     Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
     EXPECT_EQ(comments(chain(ruleset, "output")),
-              (std::vector<std::string>{"established", "stub-udp", "stub-tcp", "upstream-udp 1.1.1.1:53",
+              (std::vector<std::string>{"established", "agent-loopback-source-4", "agent-loopback-6", "stub-udp",
+                                        "stub-tcp", "upstream-udp 1.1.1.1:53",
                                         "upstream-tcp 1.1.1.1:53", "upstream-closed-udp 1.1.1.1:53",
                                         "upstream-closed-tcp 1.1.1.1:53", "dns-filter-nothing-else",
                                         "ipv6-neighbour-discovery", "ipv6-kernel-link-control",
@@ -98,10 +99,16 @@ TEST(NftRuleset, NoBlanketLoopbackAccept) {
     Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
     for (const Rule &rule : chain(ruleset, "output").rules) {
         EXPECT_NE(rule.text, "oif \"lo\" accept") << rule.comment;
-        if (rule.text.find("\"lo\"") != std::string::npos) {
+        // The only loopback accept is the agent's to 127.0.0.1; the other lo rules block.
+        if (rule.text.find("\"lo\"") != std::string::npos && rule.text.find(" accept") != std::string::npos) {
             EXPECT_NE(rule.text.find("meta skuid 1000 ip daddr 127.0.0.1"), std::string::npos) << rule.comment;
         }
     }
+    // The agent sends on lo from 127.0.0.1 only (never from 127.0.0.11, never over IPv6).
+    EXPECT_EQ(rule_text(chain(ruleset, "output"), "agent-loopback-source-4"),
+              "oif \"lo\" meta skuid 1000 ip saddr != 127.0.0.1 goto blocked_output");
+    EXPECT_EQ(rule_text(chain(ruleset, "output"), "agent-loopback-6"),
+              "oif \"lo\" meta skuid 1000 meta nfproto ipv6 goto blocked_output");
     EXPECT_EQ(rule_text(chain(ruleset, "output"), "stub-udp"), "ip daddr 127.0.0.1 udp dport 53 accept");
 }
 
