@@ -19,6 +19,9 @@ constexpr std::size_t max_transactions = 512;
 constexpr std::size_t max_connections = 64;
 constexpr std::size_t max_datagrams_per_wakeup = 64;
 constexpr auto tcp_idle = std::chrono::seconds(10);
+// A TCP client's replies waiting to be sent: above this, its further queries are not read until
+// it reads (a client that pipelines queries and never reads cannot grow the filter's memory).
+constexpr std::size_t max_pending_replies = 64 * 1024;
 constexpr std::size_t max_message = 65535;
 constexpr unsigned max_socket_uses = 100;
 constexpr auto max_socket_age = std::chrono::seconds(60);
@@ -491,6 +494,12 @@ void Server::on_connection(std::uint64_t key, short revents) {
     if (it == connections_.end())
         return;
     Connection &connection = it->second;
+    // Reset or shut down both ways (also while its query is in flight): no reply can reach it.
+    if (revents & (POLLHUP | POLLERR)) {
+        close_fd(connection.fd);
+        connections_.erase(it);
+        return;
+    }
     if (revents & POLLOUT && connection.sent < connection.out.size()) {
         ssize_t n = ::send(connection.fd, connection.out.data() + connection.sent,
                            connection.out.size() - connection.sent, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -499,14 +508,17 @@ void Server::on_connection(std::uint64_t key, short revents) {
             connections_.erase(it);
             return;
         }
-        if (n > 0)
+        if (n > 0) {
             connection.sent += static_cast<std::size_t>(n);
+            connection.deadline = Clock::now() + tcp_idle;
+        }
         if (connection.sent == connection.out.size()) {
             connection.out.clear();
             connection.sent = 0;
         }
     }
-    if ((revents & (POLLIN | POLLHUP | POLLERR)) && !connection.busy) {
+    const auto pending = [&connection] { return connection.out.size() - connection.sent; };
+    if ((revents & POLLIN) && !connection.busy && pending() < max_pending_replies) {
         std::array<std::uint8_t, 16384> buffer;
         ssize_t n = ::recv(connection.fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
@@ -520,7 +532,7 @@ void Server::on_connection(std::uint64_t key, short revents) {
         }
     }
     // One query at a time per connection; the next one is read after its reply.
-    while (!connection.busy) {
+    while (!connection.busy && pending() < max_pending_replies) {
         auto length = complete_message(connection.in);
         if (!length)
             break;
@@ -549,7 +561,8 @@ void Server::expire(Clock::time_point now) {
             fail_transaction(id);
     }
     for (auto it = connections_.begin(); it != connections_.end();) {
-        if (!it->second.busy && it->second.out.empty() && it->second.deadline <= now) {
+        // Idle for tcp_idle: no query, and no reply taken (a client that does not read is dropped).
+        if (!it->second.busy && it->second.deadline <= now) {
             close_fd(it->second.fd);
             it = connections_.erase(it);
         } else {
@@ -586,7 +599,7 @@ int Server::run() {
         for (const auto &[key, connection] : connections_) {
             next = std::min(next, connection.deadline);
             short events = 0;
-            if (!connection.busy)
+            if (!connection.busy && connection.out.size() - connection.sent < max_pending_replies)
                 events |= POLLIN;
             if (connection.sent < connection.out.size())
                 events |= POLLOUT;

@@ -222,6 +222,33 @@ def test_agent_cannot_use_dockers_resolver_directly(sandboxes, testnet):
     assert answers(testnet.control("dns", "127.0.0.11", "53", "udp", testnet.dns_name, "A")) == [testnet.dns_ip]
 
 
+def filter_rss_kb(box):
+    """The DNS filter's resident memory (host /proc; the harness container's process list)."""
+    out = netlib.docker("top", box.container, "-eo", "pid,comm").stdout
+    pids = [line.split()[0] for line in out.splitlines()[1:] if "rustyolo-dns" in line]
+    assert len(pids) == 1, out
+    with open(f"/proc/{pids[0]}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+@pytest.mark.parametrize("runner", ["harness"])
+def test_a_tcp_client_that_never_reads_cannot_grow_the_filter(sandboxes, testnet):
+    """Queries pipelined over TCP without reading a reply: the filter stops reading that client
+    once 64 KiB of replies wait, so its memory stays flat and the client's writes stall. Other
+    clients are still served."""
+    box = sandboxes.open(["allowed.test"])
+    assert answers(stub(box, "allowed.test")) == [testnet.ip(20)]  # now answered from the cache
+    before = filter_rss_kb(box)
+    result = box.cmd("tcppipe 127.0.0.1 53 allowed.test 1000000", timeout=120)
+    assert result.startswith("ok sent="), result
+    sent = int(result.split("=", 1)[1])
+    grown = filter_rss_kb(box) - before
+    assert sent < 1000000, "the filter kept reading a client that reads nothing"
+    assert grown < 8 * 1024, f"the filter grew by {grown} KiB for {sent} unread queries"
+    # The twin: another client, over TCP, is answered meanwhile.
+    assert answers(box.cmd("dns 127.0.0.1 53 tcp allowed.test A")) == [testnet.ip(20)]
+
+
 def test_agent_sends_on_loopback_from_127_0_0_1_only(sandboxes, testnet):
     """From 127.0.0.11 (bound by the agent, e.g. on port 53) the agent could open conntrack entries
     that Docker's resolver traffic of the filter would then match as replies, skipping Docker's NAT

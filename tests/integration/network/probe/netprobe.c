@@ -8,6 +8,10 @@
  * Commands (HOST is an IPv4 or IPv6 literal; results are "ok ...", "err <ERRNO>" or "noreply"):
  *   tcp HOST PORT [TIMEOUT_MS]         connect, then read one line       -> ok <line>
  *   udp HOST PORT                      send "probe", wait for one reply  -> ok <line> | noreply
+ *   tcppipe SERVER PORT NAME COUNT     DNS over TCP: up to COUNT queries for NAME (type A), written
+ *                                      back to back without reading any reply, until COUNT or until
+ *                                      the server stops reading for 2 s; the connection stays open
+ *                                      until the next tcppipe or exit      -> ok sent=N
  *   udpfrom SOURCE HOST PORT           the same from a socket bound to SOURCE (port 0)
                                                                           -> ok sent | err <ERRNO>
  *   icmp HOST                          one echo request (ping socket)    -> ok | noreply
@@ -354,6 +358,52 @@ static void describe_reply(const unsigned char *m, size_t size) {
     snprintf(result, sizeof result, "ok rcode=%d tc=%d an=%s", rcode, tc, *list ? list : "-");
 }
 
+static int pipe_fd = -1;
+
+static int cmd_tcppipe(const char *server, int port, const char *name, long count) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(server, port, &ss, &len) < 0)
+        return 1;
+    if (pipe_fd >= 0)
+        close(pipe_fd);
+    pipe_fd = connect_timeout(SOCK_STREAM, &ss, len, 3000);
+    if (pipe_fd < 0)
+        return set_err(errno);
+    fcntl(pipe_fd, F_SETFL, fcntl(pipe_fd, F_GETFL) | O_NONBLOCK);
+    unsigned char one[600];
+    size_t qlen = build_query(one + 2, name, 1, 0x4242);
+    one[0] = (unsigned char)(qlen >> 8);
+    one[1] = (unsigned char)(qlen & 0xff);
+    enum { batch = 256 };
+    static unsigned char chunk[batch * 600];
+    size_t each = qlen + 2;
+    for (int i = 0; i < batch; ++i)
+        memcpy(chunk + (size_t)i * each, one, each);
+    long sent = 0;        /* whole queries */
+    size_t partial = 0;   /* bytes of the current chunk already written */
+    while (sent < count) {
+        long in_chunk = count - sent < batch ? count - sent : batch;
+        size_t total = (size_t)in_chunk * each;
+        ssize_t n = send(pipe_fd, chunk + partial, total - partial, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                return set_err(errno);
+            struct pollfd p = {pipe_fd, POLLOUT, 0};
+            if (poll(&p, 1, 2000) != 1)
+                break; /* the server stopped reading */
+            continue;
+        }
+        partial += (size_t)n;
+        if (partial == total) {
+            sent += in_chunk;
+            partial = 0;
+        }
+    }
+    snprintf(result, sizeof result, "ok sent=%ld", sent + (long)(partial / each));
+    return 0;
+}
+
 static int cmd_dns(const char *server, int port, const char *proto, const char *name, const char *type) {
     struct sockaddr_storage ss;
     socklen_t len;
@@ -504,6 +554,8 @@ static int run(int argc, char **argv) {
         return cmd_udp(argv[1], atoi(argv[2]));
     if (!strcmp(c, "icmp") && argc >= 2)
         return cmd_icmp(argv[1]);
+    if (!strcmp(c, "tcppipe") && argc >= 5)
+        return cmd_tcppipe(argv[1], atoi(argv[2]), argv[3], atol(argv[4]));
     if (!strcmp(c, "udpfrom") && argc >= 4)
         return cmd_udpfrom(argv[1], argv[2], atoi(argv[3]));
     if (!strcmp(c, "udpflood") && argc >= 4)
