@@ -235,10 +235,8 @@ void NflogReader::run() {
         for (;;) {
             ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
             if (n < 0) {
-                if (errno == ENOBUFS) {  // the kernel dropped messages: the counters keep the total
-                    overruns_.fetch_add(1);
+                if (errno == ENOBUFS)  // the kernel dropped messages: the counters keep the total
                     continue;
-                }
                 if (errno == EINTR)
                     continue;
                 break;  // EAGAIN: drained

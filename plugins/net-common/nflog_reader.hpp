@@ -92,8 +92,6 @@ public:
     // Log messages received and handed to the handler (including packets that could not be
     // parsed: the handler sees family 0).
     std::uint64_t received() const { return received_.load(); }
-    // Times the socket reported an overrun (ENOBUFS: messages were lost).
-    std::uint64_t overruns() const { return overruns_.load(); }
     // True from start() until the reading thread ends (stop(), or a poll error).
     bool running() const { return running_.load(); }
 
@@ -107,7 +105,6 @@ private:
     UniqueFd stop_;  // eventfd: stop() wakes the thread
     std::thread thread_;
     std::atomic<std::uint64_t> received_{0};
-    std::atomic<std::uint64_t> overruns_{0};
     std::atomic<bool> running_{false};
     std::mutex mutex_;
     std::condition_variable progress_;

@@ -17,22 +17,10 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = "/probes/syscalls64; echo \"status x86_64 $?\"; /probes/syscalls32; echo \"status i386 $?\""
+# The probes and their output format are test_syscalls.py's: {abi: {check: result}}.
+from test_syscalls import SCRIPT, parse as parse_probe
+
 EPERM = 1
-
-
-def parse_probe(run):
-    """Probe output -> {abi: {check: result}} (the format of test_syscalls.py)."""
-    results, current = {}, None
-    for line in run.lines():
-        name, _, result = line.partition(" ")
-        if name == "status":
-            current = None
-        elif name == "abi":
-            current = results.setdefault(result, {})
-        elif current is not None:
-            current[name] = result
-    return results
 
 
 def records_of(state_home: Path):
