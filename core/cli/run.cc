@@ -6,7 +6,10 @@
 #include "audit_summary.hpp"
 #include "engine_api.hpp"
 #include "error.hpp"
+#include "git_dirs.hpp"
 #include "json_pretty.hpp"
+#include "paths.hpp"
+#include "placeholders.hpp"
 #include "plan_builder.hpp"
 #include "process.hpp"
 #include "session_socket.hpp"
@@ -29,23 +32,37 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Removes the session's private directory (Plan file, sockets) and placeholders on every exit.
+// Removes the session's private directory (Plan file, sockets) on every exit.
 class SessionFiles {
 public:
-    SessionFiles(const Plan &plan, std::string dir) : plan_(plan), dir_(std::move(dir)) {}
+    explicit SessionFiles(std::string dir) : dir_(std::move(dir)) {}
     ~SessionFiles() {
         std::error_code ec;
         if (!dir_.empty())
             fs::remove_all(dir_, ec);
-        remove_placeholders(plan_);
     }
     SessionFiles(const SessionFiles &) = delete;
     SessionFiles &operator=(const SessionFiles &) = delete;
 
 private:
-    const Plan &plan_;
     std::string dir_;
 };
+
+// What the session added to the project's git metadata that git could later read by name is
+// moved aside (core/lib/git_dirs.hpp), reported on stderr and audited.
+void move_aside_git_entries(const Plan &plan, const std::string &project, const GitSnapshot &before,
+                            AuditHub &audit) {
+    for (const MovedAside &m : move_aside_new_git_entries(project, before, plan.session)) {
+        std::cerr << "rustyolo: the session added " << m.from << " to the project's git metadata; git could "
+                  << "read it as configuration or run it, so it was moved aside to " << m.to
+                  << " (look at it before you use it)\n";
+        audit.host_record("mount", "block", "git_moved_aside",
+                          json::object{{"source", (fs::path(project) / m.from).string()},
+                                       {"moved_to", (fs::path(project) / m.to).string()},
+                                       {"rule", "git-new-entry"},
+                                       {"reason", "a new entry in a git dir that is not on the allow-list"}});
+    }
+}
 
 std::vector<std::string> runtime_command(const LoadedPlugin &runtime, const Plan &plan,
                                          const std::string &plan_file, const std::string &session_dir,
@@ -165,9 +182,22 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         }
         throw ReportedError{code};
     };
+    // Placeholders for missing protected paths are shared with other sessions on the project;
+    // they are released (and removed by the last session out) when this function returns.
+    std::unique_ptr<ProjectPlaceholders> placeholders;
     Plan plan;
+    GitSnapshot git_before;
     try {
+        if (start) {
+            placeholders = std::make_unique<ProjectPlaceholders>(runtime_base_dir(context.getenv_fn), build.cwd,
+                                                                 build.session);
+            build.placeholders = placeholders.get();
+        }
         plan = build_plan(context.config, *context.registry, build);
+        if (placeholders) {
+            placeholders->commit();
+            git_before = snapshot_git_dirs(build.cwd);
+        }
     } catch (const std::exception &e) {
         fail(e, 2, "start refused: ");
     }
@@ -205,7 +235,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         return 0;
     }
 
-    SessionFiles cleanup(plan, session_dir);
+    SessionFiles cleanup(session_dir);
     check_image(plan.runtime, plan.image);
     int code = 0;
     try {
@@ -226,6 +256,14 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         // The supervisor's last records (its exit record) come just before its connection closes.
         if (!lifeline.wait_closed(3000))
             spdlog::warn("the container's session connection is still open after it exited");
+        try {
+            move_aside_git_entries(plan, build.cwd, git_before, *audit);
+        } catch (const std::exception &e) {
+            // The session ran; what could not be moved aside is named, and the run fails.
+            std::cerr << "rustyolo: error: " << e.what() << "\n";
+            if (code == 0)
+                code = 1;
+        }
     } catch (const std::exception &e) {
         fail(e, 125, "start failed: ");
     }

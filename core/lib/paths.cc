@@ -70,9 +70,9 @@ std::string resolve_plugin_argument(const std::string &argument, const std::stri
                      "e.g. --plugin ./" + file);
 }
 
-namespace {
-
-void check_private_dir(const std::string &dir) {
+void make_private_dir(const std::string &dir) {
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+        throw Error("cannot create the runtime directory " + dir + ": " + std::strerror(errno));
     struct stat st {};
     if (::lstat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != ::getuid() ||
         (st.st_mode & 077) != 0)
@@ -80,24 +80,24 @@ void check_private_dir(const std::string &dir) {
                     "(it must be mode 0700, not a symlink); remove it and run again");
 }
 
-}  // namespace
-
-std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse) {
+std::string runtime_base_dir(const GetEnv &getenv_fn) {
     std::string base;
     if (const char *runtime = getenv_fn("XDG_RUNTIME_DIR"); runtime && *runtime == '/' &&
                                                           ::access(runtime, W_OK) == 0)
         base = std::string(runtime) + "/rustyolo";
     else
         base = "/tmp/rustyolo-" + std::to_string(::getuid());
-    if (::mkdir(base.c_str(), 0700) != 0 && errno != EEXIST)
-        throw Error("cannot create the runtime directory " + base + ": " + std::strerror(errno));
-    check_private_dir(base);
-    std::string dir = base + "/" + session;
+    make_private_dir(base);
+    return base;
+}
+
+std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse) {
+    std::string dir = runtime_base_dir(getenv_fn) + "/" + session;
     if (::mkdir(dir.c_str(), 0700) != 0) {
         if (!(reuse && errno == EEXIST))
             throw Error("cannot create the session directory " + dir + ": " + std::strerror(errno));
         ::chmod(dir.c_str(), 0700);
-        check_private_dir(dir);
+        make_private_dir(dir);
     }
     return dir;
 }

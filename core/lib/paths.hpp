@@ -26,6 +26,12 @@ std::string expand_tilde(const std::string &path, const std::string &home);
 std::string resolve_plugin_argument(const std::string &argument, const std::string &cwd,
                                     const std::vector<std::string> &trusted_dirs);
 
+// Creates `dir` (mode 0700) if needed and checks that it is a private directory of ours.
+void make_private_dir(const std::string &dir);
+
+// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>, created private if needed.
+std::string runtime_base_dir(const GetEnv &getenv_fn);
+
 // A private (0700) directory for one session's runtime files (the Plan, the audit socket), under
 // $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller. With `reuse`, an
 // existing directory of that name (owned by us, private) is used as it is (for dry runs).

@@ -2,6 +2,7 @@
 
 #include "env_policy.hpp"
 #include "error.hpp"
+#include "git_dirs.hpp"
 #include "text.hpp"
 #include "mount_spec.hpp"
 
@@ -349,27 +350,6 @@ void create_private_dir(const std::string &path) {
     ::chmod(path.c_str(), 0700);
 }
 
-// Creates a missing component of a protected path as an empty placeholder, so that it can be
-// mounted. When rustyolo runs as root the placeholder is given to the agent's uid (it is the only
-// owner that makes sense inside), never anything that already existed. Recorded in created_paths
-// so that exactly these are removed after the session.
-void create_placeholder(Plan &plan, const fs::path &path, bool directory) {
-    int rc = 0;
-    if (directory) {
-        rc = ::mkdir(path.c_str(), 0755);
-    } else {
-        rc = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-        if (rc >= 0)
-            ::close(rc);
-    }
-    if (rc < 0)
-        throw Error("cannot create the read-only placeholder " + path.string() + ": " + std::strerror(errno));
-    plan.created_paths.push_back(path.string());
-    if (::geteuid() == 0 && ::lchown(path.c_str(), plan.user.uid, plan.user.gid) != 0)
-        throw Error("cannot give the placeholder " + path.string() + " to uid " + std::to_string(plan.user.uid) +
-                    ": " + std::strerror(errno));
-}
-
 bool has_mount_target(const Plan &plan, const std::string &target) {
     return std::any_of(plan.mounts.begin(), plan.mounts.end(),
                        [&](const PlanMount &m) { return m.target == target; });
@@ -382,7 +362,9 @@ bool has_mount_target(const Plan &plan, const std::string &target) {
 //  - If an existing ancestor is not a directory (e.g. `.git` is a file in a worktree), that
 //    ancestor is protected instead: the path can only appear by replacing it.
 //  - Symbolic links are refused: a link cannot be protected safely.
-void protect_path(Plan &plan, const std::string &relative, const BuildContext &ctx) {
+//  - A missing path is created as a placeholder (through the project's placeholder registry, which
+//    also knows the placeholders of other live sessions) holding `content`.
+void protect_path(Plan &plan, const std::string &relative, const BuildContext &ctx, std::string_view content = {}) {
     bool want_dir = !relative.empty() && relative.back() == '/';
     fs::path rel = fs::path(relative).lexically_normal();
     if (!rel.empty() && rel.filename().empty())
@@ -409,31 +391,35 @@ void protect_path(Plan &plan, const std::string &relative, const BuildContext &c
                              " is a symbolic link; rustyolo cannot make it read-only safely. Replace "
                              "the link with the file it points to, or move it out of the project");
         const bool is_dir = exists ? S_ISDIR(st.st_mode) : (!last || want_dir);
-        if (!exists && ctx.prepare_host)
-            create_placeholder(plan, source, is_dir);
+        bool placeholder = !exists;
+        if (ctx.placeholders) {
+            placeholder = ctx.placeholders->hold(source, is_dir, last ? content : std::string_view{},
+                                                 plan.user.uid, plan.user.gid);
+            if (placeholder && std::find(plan.created_paths.begin(), plan.created_paths.end(), source.string()) ==
+                                   plan.created_paths.end())
+                plan.created_paths.push_back(source.string());
+        }
+        const std::string note = placeholder ? " (did not exist: placeholder)" : "";
         if (last || !is_dir) {
             if (!has_mount_target(plan, target))
                 plan.mounts.push_back(PlanMount{source.string(), target, true, "protect",
                                                 "read-only: " + walked.string() +
-                                                    " is executed or read by the host later" +
-                                                    (exists ? "" : " (did not exist: empty placeholder)"),
-                                                !exists});
+                                                    " is executed or read by the host later" + note,
+                                                placeholder});
             return;
         }
         if (!has_mount_target(plan, target))
             plan.mounts.push_back(PlanMount{source.string(), target, false, "pin",
                                             "mount point, so that it cannot be renamed to replace the "
-                                            "protected paths inside it" +
-                                                std::string(exists ? "" : " (did not exist: empty placeholder)"),
-                                            !exists});
+                                            "protected paths inside it" + note,
+                                            placeholder});
     }
 }
 
 }  // namespace
 
 const std::vector<std::string> &default_protected_paths() {
-    static const std::vector<std::string> paths{".git/hooks/", ".git/config", ".rustyolo.toml",
-                                                ".envrc",      ".vscode/",    ".idea/"};
+    static const std::vector<std::string> paths{".rustyolo.toml", ".envrc", ".vscode/", ".idea/"};
     return paths;
 }
 
@@ -573,6 +559,8 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
                                             "persistent " + ctx.agent + " state under --auth-home", false});
         }
     }
+    for (const auto &git : git_protected_paths(ctx.cwd))
+        protect_path(plan, git.relative, ctx, git.content);
     for (const auto &path : default_protected_paths())
         protect_path(plan, path, ctx);
     for (const auto &path : agent.protect)
@@ -580,19 +568,6 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
 
     plan.container_plugins = {plan.network.firewall, plan.syscalls.plugin};
     return plan;
-}
-
-void remove_placeholders(const Plan &plan) {
-    // Innermost first; anything the session put content into stays (nothing is lost).
-    for (auto it = plan.created_paths.rbegin(); it != plan.created_paths.rend(); ++it) {
-        struct stat st {};
-        if (::lstat(it->c_str(), &st) != 0)
-            continue;
-        if (S_ISDIR(st.st_mode))
-            ::rmdir(it->c_str());  // fails, harmlessly, when not empty
-        else if (S_ISREG(st.st_mode) && st.st_size == 0)
-            ::unlink(it->c_str());
-    }
 }
 
 }  // namespace rustyolo

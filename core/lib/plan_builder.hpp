@@ -6,6 +6,7 @@
 
 #include "config.hpp"
 #include "paths.hpp"
+#include "placeholders.hpp"
 #include "plan.hpp"
 #include "plugin_loader.hpp"
 
@@ -23,9 +24,12 @@ struct BuildContext {
     std::string agent;                     // agent name ("claude", "exec", "shell", ...)
     std::vector<std::string> agent_args;   // user args after the agent name
     bool agent_args_given = false;
-    // True only for a real start: creates missing auth dirs and protected-path placeholders.
-    // Never for `plan` or `--dry-run`, which must not touch the disk.
+    // True only for a real start: creates missing auth dirs. Never for `plan` or `--dry-run`,
+    // which must not touch the disk.
     bool prepare_host = false;
+    // For a real start: the project's placeholder registry, which creates missing protected paths
+    // (and knows other sessions' placeholders). Null for `plan` and `--dry-run`.
+    ProjectPlaceholders *placeholders = nullptr;
     std::string session;                   // session id
     // Told about each mount a mount guard refuses, just before the refusal is thrown (for the
     // audit): {"source", "canonical", "target", "origin", "rule", "reason"}. May be empty.
@@ -38,15 +42,13 @@ const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std:
 // The runtime plugin that serves `runtime` (docker, podman).
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime);
 
-// Project paths the host executes later, always read-only inside (agents add their own).
+// Project paths the host executes later, always read-only inside (agents add their own; the git
+// metadata's come from git_protected_paths()).
 const std::vector<std::string> &default_protected_paths();
 
 Plan build_plan(const Config &config, const PluginRegistry &registry, const BuildContext &context);
 
 // A new random session id (12 hex digits).
 std::string new_session_id();
-
-// Removes the protected-path placeholders this session created, if they are still empty.
-void remove_placeholders(const Plan &plan);
 
 }  // namespace rustyolo

@@ -121,8 +121,9 @@ struct Plan {
     // are never silenced.
     std::string log_level = "warn";
     std::vector<std::string> warnings;           // shown to the user before the start
-    // Host paths this session created as read-only placeholders (outermost first); the CLI
-    // removes each one after the session if it is still empty.
+    // Host paths this session holds as read-only placeholders (outermost first): created by it or
+    // by another live session on the project. For information: the CLI's placeholder registry
+    // (core/lib/placeholders.hpp) removes them when the last session holding them ends.
     std::vector<std::string> created_paths;
     bool operator==(const Plan &) const = default;
 };

@@ -1,0 +1,249 @@
+#include "git_dirs.hpp"
+
+#include "error.hpp"
+#include "unique_fd.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace rustyolo {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t kMaxGitDirs = 512;
+constexpr int kMaxModuleDepth = 8;  // submodule names with slashes nest their git dirs
+
+bool lstat_of(const fs::path &path, struct stat &st) { return ::lstat(path.c_str(), &st) == 0; }
+
+bool is_dir(const fs::path &path) {
+    struct stat st {};
+    return lstat_of(path, st) && S_ISDIR(st.st_mode);
+}
+
+bool present(const fs::path &path) {
+    struct stat st {};
+    return lstat_of(path, st);
+}
+
+// The names in a directory, sorted; none when it cannot be read.
+std::vector<std::string> names_in(const fs::path &dir) {
+    std::vector<std::string> names;
+    DIR *d = ::opendir(dir.c_str());
+    if (!d)
+        return names;
+    while (const dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..")
+            names.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+std::string join(const std::string &dir, const std::string &name) { return dir + "/" + name; }
+
+// Walks the git dirs under `.git` the way git finds them: `modules/<name>` (a name may hold
+// slashes, so a directory without HEAD is a level of a name), `worktrees/<id>`.
+class Walker {
+public:
+    explicit Walker(const fs::path &project) : project_(project) {}
+
+    void walk() {
+        if (is_dir(project_ / ".git"))
+            git_dir(".git", false);
+    }
+
+    std::vector<GitDir> dirs;
+    std::vector<std::string> containers;  // `modules/` (and levels of names in it), `worktrees/`
+
+private:
+    void refuse_link(const std::string &rel) {
+        struct stat st {};
+        if (lstat_of(project_ / rel, st) && S_ISLNK(st.st_mode))
+            throw UsageError("the git metadata entry " + (project_ / rel).string() +
+                             " is a symbolic link; rustyolo cannot protect the git dir it points to. Replace "
+                             "the link with the directory, or move the project's git dir out of the way");
+    }
+
+    void add(const std::string &rel, bool linked) {
+        if (dirs.size() >= kMaxGitDirs)
+            throw UsageError("the project " + project_.string() + " has more than " + std::to_string(kMaxGitDirs) +
+                             " git dirs under .git (submodules and worktrees); rustyolo protects the "
+                             "configuration of each one and refuses to start with so many");
+        dirs.push_back(GitDir{rel, linked});
+    }
+
+    void git_dir(const std::string &rel, bool linked) {
+        add(rel, linked);
+        if (linked)
+            return;
+        const std::string modules = join(rel, "modules");
+        refuse_link(modules);
+        if (is_dir(project_ / modules))
+            module_level(modules, 0);
+        const std::string worktrees = join(rel, "worktrees");
+        refuse_link(worktrees);
+        if (is_dir(project_ / worktrees)) {
+            containers.push_back(worktrees);
+            for (const auto &name : names_in(project_ / worktrees)) {
+                const std::string wt = join(worktrees, name);
+                refuse_link(wt);
+                if (is_dir(project_ / wt))
+                    git_dir(wt, present(project_ / wt / "commondir"));
+            }
+        }
+    }
+
+    void module_level(const std::string &rel, int depth) {
+        containers.push_back(rel);
+        for (const auto &name : names_in(project_ / rel)) {
+            const std::string entry = join(rel, name);
+            refuse_link(entry);
+            if (!is_dir(project_ / entry))
+                continue;
+            if (present(project_ / entry / "HEAD"))
+                git_dir(entry, false);
+            else if (depth < kMaxModuleDepth)
+                module_level(entry, depth + 1);
+        }
+    }
+
+    const fs::path &project_;
+};
+
+// Top-level entries of a git dir that git keeps data in (or only takes as state of an operation
+// that needs no code: refs, messages), so the agent may add them. Anything else that is new, e.g.
+// `commondir`-like files of a later git, `rebase-merge/` (its todo list can `exec`), `sequencer/`,
+// `remotes/`, `branches/`, `modules/`, `worktrees/`, is moved aside.
+bool allowed_new_top_level(const std::string &name) {
+    static const std::set<std::string> allowed{
+        "HEAD",          "ORIG_HEAD",   "FETCH_HEAD",   "MERGE_HEAD",      "MERGE_MSG",      "MERGE_MODE",
+        "MERGE_RR",      "AUTO_MERGE",  "CHERRY_PICK_HEAD", "REVERT_HEAD", "COMMIT_EDITMSG", "TAG_EDITMSG",
+        "SQUASH_MSG",    "NOTES_EDITMSG", "EDIT_DESCRIPTION", "index",     "packed-refs",    "objects",
+        "refs",          "logs",        "description",  "info",            "shallow",        "rr-cache",
+        "lfs",           "gc.pid",      "gc.log",
+        // protected in every git dir (read-only inside; listed so that a missing one is no news)
+        "config",        "config.worktree", "commondir", "gitdir",         "hooks"};
+    if (allowed.count(name) || name.rfind("rustyolo-aside.", 0) == 0)  // what an earlier end moved aside
+        return true;
+    return name.size() > 5 && name.compare(name.size() - 5, 5, ".lock") == 0;
+}
+
+// Opens a directory of the project, refusing a symbolic link anywhere on the way.
+UniqueFd open_dir(const fs::path &project, const std::string &relative) {
+    UniqueFd fd(::open(project.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    for (const auto &part : fs::path(relative)) {
+        if (!fd)
+            break;
+        fd = UniqueFd(::openat(fd.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    if (!fd)
+        throw Error("cannot open " + (project / relative).string() + " to move aside what the session added: " +
+                    std::strerror(errno));
+    return fd;
+}
+
+// Renames dir/name to dir/rustyolo-aside.<session>.<name> (or with .1, .2, ... if taken), never
+// replacing anything. Returns the new name.
+std::string rename_aside(const fs::path &project, const std::string &dir, const std::string &name,
+                         const std::string &session) {
+    UniqueFd fd = open_dir(project, dir);
+    for (int n = 0; n < 100; ++n) {
+        std::string to = "rustyolo-aside." + session + "." + name + (n ? "." + std::to_string(n) : "");
+        if (::renameat2(fd.get(), name.c_str(), fd.get(), to.c_str(), RENAME_NOREPLACE) == 0)
+            return to;
+        if (errno != EEXIST)
+            throw Error("cannot move aside " + (project / dir / name).string() + ", which this session added to the "
+                        "project's git metadata: " + std::strerror(errno) + "; remove or rename it yourself before "
+                        "running git in this project");
+    }
+    throw Error("cannot move aside " + (project / dir / name).string() + ": every aside name is taken");
+}
+
+}  // namespace
+
+GitKind git_kind(const fs::path &project) {
+    struct stat st {};
+    if (!lstat_of(project / ".git", st))
+        return GitKind::none;
+    return S_ISDIR(st.st_mode) ? GitKind::directory : GitKind::file;
+}
+
+std::vector<GitDir> find_git_dirs(const fs::path &project) {
+    Walker w(project);
+    w.walk();
+    return std::move(w.dirs);
+}
+
+std::vector<GitProtected> git_protected_paths(const fs::path &project) {
+    switch (git_kind(project)) {
+    case GitKind::none:
+        return {{".git/", ""}};
+    case GitKind::file:
+        return {{".git", ""}};
+    case GitKind::directory:
+        break;
+    }
+    std::vector<GitProtected> out;
+    for (const auto &dir : find_git_dirs(project)) {
+        const std::string &g = dir.relative;
+        // Read from the git dir itself, linked worktree or not (git's path.c: per-worktree paths).
+        out.push_back({join(g, "commondir"), ".\n"});
+        out.push_back({join(g, "gitdir"), ""});
+        out.push_back({join(g, "config.worktree"), ""});
+        if (dir.linked)
+            continue;  // the rest is read from the common dir
+        out.push_back({join(g, "config"), ""});
+        out.push_back({join(g, "hooks/"), ""});
+        out.push_back({join(g, "info/attributes"), ""});
+        out.push_back({join(g, "objects/info/alternates"), ""});
+    }
+    return out;
+}
+
+GitSnapshot snapshot_git_dirs(const fs::path &project) {
+    GitSnapshot snap;
+    Walker w(project);
+    w.walk();
+    for (const auto &dir : w.dirs)
+        snap.git_dirs.push_back(dir.relative);
+    snap.containers = std::move(w.containers);
+    for (const auto *dirs : {&snap.git_dirs, &snap.containers})
+        for (const auto &dir : *dirs)
+            for (const auto &name : names_in(project / dir))
+                snap.entries.insert(join(dir, name));
+    return snap;
+}
+
+std::vector<MovedAside> move_aside_new_git_entries(const fs::path &project, const GitSnapshot &before,
+                                                   const std::string &session) {
+    // Only the directories that existed at the start are looked into: they are mount points for
+    // the session (protected paths pin them), so they are the same directories now. Nothing the
+    // agent made is walked into.
+    std::vector<MovedAside> moved;
+    auto check = [&](const std::string &dir, bool git_dir) {
+        for (const auto &name : names_in(project / dir)) {
+            const std::string rel = join(dir, name);
+            if (before.entries.count(rel) || (git_dir && allowed_new_top_level(name)))
+                continue;
+            moved.push_back({rel, join(dir, rename_aside(project, dir, name, session))});
+        }
+    };
+    for (const auto &dir : before.git_dirs)
+        check(dir, true);
+    for (const auto &dir : before.containers)
+        check(dir, false);
+    return moved;
+}
+
+}  // namespace rustyolo

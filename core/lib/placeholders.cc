@@ -1,0 +1,268 @@
+#include "placeholders.hpp"
+
+#include "error.hpp"
+#include "paths.hpp"
+
+#include <boost/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <set>
+
+namespace rustyolo {
+
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char *kRecordSuffix = ".json";
+
+std::string errno_text() { return std::strerror(errno); }
+
+UniqueFd open_locked(const fs::path &path, int flags, int lock) {
+    UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd)
+        throw Error("cannot open " + path.string() + ": " + errno_text());
+    int rc;
+    do
+        rc = ::flock(fd.get(), lock);
+    while (rc != 0 && errno == EINTR);
+    if (rc != 0)
+        throw Error("cannot lock " + path.string() + ": " + errno_text());
+    return fd;
+}
+
+std::string read_all(int fd) {
+    std::string out;
+    char buf[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        out.append(buf, static_cast<std::size_t>(n));
+    }
+    return out;
+}
+
+std::vector<Placeholder> parse_record(const std::string &text) {
+    std::vector<Placeholder> out;
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object())
+        return out;
+    const json::value *list = v.as_object().if_contains("placeholders");
+    if (!list || !list->is_array())
+        return out;
+    for (const auto &item : list->as_array()) {
+        if (!item.is_object())
+            continue;
+        const auto &o = item.as_object();
+        const auto *path = o.if_contains("path");
+        const auto *dir = o.if_contains("directory");
+        const auto *content = o.if_contains("content");
+        if (path && path->is_string() && dir && dir->is_bool() && content && content->is_string())
+            out.push_back({std::string(path->as_string()), dir->as_bool(), std::string(content->as_string())});
+    }
+    return out;
+}
+
+// The directory that holds `path`, opened without following a symbolic link anywhere on the way:
+// the CLI may be root, and another session's agent may have replaced a directory of the project
+// with a link. (Placeholder paths are under the canonical project path, which has no links.)
+UniqueFd open_parent(const fs::path &path) {
+    UniqueFd fd(::open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    for (const auto &part : path.parent_path().relative_path()) {
+        if (!fd)
+            break;
+        fd = UniqueFd(::openat(fd.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    }
+    return fd;
+}
+
+// Removes a placeholder only if it is still exactly as created.
+void remove_if_unchanged(const Placeholder &p) {
+    const fs::path path(p.path);
+    UniqueFd dir = open_parent(path);
+    if (!dir)
+        return;
+    const std::string name = path.filename().string();
+    struct stat st {};
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return;
+    if (p.directory) {
+        if (S_ISDIR(st.st_mode))
+            ::unlinkat(dir.get(), name.c_str(), AT_REMOVEDIR);  // fails, harmlessly, when not empty
+        return;
+    }
+    if (!S_ISREG(st.st_mode) || static_cast<std::size_t>(st.st_size) != p.content.size())
+        return;
+    UniqueFd fd(::openat(dir.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd && read_all(fd.get()) == p.content)
+        ::unlinkat(dir.get(), name.c_str(), 0);
+}
+
+// The registry's records: what live sessions hold, and the records (and holdings) of dead ones.
+struct Registry {
+    std::set<std::string> live;  // paths held by a live session
+    std::vector<Placeholder> orphans;
+    std::vector<fs::path> dead_records;
+};
+
+Registry read_registry(const fs::path &dir, const std::string &own_record) {
+    Registry reg;
+    DIR *d = ::opendir(dir.c_str());
+    if (!d)
+        throw Error("cannot read the placeholder registry " + dir.string() + ": " + errno_text());
+    std::vector<std::string> names;
+    while (const dirent *e = ::readdir(d)) {
+        std::string name = e->d_name;
+        if (name.size() > std::strlen(kRecordSuffix) && name.ends_with(kRecordSuffix) && name != own_record)
+            names.push_back(name);
+    }
+    ::closedir(d);
+    for (const auto &name : names) {
+        const fs::path path = dir / name;
+        UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd)
+            continue;
+        // A live session holds its record's flock for its whole life.
+        const bool dead = ::flock(fd.get(), LOCK_SH | LOCK_NB) == 0;
+        auto holdings = parse_record(read_all(fd.get()));
+        if (dead) {
+            reg.orphans.insert(reg.orphans.end(), holdings.begin(), holdings.end());
+            reg.dead_records.push_back(path);
+        } else {
+            for (const auto &p : holdings)
+                reg.live.insert(p.path);
+        }
+    }
+    return reg;
+}
+
+// Removes the given placeholders that no live session holds (innermost first), then the dead
+// sessions' records.
+void remove_unheld(std::vector<Placeholder> candidates, const Registry &reg) {
+    std::sort(candidates.begin(), candidates.end(),
+              [](const Placeholder &a, const Placeholder &b) { return a.path.size() > b.path.size(); });
+    for (const auto &p : candidates)
+        if (!reg.live.count(p.path))
+            remove_if_unchanged(p);
+    for (const auto &record : reg.dead_records)
+        ::unlink(record.c_str());
+}
+
+}  // namespace
+
+std::string placeholder_registry_dir(const std::string &runtime_base, const fs::path &project) {
+    std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
+    for (unsigned char c : project.string()) {
+        h ^= c;
+        h *= 1099511628211ull;
+    }
+    char key[17];
+    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
+    return runtime_base + "/projects/" + key;
+}
+
+ProjectPlaceholders::ProjectPlaceholders(const std::string &runtime_base, const fs::path &project,
+                                         const std::string &session)
+    : dir_(placeholder_registry_dir(runtime_base, project)), session_(session) {
+    make_private_dir(runtime_base);
+    make_private_dir(dir_.parent_path().string());
+    make_private_dir(dir_.string());
+    lock_ = open_locked(dir_ / "lock", O_RDWR | O_CREAT, LOCK_EX);
+    record_ = open_locked(dir_ / (session_ + kRecordSuffix), O_RDWR | O_CREAT | O_EXCL, LOCK_EX | LOCK_NB);
+    write_record();
+    Registry reg = read_registry(dir_, session_ + kRecordSuffix);
+    remove_unheld(reg.orphans, reg);
+    live_ = std::move(reg.live);  // cannot change while the registry's lock is ours
+}
+
+ProjectPlaceholders::~ProjectPlaceholders() {
+    try {
+        release();
+    } catch (const std::exception &e) {
+        spdlog::warn("placeholders of this session could not be removed: {}", e.what());
+    }
+}
+
+bool ProjectPlaceholders::hold(const fs::path &path, bool directory, std::string_view content, unsigned owner_uid,
+                               unsigned owner_gid) {
+    if (!lock_)
+        throw Error("internal: placeholder registry used after the start-up");
+    for (const auto &p : held_)
+        if (p.path == path.string())
+            return true;
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) == 0) {
+        // Another live session's placeholder, or a path of the project's own.
+        if (!live_.count(path.string()))
+            return false;
+        held_.push_back({path.string(), S_ISDIR(st.st_mode), std::string(content)});
+        write_record();
+        return true;
+    }
+    UniqueFd dir = open_parent(path);
+    const std::string name = path.filename().string();
+    int rc = dir ? 0 : -1;
+    if (dir && directory) {
+        rc = ::mkdirat(dir.get(), name.c_str(), 0755);
+    } else if (dir) {
+        UniqueFd fd(::openat(dir.get(), name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+        rc = fd ? 0 : -1;
+        if (fd && !content.empty() &&
+            ::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+            rc = -1;
+    }
+    if (rc != 0)
+        throw Error("cannot create the read-only placeholder " + path.string() + ": " + errno_text() +
+                    " (a directory on the way must not be a symbolic link)");
+    // Recorded before anything else can fail, so that it is removed whatever happens next.
+    held_.push_back({path.string(), directory, std::string(content)});
+    write_record();
+    if (::geteuid() == 0 && ::fchownat(dir.get(), name.c_str(), owner_uid, owner_gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw Error("cannot give the placeholder " + path.string() + " to uid " + std::to_string(owner_uid) + ": " +
+                    errno_text());
+    return true;
+}
+
+void ProjectPlaceholders::commit() { lock_.reset(); }
+
+void ProjectPlaceholders::write_record() {
+    json::array list;
+    for (const auto &p : held_)
+        list.push_back(json::object{{"path", p.path}, {"directory", p.directory}, {"content", p.content}});
+    const std::string text = json::serialize(json::object{{"session", session_}, {"placeholders", list}});
+    if (::ftruncate(record_.get(), 0) != 0 ||
+        ::pwrite(record_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
+        throw Error("cannot write the placeholder record in " + dir_.string() + ": " + errno_text());
+}
+
+void ProjectPlaceholders::release() {
+    if (!record_)
+        return;
+    if (!lock_)
+        lock_ = open_locked(dir_ / "lock", O_RDWR | O_CREAT, LOCK_EX);
+    ::unlink((dir_ / (session_ + kRecordSuffix)).c_str());
+    record_.reset();
+    Registry reg = read_registry(dir_, session_ + kRecordSuffix);
+    std::vector<Placeholder> mine = held_;
+    mine.insert(mine.end(), reg.orphans.begin(), reg.orphans.end());
+    remove_unheld(std::move(mine), reg);
+    lock_.reset();
+}
+
+}  // namespace rustyolo

@@ -1,0 +1,178 @@
+#include "git_dirs.hpp"
+
+#include "error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+namespace rustyolo {
+namespace {
+
+namespace fs = std::filesystem;
+
+class GitDirs : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/rustyolo-gitdirs-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        project = pattern;
+    }
+    void TearDown() override { fs::remove_all(project); }
+
+    void file(const std::string &rel, const std::string &text = "") {
+        fs::create_directories((project / rel).parent_path());
+        std::ofstream(project / rel) << text;
+    }
+    // A git dir as git makes it: HEAD, objects/, refs/.
+    void git_dir(const std::string &rel) {
+        file(rel + "/HEAD", "ref: refs/heads/main\n");
+        fs::create_directories(project / rel / "objects");
+        fs::create_directories(project / rel / "refs");
+    }
+    std::vector<std::string> relatives() {
+        std::vector<std::string> out;
+        for (const auto &d : find_git_dirs(project))
+            out.push_back(d.relative + (d.linked ? " (linked)" : ""));
+        return out;
+    }
+    std::vector<std::string> protected_paths() {
+        std::vector<std::string> out;
+        for (const auto &p : git_protected_paths(project))
+            out.push_back(p.relative);
+        return out;
+    }
+
+    fs::path project;
+};
+
+TEST_F(GitDirs, AProjectWithoutGitProtectsAnEmptyGitDirectory) {
+    EXPECT_EQ(git_kind(project), GitKind::none);
+    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
+}
+
+TEST_F(GitDirs, AGitfileIsProtectedAsAWhole) {
+    file(".git", "gitdir: ../elsewhere/.git/worktrees/x\n");
+    EXPECT_EQ(git_kind(project), GitKind::file);
+    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git"});
+}
+
+TEST_F(GitDirs, TheMainGitDirHasEveryFileGitReadsAsConfigurationProtected) {
+    git_dir(".git");
+    EXPECT_EQ(protected_paths(),
+              (std::vector<std::string>{".git/commondir", ".git/gitdir", ".git/config.worktree", ".git/config",
+                                        ".git/hooks/", ".git/info/attributes", ".git/objects/info/alternates"}));
+}
+
+TEST_F(GitDirs, AMissingCommondirIsAPlaceholderThatPointsAtTheGitDirItself) {
+    git_dir(".git");
+    auto paths = git_protected_paths(project);
+    auto commondir = std::find_if(paths.begin(), paths.end(), [](auto &p) { return p.relative == ".git/commondir"; });
+    ASSERT_NE(commondir, paths.end());
+    EXPECT_EQ(commondir->content, ".\n");  // git dies on an empty commondir
+    for (const auto &p : paths) {
+        if (p.relative != ".git/commondir") {
+            EXPECT_EQ(p.content, "") << p.relative;
+        }
+    }
+}
+
+TEST_F(GitDirs, SubmodulesNestedSubmodulesAndNamesWithSlashesAreFound) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    git_dir(".git/modules/lib/modules/inner");
+    git_dir(".git/modules/vendor/deep/name");  // submodule named "vendor/deep/name"
+    EXPECT_EQ(relatives(), (std::vector<std::string>{".git", ".git/modules/lib", ".git/modules/lib/modules/inner",
+                                                     ".git/modules/vendor/deep/name"}));
+}
+
+TEST_F(GitDirs, LinkedWorktreesGetOnlyTheirPerWorktreeFilesProtected) {
+    git_dir(".git");
+    file(".git/worktrees/wt/HEAD", "ref: refs/heads/wt\n");
+    file(".git/worktrees/wt/commondir", "../..\n");
+    file(".git/worktrees/wt/gitdir", "/elsewhere/wt/.git\n");
+    EXPECT_EQ(relatives(), (std::vector<std::string>{".git", ".git/worktrees/wt (linked)"}));
+    auto paths = protected_paths();
+    EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/commondir"), paths.end());
+    EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/gitdir"), paths.end());
+    EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/config.worktree"), paths.end());
+    EXPECT_EQ(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/hooks/"), paths.end());
+}
+
+TEST_F(GitDirs, ASymbolicLinkAmongTheModulesIsRefusedWithTheReason) {
+    git_dir(".git");
+    fs::create_directories(project / ".git/modules");
+    fs::create_directory_symlink("/tmp", project / ".git/modules/evil");
+    try {
+        find_git_dirs(project);
+        FAIL() << "a symlinked module git dir was accepted";
+    } catch (const UsageError &e) {
+        EXPECT_NE(std::string(e.what()).find(".git/modules/evil is a symbolic link"), std::string::npos) << e.what();
+    }
+}
+
+TEST_F(GitDirs, NewTopLevelEntriesOffTheAllowListAreMovedAsideAndNothingElse) {
+    git_dir(".git");
+    file(".git/config", "[core]\n");
+    file(".git/user-thing", "the user's own\n");
+    GitSnapshot before = snapshot_git_dirs(project);
+    // what a session may add
+    file(".git/index", "x");
+    file(".git/ORIG_HEAD", "x");
+    file(".git/packed-refs.lock", "x");
+    file(".git/COMMIT_EDITMSG", "x");
+    // what git could read by name later
+    file(".git/rebase-merge/git-rebase-todo", "exec touch /tmp/pwned\n");
+    file(".git/remotes/origin", "URL: ext::sh -c touch% /tmp/pwned\n");
+    git_dir(".git/modules/evil");
+    file(".git/modules/evil/config", "[core]\n\tfsmonitor = touch /tmp/pwned\n");
+
+    auto moved = move_aside_new_git_entries(project, before, "s1");
+    std::vector<std::string> from;
+    for (const auto &m : moved)
+        from.push_back(m.from);
+    std::sort(from.begin(), from.end());
+    EXPECT_EQ(from, (std::vector<std::string>{".git/modules", ".git/rebase-merge", ".git/remotes"}));
+    EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
+    EXPECT_TRUE(fs::exists(project / ".git/rustyolo-aside.s1.rebase-merge/git-rebase-todo"));  // nothing lost
+    EXPECT_TRUE(fs::exists(project / ".git/user-thing"));
+    EXPECT_TRUE(fs::exists(project / ".git/index"));
+    EXPECT_TRUE(fs::exists(project / ".git/packed-refs.lock"));
+}
+
+TEST_F(GitDirs, ANewSubmoduleGitDirInAnExistingModulesDirIsMovedAside) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    GitSnapshot before = snapshot_git_dirs(project);
+    git_dir(".git/modules/evil");
+    git_dir(".git/modules/lib/modules/nested-evil");
+    file(".git/modules/lib/FETCH_HEAD", "x");  // allowed in an existing submodule git dir
+    auto moved = move_aside_new_git_entries(project, before, "s2");
+    std::vector<std::string> from;
+    for (const auto &m : moved)
+        from.push_back(m.from);
+    std::sort(from.begin(), from.end());
+    EXPECT_EQ(from, (std::vector<std::string>{".git/modules/evil", ".git/modules/lib/modules"}));
+    EXPECT_TRUE(fs::exists(project / ".git/modules/rustyolo-aside.s2.evil/HEAD"));
+    EXPECT_TRUE(fs::exists(project / ".git/modules/lib/FETCH_HEAD"));
+}
+
+TEST_F(GitDirs, AMovedAsideNameThatIsTakenGetsANumberAndReplacesNothing) {
+    git_dir(".git");
+    GitSnapshot before = snapshot_git_dirs(project);
+    file(".git/sequencer/todo", "new\n");
+    file(".git/rustyolo-aside.s3.sequencer", "already there\n");
+    auto moved = move_aside_new_git_entries(project, before, "s3");
+    ASSERT_EQ(moved.size(), 1u);  // the aside-named file is itself new, but git never reads it
+    EXPECT_EQ(moved[0].to, ".git/rustyolo-aside.s3.sequencer.1");
+    std::ifstream kept(project / ".git/rustyolo-aside.s3.sequencer");
+    std::string text((std::istreambuf_iterator<char>(kept)), {});
+    EXPECT_EQ(text, "already there\n");
+}
+
+}  // namespace
+}  // namespace rustyolo

@@ -1,0 +1,155 @@
+#include "placeholders.hpp"
+
+#include "error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace rustyolo {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read(const fs::path &p) {
+    std::ifstream in(p);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+class Placeholders : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char pattern[] = "/tmp/rustyolo-placeholders-XXXXXX";
+        ASSERT_NE(::mkdtemp(pattern), nullptr);
+        root = pattern;
+        project = root / "project";
+        fs::create_directory(project);
+        runtime = (root / "runtime").string();
+    }
+    void TearDown() override { fs::remove_all(root); }
+
+    std::unique_ptr<ProjectPlaceholders> session(const std::string &id) {
+        return std::make_unique<ProjectPlaceholders>(runtime, project, id);
+    }
+    bool hold(ProjectPlaceholders &s, const std::string &rel, bool dir = false, const std::string &content = "") {
+        return s.hold(project / rel, dir, content, ::getuid(), ::getgid());
+    }
+
+    fs::path root, project;
+    std::string runtime;
+};
+
+TEST_F(Placeholders, AMissingPathIsCreatedWithItsContentAndRemovedWhenTheSessionEnds) {
+    auto a = session("a");
+    EXPECT_TRUE(hold(*a, ".git", true));
+    EXPECT_TRUE(hold(*a, ".git/commondir", false, ".\n"));
+    a->commit();
+    EXPECT_EQ(read(project / ".git/commondir"), ".\n");
+    a.reset();
+    EXPECT_FALSE(fs::exists(project / ".git"));
+}
+
+TEST_F(Placeholders, APathThatExistsOnItsOwnIsNotAPlaceholderAndIsNeverRemoved) {
+    std::ofstream(project / ".envrc") << "";
+    auto a = session("a");
+    EXPECT_FALSE(hold(*a, ".envrc"));
+    a.reset();
+    EXPECT_TRUE(fs::exists(project / ".envrc"));
+}
+
+TEST_F(Placeholders, TheLastSessionOutRemovesAPlaceholderThatTwoSessionsHold) {
+    auto a = session("a");
+    ASSERT_TRUE(hold(*a, ".envrc"));
+    a->commit();
+    auto b = session("b");
+    EXPECT_TRUE(hold(*b, ".envrc")) << "b must know a's placeholder as one";
+    b->commit();
+    a.reset();  // the first one out must not remove what b has mounted
+    EXPECT_TRUE(fs::exists(project / ".envrc"));
+    b.reset();
+    EXPECT_FALSE(fs::exists(project / ".envrc"));
+}
+
+TEST_F(Placeholders, APlaceholderSomebodyWroteIntoIsKept) {
+    auto a = session("a");
+    ASSERT_TRUE(hold(*a, ".vscode", true));
+    a->commit();
+    std::ofstream(project / ".vscode/settings.json") << "{}";
+    a.reset();
+    EXPECT_TRUE(fs::exists(project / ".vscode/settings.json"));
+}
+
+TEST_F(Placeholders, AFilePlaceholderWithOtherContentIsKept) {
+    auto a = session("a");
+    ASSERT_TRUE(hold(*a, ".envrc"));
+    a->commit();
+    std::ofstream(project / ".envrc") << "export MINE=1\n";
+    a.reset();
+    EXPECT_EQ(read(project / ".envrc"), "export MINE=1\n");
+}
+
+TEST_F(Placeholders, ADeadSessionsPlaceholdersAreRemovedByTheNextOneUnlessALiveOneHoldsThem) {
+    auto b = session("b");
+    ASSERT_TRUE(hold(*b, ".idea", true));
+    b->commit();
+    // a holds .idea with b and creates .envrc, then dies without releasing (as if SIGKILLed)
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto a = std::make_unique<ProjectPlaceholders>(runtime, project, "a");
+        bool ok = a->hold(project / ".idea", true, "", ::getuid(), ::getgid()) &&
+                  a->hold(project / ".envrc", false, "", ::getuid(), ::getgid());
+        a->commit();
+        a.release();  // never released
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_TRUE(fs::exists(project / ".envrc"));
+    auto c = session("c");  // the next session's start takes the dead one's placeholders over
+    EXPECT_FALSE(fs::exists(project / ".envrc"));
+    EXPECT_TRUE(fs::exists(project / ".idea")) << "b still holds it";
+    c.reset();
+    EXPECT_TRUE(fs::exists(project / ".idea"));
+    b.reset();
+    EXPECT_FALSE(fs::exists(project / ".idea"));
+}
+
+TEST_F(Placeholders, NothingIsCreatedThroughADirectoryThatIsASymbolicLink) {
+    fs::create_directory(root / "elsewhere");
+    fs::create_directory_symlink(root / "elsewhere", project / ".claude");
+    auto a = session("a");
+    EXPECT_THROW(hold(*a, ".claude/settings.json"), Error);
+    EXPECT_FALSE(fs::exists(root / "elsewhere/settings.json"));
+}
+
+TEST_F(Placeholders, NothingIsRemovedThroughADirectoryThatBecameASymbolicLink) {
+    auto a = session("a");
+    ASSERT_TRUE(hold(*a, ".claude", true));
+    ASSERT_TRUE(hold(*a, ".claude/settings.json"));
+    a->commit();
+    // another session's agent swaps the directory for a link to an empty file of the same name
+    fs::create_directory(root / "elsewhere");
+    std::ofstream(root / "elsewhere/settings.json") << "";
+    fs::rename(project / ".claude", root / "moved");
+    fs::create_directory_symlink(root / "elsewhere", project / ".claude");
+    a.reset();
+    EXPECT_TRUE(fs::exists(root / "elsewhere/settings.json"));
+}
+
+TEST_F(Placeholders, TheRegistryLivesInAPrivateDirectory) {
+    auto a = session("a");
+    struct stat st {};
+    ASSERT_EQ(::lstat(placeholder_registry_dir(runtime, project).c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+}  // namespace
+}  // namespace rustyolo
