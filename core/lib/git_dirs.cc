@@ -176,7 +176,12 @@ GitKind git_kind(const fs::path &project) {
     struct stat st {};
     if (!lstat_of(project / ".git", st))
         return GitKind::none;
-    return S_ISDIR(st.st_mode) ? GitKind::directory : GitKind::file;
+    if (!S_ISDIR(st.st_mode))
+        return GitKind::file;
+    // Without HEAD, git does not take the directory for a repository (setup.c is_git_directory):
+    // e.g. another session's empty placeholder. It stays read-only as a whole, so that it cannot
+    // become one.
+    return present(project / ".git" / "HEAD") ? GitKind::directory : GitKind::none;
 }
 
 std::vector<GitDir> find_git_dirs(const fs::path &project) {

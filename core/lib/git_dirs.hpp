@@ -26,9 +26,10 @@ struct GitDir {
 
 // How the project's `.git` stands.
 enum class GitKind {
-    none,       // no `.git`: protected as a read-only empty directory (no repository can appear)
+    none,       // no `.git`, or a `.git` directory without HEAD (no repository to git): protected as
+                // a read-only directory, created empty when missing, so that no repository can appear
     file,       // a gitfile (`gitdir: ...`, a worktree or submodule checkout): read-only
-    directory,  // a git dir: see find_git_dirs
+    directory,  // a git dir (it has HEAD): see find_git_dirs
 };
 
 GitKind git_kind(const std::filesystem::path &project);

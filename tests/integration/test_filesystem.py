@@ -55,8 +55,10 @@ EXISTING_OPS = [
 ]
 
 MISSING_OPS = [
-    ("write:/app/.git/config", WRITE_FAILS),
-    ("create:/app/.git/hooks/pre-commit", WRITE_FAILS),
+    # no .git: a read-only empty .git, so that no repository can be made at the top
+    ("create:/app/.git/config", WRITE_FAILS),
+    ("mkdir:/app/.git/hooks", WRITE_FAILS),
+    ("create:/app/.git/HEAD", WRITE_FAILS),
     ("write:/app/.rustyolo.toml", WRITE_FAILS),
     ("write:/app/.envrc", WRITE_FAILS),
     ("create:/app/.vscode/settings.json", WRITE_FAILS),

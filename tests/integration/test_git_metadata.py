@@ -10,6 +10,7 @@ git keeps working inside the sandbox (the agent can commit; the host sees the co
 import json
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 
 AGENT = (1000, 1000)
@@ -18,8 +19,16 @@ MARKER = "pwned-by-fsmonitor"
 FSMONITOR = f"[core]\n\tfsmonitor = \"touch {MARKER}; false\"\n"
 
 
+def traversable(path: Path) -> None:
+    """Lets uid 1000 reach `path` through pytest's private (0700) temporary dirs."""
+    for parent in reversed(path.parents):
+        if str(parent).startswith(tempfile.gettempdir() + "/") and parent.owner() == "root":
+            parent.chmod(parent.stat().st_mode | 0o111)
+
+
 def host_git(project: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
     """git as the project's owner on the host (uid 1000), with an empty global config."""
+    traversable(project)
     home = project.parent / "owner-home"
     home.mkdir(exist_ok=True)
     os.chown(home, *AGENT)
@@ -137,8 +146,10 @@ def test_submodule_and_worktree_git_dirs_are_protected_too(rustyolo, project, tm
     make_repo(project)
     host_git(project, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(other), "sub")
     host_git(project, "commit", "-q", "-m", "submodule")
-    worktree = tmp_path / "wt"
-    host_git(project, "worktree", "add", "-q", str(worktree))
+    worktrees = tmp_path / "worktrees"
+    worktrees.mkdir()
+    os.chown(worktrees, *AGENT)
+    host_git(project, "worktree", "add", "-q", str(worktrees / "wt"))
     assert (project / ".git/modules/sub/config").exists() and (project / ".git/worktrees/wt/commondir").exists()
     script = GIT_ENV + (
         try_line("module_config", f"sh -c \"printf '%s' '{FSMONITOR}' >> .git/modules/sub/config\"")

@@ -55,6 +55,12 @@ TEST_F(GitDirs, AProjectWithoutGitProtectsAnEmptyGitDirectory) {
     EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
 }
 
+TEST_F(GitDirs, AGitDirectoryWithoutHeadIsNoRepositoryAndIsProtectedAsAWhole) {
+    fs::create_directory(project / ".git");  // e.g. another session's placeholder
+    EXPECT_EQ(git_kind(project), GitKind::none);
+    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
+}
+
 TEST_F(GitDirs, AGitfileIsProtectedAsAWhole) {
     file(".git", "gitdir: ../elsewhere/.git/worktrees/x\n");
     EXPECT_EQ(git_kind(project), GitKind::file);
