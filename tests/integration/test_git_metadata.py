@@ -70,8 +70,10 @@ def try_line(name: str, command: str) -> str:
     return f"if {command} 2>/dev/null; then echo RESULT {name} ok; else echo RESULT {name} fail; fi\n"
 
 
-GIT_ENV = "export HOME=/tmp GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=a@example.test " \
-          "GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=a@example.test\ncd /app\n"
+# Every script starts here: git's identity, and the planted configuration in /tmp/evil-config.
+GIT_ENV = ("export HOME=/tmp GIT_AUTHOR_NAME=agent GIT_AUTHOR_EMAIL=a@example.test "
+           "GIT_COMMITTER_NAME=agent GIT_COMMITTER_EMAIL=a@example.test\n"
+           f"cat > /tmp/evil-config <<'EOF'\n{FSMONITOR}EOF\ncd /app\n")
 
 
 # --- the marker check can fail: the owner's own fsmonitor does run ---------------------------------
@@ -94,9 +96,9 @@ def test_commondir_cannot_point_git_at_a_config_the_agent_wrote(rustyolo, projec
     make_repo(project)
     script = GIT_ENV + (
         "mkdir -p /app/evil && cp -r .git/objects .git/refs .git/HEAD /app/evil/ 2>/dev/null\n"
-        f"printf '%s' '{FSMONITOR}' > /app/evil/config\n"
+        "cp /tmp/evil-config /app/evil/config\n"
         + try_line("commondir", "sh -c 'echo ../evil > .git/commondir'")
-        + try_line("config", f"sh -c \"printf '%s' '{FSMONITOR}' >> .git/config\"")
+        + try_line("config", "sh -c 'cat /tmp/evil-config >> .git/config'")
         + try_line("config_worktree", "sh -c 'echo x > .git/config.worktree'")
         + try_line("hook", "sh -c 'printf \"#!/bin/sh\\ntouch pwned-by-hook\\n\" > .git/hooks/post-checkout'")
         + try_line("attributes", "sh -c 'echo \"* filter=evil\" > .git/info/attributes'")
@@ -152,7 +154,7 @@ def test_submodule_and_worktree_git_dirs_are_protected_too(rustyolo, project, tm
     host_git(project, "worktree", "add", "-q", str(worktrees / "wt"))
     assert (project / ".git/modules/sub/config").exists() and (project / ".git/worktrees/wt/commondir").exists()
     script = GIT_ENV + (
-        try_line("module_config", f"sh -c \"printf '%s' '{FSMONITOR}' >> .git/modules/sub/config\"")
+        try_line("module_config", "sh -c 'cat /tmp/evil-config >> .git/modules/sub/config'")
         + try_line("module_hook", "sh -c 'echo x > .git/modules/sub/hooks/post-checkout'")
         + try_line("module_commondir", "sh -c 'echo ../../../evil > .git/modules/sub/commondir'")
         + try_line("worktree_commondir", "sh -c 'echo ../../../evil > .git/worktrees/wt/commondir'")
@@ -183,7 +185,7 @@ def test_new_entries_git_could_read_are_moved_aside_reported_and_audited(rustyol
     script = GIT_ENV + (
         "mkdir -p .git/rebase-merge && echo 'exec touch pwned-by-rebase' > .git/rebase-merge/git-rebase-todo\n"
         "mkdir -p .git/modules/evil && cp -r .git/objects .git/refs .git/HEAD .git/modules/evil/ "
-        f"&& printf '%s' '{FSMONITOR}' > .git/modules/evil/config\n"
+        "&& cp /tmp/evil-config .git/modules/evil/config\n"
         "echo x > .git/ORIG_HEAD\n"  # twin: on the allow-list, stays
     )
     run = in_sandbox(rustyolo, project, script, env={"XDG_STATE_HOME": str(state)})
