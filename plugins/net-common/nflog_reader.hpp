@@ -3,7 +3,7 @@
 //
 // Both network plugins end every drop of their firewall with a rule that logs the packet to the
 // NFLOG group `nflog_group` with the blocking chain's name as the prefix ("blocked_output",
-// "blocked_guard", "blocked_input"), copying the first `nflog_copy_bytes` bytes (the IP and
+// "blocked_guard", "blocked_input", "blocked_flow_class"), copying the first `nflog_copy_bytes` bytes (the IP and
 // transport headers). The supervisor binds that group with NflogReader before the firewall exists
 // and before the agent exists, so that every packet the firewall counts can reach it; the agent
 // (no CAP_NET_ADMIN) can neither bind the group nor unbind it.

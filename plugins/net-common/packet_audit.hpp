@@ -33,7 +33,7 @@
 
 namespace rustyolo::net {
 
-// "in" for blocked_input, "out" otherwise (blocked_output, blocked_guard).
+// "in" for blocked_input, "out" otherwise (blocked_output, blocked_guard, blocked_flow_class).
 std::string_view packet_direction(std::string_view rule);
 
 // The record for one blocked packet. `name`: the allowed DNS name the remote address (the

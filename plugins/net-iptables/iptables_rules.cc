@@ -3,6 +3,7 @@
 #include "nflog_reader.hpp"
 
 #include <sstream>
+#include <tuple>
 
 namespace rustyolo::ipt {
 namespace {
@@ -11,7 +12,7 @@ class Builder {
 public:
     explicit Builder(bool v6) : v6_(v6) {
         text_ = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n";
-        for (const char *chain : {blocked_output_chain, blocked_guard_chain, blocked_input_chain})
+        for (const char *chain : {blocked_output_chain, blocked_guard_chain, blocked_input_chain, blocked_flow_class_chain})
             text_ += ":" + std::string(chain) + " - [0:0]\n";
     }
     // The comment goes first: target options (--reject-with) must stay last.
@@ -35,6 +36,38 @@ std::string host(const std::string &address, bool v6) { return address + (v6 ? "
 
 std::string resolver_id(const nft::Resolver &r) { return r.address + ":" + std::to_string(r.port); }
 
+std::string mark(nft::FlowClass flow_class) { return std::to_string(static_cast<std::uint32_t>(flow_class)); }
+
+// Flows keep their class: the same rules as net-nftables' flow-class-* (see ruleset.cc there).
+// xt_owner matches nothing for a packet without a socket, but an inverted match (`! --uid-owner`)
+// is true for a closed socket's last segments (the socket has no file any more): every class is
+// therefore matched with a positive --uid-owner first, which only a socket with a file passes.
+void flow_class_rules(Builder &b, const IptablesSpec &spec, const std::string &blocked_flow) {
+    const std::string agent = std::to_string(spec.base.agent_uid);
+    const std::string probe = std::to_string(spec.base.probe_gid);
+    const std::string filter = std::to_string(nft::dns_filter_uid);
+    const std::vector<std::tuple<const char *, std::string, nft::FlowClass>> classes{
+        {"agent", "-m owner --uid-owner " + agent + " ! --gid-owner " + probe, nft::FlowClass::agent},
+        {"probe", "-m owner --uid-owner " + agent + " --gid-owner " + probe, nft::FlowClass::probe},
+        {"dns-filter", "-m owner --uid-owner " + filter, nft::FlowClass::dns_filter},
+        {"root", "-m owner --uid-owner 0", nft::FlowClass::root},
+        {"other", "-m owner --uid-owner 1-4294967294 -m owner ! --uid-owner " + filter + " -m owner ! --uid-owner " + agent,
+         nft::FlowClass::other},
+    };
+    for (const auto &[name, socket, flow_class] : classes)
+        b.rule("OUTPUT", std::string("flow-class-set-") + name,
+               "-m conntrack --ctstate NEW ! --ctstatus CONFIRMED " + socket + " -j CONNMARK --set-mark " +
+                   mark(flow_class));
+    for (const auto &[name, socket, flow_class] : classes)
+        b.rule("OUTPUT", std::string("flow-class-") + name,
+               "-m conntrack --ctdir ORIGINAL " + socket + " -m connmark ! --mark " + mark(flow_class) + " " +
+                   blocked_flow);
+    b.rule("OUTPUT", "flow-class-agent-reply",
+           "-m conntrack --ctdir REPLY -m owner --uid-owner " + agent + " -m connmark ! --mark " +
+               mark(nft::FlowClass::agent) + " -m connmark ! --mark " + mark(nft::FlowClass::inbound) + " " +
+               blocked_flow);
+}
+
 Batch build(const IptablesSpec &spec, bool v6) {
     Builder b(v6);
     const std::string filter_uid = std::to_string(nft::dns_filter_uid);
@@ -43,6 +76,8 @@ Batch build(const IptablesSpec &spec, bool v6) {
     const std::string guard = std::string("-j ") + blocked_guard_chain;
     const std::string icmp6_nd = "-p ipv6-icmp -m icmp6 --icmpv6-type ";
 
+    b.rule("INPUT", "flow-class-set-inbound",
+           "-m conntrack --ctstate NEW ! --ctstatus CONFIRMED -j CONNMARK --set-mark " + mark(nft::FlowClass::inbound));
     b.rule("INPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
     b.rule("INPUT", "loopback-filtered-on-output", "-i lo -j ACCEPT");
     if (v6) {
@@ -51,6 +86,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
     }
     b.rule("INPUT", "default-drop", std::string("-j ") + blocked_input_chain);
 
+    flow_class_rules(b, spec, std::string("-j ") + blocked_flow_class_chain);
     b.rule("OUTPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
     // On lo the agent sends from 127.0.0.1 only (see plugins/net-nftables/README.md,
     // agent-loopback-source-4): never from 127.0.0.11, never over IPv6.
@@ -100,7 +136,8 @@ Batch build(const IptablesSpec &spec, bool v6) {
     }
     b.rule("OUTPUT", "default-drop", blocked);
     for (auto [chain, rule] : {std::pair{blocked_output_chain, "blocked_output"}, std::pair{blocked_guard_chain, "blocked_guard"},
-                               std::pair{blocked_input_chain, "blocked_input"}}) {
+                               std::pair{blocked_input_chain, "blocked_input"},
+                               std::pair{blocked_flow_class_chain, "blocked_flow_class"}}) {
         b.rule(chain, "log", "-j NFLOG --nflog-prefix " + std::string(rule) + " --nflog-group " +
                                  std::to_string(net::nflog_group) + " --nflog-size " +
                                  std::to_string(net::nflog_copy_bytes));
@@ -159,7 +196,8 @@ std::uint64_t drop_counters(const std::string &save_text) {
         std::istringstream words(line.substr(close + 5));
         std::string chain;
         words >> chain;
-        if (chain != blocked_output_chain && chain != blocked_guard_chain && chain != blocked_input_chain)
+        if (chain != blocked_output_chain && chain != blocked_guard_chain && chain != blocked_input_chain &&
+            chain != blocked_flow_class_chain)
             continue;
         std::string packets = line.substr(1, line.find(':') - 1);
         if (packets.empty() || packets.find_first_not_of("0123456789") != std::string::npos)

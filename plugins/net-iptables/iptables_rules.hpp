@@ -3,13 +3,15 @@
 // 127.0.0.11 stay), default DROP for both families. Same policy shape as net-nftables, with static
 // addresses instead of DNS-fed sets:
 //
-//   OUTPUT: established,related ACCEPT; any uid -> 127.0.0.1:53 ACCEPT (the DNS filter);
+//   OUTPUT: flow classes (as net-nftables: CONNMARK --set-mark by the packet that creates the
+//           conntrack entry, from the socket's owner; a packet whose socket's class is not its
+//           flow's mark -> blocked_flow_class); established,related ACCEPT; any uid -> 127.0.0.1:53 ACCEPT (the DNS filter);
 //           uid 65533 -> each upstream (conntrack original destination) ACCEPT, anyone else REJECT;
 //           uid 0 -> :53 ACCEPT when 127.0.0.11 is an upstream (dockerd forwards from here);
 //           uid 65533 -> anything else DROP; IPv6 neighbour discovery ACCEPT; agent uid -> 127.0.0.1
 //           on lo ACCEPT; never-allowed ranges DROP (guard); each resolved address and CIDR entry
 //           on its TCP ports ACCEPT; everything else DROP.
-//   INPUT: established,related ACCEPT; from lo ACCEPT; IPv6 neighbour discovery ACCEPT; DROP.
+//   INPUT: a new entry is marked inbound; established,related ACCEPT; from lo ACCEPT; IPv6 neighbour discovery ACCEPT; DROP.
 //   Every DROP: a jump to one of the blocked chains (NFLOG, then DROP; see below).
 //   FORWARD: DROP.
 // Every rule carries "-m comment --comment rustyolo:<id>" so the self-test can compare what
@@ -27,11 +29,12 @@ namespace rustyolo::ipt {
 
 // The chains every drop goes through, as in net-nftables: each one logs the packet to NFLOG group
 // net::nflog_group with the audit rule name as the prefix (blocked_output, blocked_guard,
-// blocked_input; headers only), then drops it. The NFLOG rule's packet counter is the exact total
-// the packet audit compares its log messages with (drop_counters()).
+// blocked_input, blocked_flow_class; headers only), then drops it. The NFLOG rule's packet
+// counter is the exact total the packet audit compares its log messages with (drop_counters()).
 inline constexpr const char *blocked_output_chain = "RUSTYOLO_BLOCKED_OUTPUT";
 inline constexpr const char *blocked_guard_chain = "RUSTYOLO_BLOCKED_GUARD";
 inline constexpr const char *blocked_input_chain = "RUSTYOLO_BLOCKED_INPUT";
+inline constexpr const char *blocked_flow_class_chain = "RUSTYOLO_BLOCKED_FLOW_CLASS";
 
 struct StaticAddress {
     bool v6 = false;

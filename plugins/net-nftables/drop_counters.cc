@@ -39,7 +39,7 @@ std::uint64_t counter_packets(const json::value &listing) {
 
 std::uint64_t read_drop_counters(NftContext &nft) {
     std::uint64_t total = 0;
-    for (const char *chain : {blocked_output_chain, blocked_guard_chain, blocked_input_chain}) {
+    for (const char *chain : blocked_chains) {
         std::string what = std::string("reading the counter of chain ") + chain;
         std::string text = nft.run(std::string("list chain ") + table_family + " " + table_name + " " + chain, what);
         json::error_code ec;

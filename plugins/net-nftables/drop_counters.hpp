@@ -14,7 +14,8 @@ class NftContext;
 // The sum of every counter's "packets" in a `nft -j list chain ...` listing (0 when there is none).
 std::uint64_t counter_packets(const boost::json::value &listing);
 
-// Packets counted so far by blocked_output, blocked_guard and blocked_input. `nft` must print JSON.
+// Packets counted so far by the blocked chains (blocked_output, blocked_guard, blocked_input,
+// blocked_flow_class). `nft` must print JSON.
 // Throws NftError when a chain cannot be listed.
 std::uint64_t read_drop_counters(NftContext &nft);
 

@@ -2,6 +2,7 @@
 
 #include "allow_entry.hpp"
 #include "filter_process.hpp"
+#include "packet_audit.hpp"
 
 #include <algorithm>
 #include <stdexcept>
@@ -73,6 +74,7 @@ NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string>
     if (setup.mode != "filter" && setup.mode != "any")
         throw std::runtime_error("network mode \"" + setup.mode + "\" is neither filter nor any");
     setup.spec.agent_uid = plan.user.uid;
+    setup.spec.probe_gid = net::self_test_probe_gid(plan.user.gid);
     setup.spec.allow_lan = network.allow_lan;
     setup.policy.allow_lan = network.allow_lan;
 

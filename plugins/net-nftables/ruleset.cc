@@ -4,9 +4,11 @@
 #include "nflog_reader.hpp"
 
 #include <algorithm>
+#include <cstdio>
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <tuple>
 
 namespace rustyolo::nft {
 namespace {
@@ -161,6 +163,12 @@ CidrLayout cidr_layout(const std::vector<StaticRange> &ranges, bool v6) {
 
 }  // namespace
 
+std::string flow_mark(FlowClass flow_class) {
+    char text[16];
+    std::snprintf(text, sizeof text, "0x%08x", static_cast<unsigned>(flow_class));
+    return text;
+}
+
 std::string blocked_rule_text(const std::string &chain) {
     return "counter log prefix \"" + chain + "\" group " + std::to_string(net::nflog_group) + " snaplen " +
            std::to_string(net::nflog_copy_bytes) + " drop";
@@ -190,6 +198,7 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     Ruleset ruleset;
     const std::string filter_uid = std::to_string(dns_filter_uid);
     const std::string agent_uid = std::to_string(spec.agent_uid);
+    const std::string probe_gid = std::to_string(spec.probe_gid);
     if (spec.agent_uid == 0 || spec.agent_uid == dns_filter_uid)
         throw std::invalid_argument("the agent uid " + agent_uid + " must be neither 0 nor the DNS filter's " + filter_uid);
 
@@ -224,6 +233,38 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     auto add = [](Chain &chain, std::string comment, std::string text) {
         chain.rules.push_back(Rule{std::move(comment), std::move(text)});
     };
+    // Flows keep their class. A socket that is closed leaves its conntrack entry behind (a UDP
+    // flow lives on for 30-120 s); another process that binds the same address and port would
+    // continue that flow as "established", past every per-uid rule below (the DNS filter's
+    // upstream flows in particular). So every flow carries the class of the socket that opened
+    // it, set once by the packet that creates the entry, and a packet from a socket of another
+    // class is dropped and audited before "established" is looked at. Packets without a socket
+    // (the kernel's RSTs, TIME_WAIT ACKs, ICMP errors; a closed socket's last segments) carry no
+    // uid: no flow-class rule matches them.
+    const std::string agent_group = "meta skuid " + agent_uid + " meta skgid != " + probe_gid;
+    const std::string probe_group = "meta skuid " + agent_uid + " meta skgid " + probe_gid;
+    const std::string other_uids = "meta skuid != { 0, " + filter_uid + ", " + agent_uid + " }";
+    const std::vector<std::tuple<const char *, std::string, FlowClass>> classes{
+        {"agent", agent_group, FlowClass::agent},
+        {"probe", probe_group, FlowClass::probe},
+        {"dns-filter", "meta skuid " + filter_uid, FlowClass::dns_filter},
+        {"root", "meta skuid 0", FlowClass::root},
+        {"other", other_uids, FlowClass::other},
+    };
+    for (const auto &[name, socket, flow_class] : classes)
+        add(output, std::string("flow-class-set-") + name,
+            "ct state new ct status ! confirmed " + socket + " ct mark set " + flow_mark(flow_class));
+    for (const auto &[name, socket, flow_class] : classes)
+        add(output, std::string("flow-class-") + name,
+            "ct direction original " + socket + " ct mark != " + flow_mark(flow_class) + " goto " +
+                blocked_flow_class_chain);
+    // Replies from a local socket exist on lo only (inbound flows from elsewhere are dropped on
+    // input): the stub's replies to the agent (root's UDP socket, the filter's TCP ones), the
+    // agent's own local services answering the agent. The agent answers only flows it opened
+    // (or that came from outside): it cannot stand in for the other end of anyone else's flow.
+    add(output, "flow-class-agent-reply",
+        "ct direction reply meta skuid " + agent_uid + " ct mark != { " + flow_mark(FlowClass::agent) + ", " +
+            flow_mark(FlowClass::inbound) + " } goto " + blocked_flow_class_chain);
     add(output, "established", "ct state established,related accept");
     // On lo the agent sends from 127.0.0.1 only. From another loopback address (127.0.0.11:53 in
     // particular, bound by the agent) its packets would open conntrack entries whose reply
@@ -270,6 +311,10 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     add(output, "default-drop", std::string("goto ") + blocked_output_chain);
 
     Chain input{"input", "input", "", {}};
+    // A flow whose first packet arrives from outside. On lo the entry was created (and marked) on
+    // output already, so it is confirmed here and keeps its mark.
+    add(input, "flow-class-set-inbound",
+        "ct state new ct status ! confirmed ct mark set " + flow_mark(FlowClass::inbound));
     add(input, "established", "ct state established,related accept");
     // Whatever arrives on lo was sent from this namespace and has passed the output chain already
     // (including the engine resolver's 127.0.0.11, which Docker DNATs to another port).
@@ -291,9 +336,10 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     Chain blocked_out = blocked(blocked_output_chain);
     Chain blocked_guard = blocked(blocked_guard_chain);
     Chain blocked_in = blocked(blocked_input_chain);
+    Chain blocked_flow = blocked(blocked_flow_class_chain);
 
-    ruleset.chains = {std::move(blocked_out), std::move(blocked_guard), std::move(blocked_in), std::move(output),
-                      std::move(input), std::move(forward)};
+    ruleset.chains = {std::move(blocked_out), std::move(blocked_guard), std::move(blocked_in),
+                      std::move(blocked_flow), std::move(output), std::move(input), std::move(forward)};
     return ruleset;
 }
 

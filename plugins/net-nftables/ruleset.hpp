@@ -3,6 +3,13 @@
 // the self-test with what the kernel reports.
 //
 // Output, in order (first match wins; everything not accepted ends in a drop):
+//   flow-class-set-*   a packet that creates a conntrack entry (`ct state new ct status ! confirmed`)
+//                      marks the flow (ct mark) with the class of its socket: agent, probe, DNS filter,
+//                      root, other uid; no socket: no mark (FlowClass::kernel)
+//   flow-class-*       a packet from a local socket whose class is not the flow's -> blocked_flow_class:
+//                      in the original direction the class must be the mark; in the reply direction
+//                      the agent answers only flows the agent (or the outside) opened. Packets without
+//                      a socket (kernel RSTs, TIME_WAIT ACKs, ICMP errors) are not checked
 //   established,related                     accept
 //   any uid -> 127.0.0.1:53 udp/tcp          accept   the stub resolver (DNS filter)
 //   uid 65533 -> each upstream:port udp/tcp  accept   matched on the conntrack original tuple, so
@@ -22,10 +29,12 @@
 //                                                    one interval set for the rest
 //   @static4/@static6 (prefix . tcp port)    accept   CIDR entries of the other port lists
 //   everything else                          drop
-// Input: established,related accept; from lo accept (it was filtered on output already); IPv6
-// neighbour discovery accept; everything else drop. Forward: drop. Every chain has policy drop.
+// Input: a packet that creates a conntrack entry marks it inbound; established,related accept; from
+// lo accept (it was filtered on output already); IPv6 neighbour discovery accept; everything else
+// drop. Forward: drop. Every chain has policy drop.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -63,8 +72,27 @@ struct StaticRange {
 // (`tests/bench/bench.py firewall` shows the install time).
 inline constexpr std::size_t max_cidr_sets = 16;
 
+// The class of the socket that opened a flow, kept as the flow's conntrack mark (the whole mark:
+// nothing else in the container's namespace uses it). Set once, by the packet that creates the
+// conntrack entry, from constants: never copied from a packet mark (SO_MARK) or a socket. The
+// agent can change neither (both need CAP_NET_ADMIN). A flow may only be continued by its class;
+// docs/security-model.md, "Flows keep their class".
+enum class FlowClass : std::uint32_t {
+    kernel = 0,      // no socket opened it (the kernel's own packets); no socket may continue it
+    agent = 1,       // the agent's uid (any group but the probe group)
+    dns_filter = 2,  // the DNS filter's uid
+    root = 3,        // uid 0: the supervisor, dockerd's embedded resolver forwarding from here
+    probe = 4,       // the agent's uid with the self-test's probe group
+    other = 5,       // any other uid (supervisor-side helpers)
+    inbound = 6,     // opened from outside (first seen on input)
+};
+
+// The mark as nft writes it ("0x00000001").
+std::string flow_mark(FlowClass flow_class);
+
 struct RulesetSpec {
     std::uint32_t agent_uid = 1000;
+    std::uint32_t probe_gid = 65532;  // the self-test's probe group (net::self_test_probe_gid)
     std::vector<Resolver> upstreams;
     bool allow_lan = false;
     std::vector<StaticRange> static_ranges;
@@ -99,13 +127,19 @@ struct Ruleset {
     std::vector<Chain> chains;
 };
 
-// The chains every drop of the firewall goes to. Each holds one rule (comment "log-drop"): count
+// The chains every drop of the firewall goes to (blocked_output: the output chain's drops;
+// blocked_guard: never-allowed destinations; blocked_input; blocked_flow_class: a packet from a
+// socket of another class than its flow's). Each holds one rule (comment "log-drop"): count
 // the packet, log it to NFLOG group net::nflog_group with the chain's name as the prefix (headers
 // only, net::nflog_copy_bytes), drop it. The supervisor's reader (net-common/packet_audit.hpp)
 // turns the logs into audit records; the counters make the totals exact when logs are lost.
 inline constexpr const char *blocked_output_chain = "blocked_output";
 inline constexpr const char *blocked_guard_chain = "blocked_guard";
 inline constexpr const char *blocked_input_chain = "blocked_input";
+// A packet from a socket whose class is not the flow's (the flow-class-* rules).
+inline constexpr const char *blocked_flow_class_chain = "blocked_flow_class";
+inline constexpr std::array<const char *, 4> blocked_chains{blocked_output_chain, blocked_guard_chain,
+                                                            blocked_input_chain, blocked_flow_class_chain};
 
 // Never-allowed destinations for the guard rules (interval sets): loopback, "this host",
 // link-local (cloud metadata), multicast and reserved space; private ranges unless allow_lan.

@@ -83,6 +83,8 @@ struct ProbeReport {
     int upstream[max_probed_upstreams] = {};  // 0: the datagram was sent; otherwise errno
     int engine = 0;
     int loopback_source = 0;                  // 0: a datagram from 127.0.0.11 to 127.0.0.1:9 was sent
+    int other_class_flow = 0;                 // 0: a datagram on the supervisor's flow to the stub was sent
+    int own_flow = 0;                         // 0: a datagram on a flow of the probe's own was sent
     int v6 = 0;
     int dns = 0;                              // 0: got a reply of dns_length bytes
     int dns_length = 0;
@@ -149,9 +151,29 @@ std::vector<std::uint8_t> self_test_query() {
     return bytes;
 }
 
+// In the supervisor (root), before the probe process exists: a flow of root's class to the stub
+// (127.0.0.1 -> 127.0.0.1:53, one zero-length datagram; the stub ignores it), whose socket is then
+// closed. Returns the source it was sent from (port 0 when it could not be made: the probe then
+// reports that).
+Target open_root_flow_to_stub(const Target &stub) {
+    Target from = target(false, "127.0.0.1", 0);
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return from;
+    if (::bind(fd, reinterpret_cast<const sockaddr *>(&from.address), from.length) == 0 &&
+        ::connect(fd, reinterpret_cast<const sockaddr *>(&stub.address), stub.length) == 0 &&
+        ::send(fd, "", 0, 0) == 0) {
+        socklen_t length = sizeof from.address;
+        if (::getsockname(fd, reinterpret_cast<sockaddr *>(&from.address), &length) != 0)
+            reinterpret_cast<sockaddr_in *>(&from.address)->sin_port = 0;
+    }
+    ::close(fd);
+    return from;
+}
+
 [[noreturn]] void run_probes(int report_fd, const LiveProbeSpec &spec, const std::vector<Target> &upstreams,
                              const Target &engine, const Target &loopback_from, const Target &loopback_to,
-                             const Target &v6, const Target &stub,
+                             const Target &v6, const Target &stub, const Target &root_flow_from,
                              const std::vector<std::uint8_t> &query) {
     ProbeReport &report = child_report;  // static storage: no allocation after fork
     if (::syscall(SYS_setgroups, 0, nullptr) != 0 || ::syscall(SYS_setresgid, spec.probe_gid, spec.probe_gid, spec.probe_gid) != 0 ||
@@ -161,6 +183,13 @@ std::vector<std::uint8_t> self_test_query() {
         report.upstream[i] = send_empty(upstreams[i]);
     report.engine = send_empty(engine);
     report.loopback_source = send_empty(loopback_to, &loopback_from);
+    // The supervisor's flow, continued from its address and port by another class (this process):
+    // stopped by the flow-class rules, although the stub rule would accept the datagram. The twin:
+    // the same datagram on a flow of its own is sent.
+    report.other_class_flow = reinterpret_cast<const sockaddr_in *>(&root_flow_from.address)->sin_port == 0
+                                  ? EADDRNOTAVAIL
+                                  : send_empty(stub, &root_flow_from);
+    report.own_flow = send_empty(stub);
     report.v6 = send_empty(v6);
     report.dns = ENOTCONN;
     if (spec.probe_stub && !query.empty()) {
@@ -332,6 +361,7 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
     Target v6 = target(true, "::1", 9);
     Target stub = target(false, "127.0.0.1", 53);
     std::vector<std::uint8_t> query = spec.probe_stub ? self_test_query() : std::vector<std::uint8_t>{};
+    Target root_flow_from = open_root_flow_to_stub(stub);
 
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0)
@@ -341,7 +371,8 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
     if (pid < 0)
         throw std::runtime_error(std::string("self-test: fork: ") + std::strerror(errno));
     if (pid == 0)
-        run_probes(write_end.get(), spec, upstreams, engine, loopback_from, loopback_to, v6, stub, query);
+        run_probes(write_end.get(), spec, upstreams, engine, loopback_from, loopback_to, v6, stub, root_flow_from,
+                   query);
     write_end.reset();
     auto report = std::make_unique<ProbeReport>();
     std::size_t got = 0;
@@ -390,6 +421,18 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
                                              " 127.0.0.11 -> 127.0.0.1:9: EPERM from the firewall"
                                        : "a datagram from 127.0.0.11 to 127.0.0.1:9 was not stopped: " +
                                              errno_name(report->loopback_source)});
+
+    const int root_port = ntohs(reinterpret_cast<const sockaddr_in *>(&root_flow_from.address)->sin_port);
+    bool flow_class_ok = report->other_class_flow == EPERM && report->own_flow == 0;
+    checks.push_back(Check{
+        "flows keep their class", flow_class_ok,
+        flow_class_ok
+            ? "a flow root opened to the stub (127.0.0.1:" + std::to_string(root_port) +
+                  " -> 127.0.0.1:53), continued by uid " + std::to_string(spec.agent_uid) +
+                  ": EPERM from the firewall; the same datagram on the probe's own flow is sent"
+            : "uid " + std::to_string(spec.agent_uid) + " on root's flow from 127.0.0.1:" + std::to_string(root_port) +
+                  " to the stub: " + errno_name(report->other_class_flow) + " (expected EPERM); on its own flow: " +
+                  errno_name(report->own_flow) + " (expected sent)"});
 
     bool v6_ok = blocked_here(report->v6, true);
     checks.push_back(Check{"ipv6 closed", v6_ok,

@@ -10,12 +10,16 @@
 //              127.0.0.11:53) fails with EPERM: the packet was stopped by the firewall on this host
 //  loopback    a UDP send from the agent's uid bound to 127.0.0.11 to 127.0.0.1:9 fails with EPERM:
 //              on lo the agent sends from 127.0.0.1 only
+//  flow class  a flow the supervisor (root) opened to the stub and closed, continued from the same
+//              address and port by the agent's uid (probe group): EPERM (the flow-class rules); the
+//              same zero-length datagram on a flow of the probe's own is sent
 //  stub        the agent's uid can query the stub on 127.0.0.1:53 and a name that is not allowed is
 //              REFUSED (mode filter only: in mode any the stub would forward it)
 //  resolv.conf points at 127.0.0.1 only
 //  filter      the DNS filter process is alive
 // Packets: the only ones that could leave are the zero-length datagrams to the configured
-// resolvers, and only if the firewall were broken; every other probe targets this host.
+// resolvers, and only if the firewall were broken; every other probe targets this host (the flow
+// class probe: zero-length datagrams to the stub on 127.0.0.1:53).
 #pragma once
 
 #include "ruleset.hpp"
@@ -49,7 +53,7 @@ std::vector<Check> guard_set_checks(const Ruleset &expected);
 
 // The probes above that need a process with the agent's uid (forked, setresuid; its group is
 // `probe_gid`, so that the packet audit can leave these packets out): upstreams and
-// 127.0.0.11 closed, IPv6 closed, the stub answering and refusing. Firewall-independent: the
+// 127.0.0.11 closed, IPv6 closed, flows keep their class, the stub answering and refusing. Firewall-independent: the
 // iptables plugin uses them too.
 std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec);
 

@@ -4,6 +4,7 @@ import re
 import time
 
 import netlib
+from test_flow_class import assert_allowed_tcp_and_kernel_packets_work, flow_class_records, reuse_the_filters_flow
 from test_network import answers, box_ip, ok, refused, stub
 
 
@@ -77,3 +78,15 @@ def test_agent_cannot_change_the_firewall(sandboxes, testnet):
 
     assert strip(after) == strip(before)
     assert not ok(box.cmd(f"tcp {testnet.ip(27)} 443 1500"))
+
+
+def test_agent_cannot_continue_the_filters_closed_upstream_flow(sandboxes, testnet):
+    """The flow-class rules (CONNMARK + owner) of this mode: see test_flow_class.py."""
+    box = sandboxes.open(["*.wild.test", "allowed.test"], firewall="iptables")  # wildcards open no address here
+    attack = reuse_the_filters_flow(box, testnet, f"{testnet.dns_ip}:53", testnet.dns_ip, 53)
+    assert attack == "err EPERM"
+    assert_allowed_tcp_and_kernel_packets_work(box, testnet, testnet.ip(20))
+    if sandboxes.runner == "harness":
+        found = flow_class_records(box)
+        assert [(d["destination"], d["port"], d["protocol"], d["uid"]) for d in found] == [
+            (testnet.dns_ip, 53, "udp", 1000)], found

@@ -55,7 +55,7 @@ def drop_counter(box, firewall="nftables"):
     pid = box.pid()
     total = 0
     if firewall == "nftables":
-        for chain in ("blocked_output", "blocked_guard", "blocked_input"):
+        for chain in ("blocked_output", "blocked_guard", "blocked_input", "blocked_flow_class"):
             listing = json.loads(netlib.nsenter(pid, "nft", "-j", "list", "chain", "inet", "rustyolo", chain).stdout)
             for item in listing["nftables"]:
                 for statement in item.get("rule", {}).get("expr", []):

@@ -17,6 +17,14 @@
  *   icmp HOST                          one echo request (ping socket)    -> ok | noreply
  *   dns SERVER PORT udp|tcp NAME TYPE  one query (TYPE A, AAAA, TXT, MX, CNAME, ANY)
  *                                                                        -> ok rcode=N an=ADDR,...
+ *   dnsfrom SOURCE SPORT SERVER PORT NAME TYPE
+ *                                      the same over UDP from a socket bound to SOURCE:SPORT
+ *                                      (e.g. the address and port another process just closed)
+ *   tcpself PORT                       a local service of its own: listen on 127.0.0.1:PORT, connect
+ *                                      to it, the server writes a line, the client reads it, both
+ *                                      close                                -> ok <line>
+ *   udpsocks UID                       the connected IPv4 UDP sockets of UID, from /proc/net/udp
+ *                                      -> ok LOCAL:PORT>REMOTE:PORT,... | ok -
  *   nftnew NAME [FAMILY]               netlink: create / delete table FAMILY (inet, ip, ip6;
  *   nftdel NAME [FAMILY]                 default inet) NAME                 -> ok | err EPERM
  *   id                                 -> ok uid=U gid=G
@@ -221,6 +229,46 @@ static int cmd_udpfrom(const char *source, const char *host, int port) {
     return 0;
 }
 
+static int cmd_tcpself(int port) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host("127.0.0.1", port, &ss, &len) < 0)
+        return 1;
+    int listener = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (listener < 0)
+        return set_err(errno);
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(listener, (struct sockaddr *)&ss, len) < 0 || listen(listener, 1) < 0) {
+        int e = errno;
+        close(listener);
+        return set_err(e);
+    }
+    int client = connect_timeout(SOCK_STREAM, &ss, len, 3000);
+    if (client < 0) {
+        int e = errno;
+        close(listener);
+        return set_err(e);
+    }
+    struct pollfd p = {listener, POLLIN, 0};
+    int server = poll(&p, 1, 3000) == 1 ? accept(listener, NULL, NULL) : -1;
+    if (server < 0) {
+        close(client);
+        close(listener);
+        return set_err(ETIMEDOUT);
+    }
+    const char hello[] = "hello from the agent itself\n";
+    ssize_t sent = send(server, hello, sizeof hello - 1, MSG_NOSIGNAL);
+    char line[128];
+    read_line(client, line, sizeof line, 2000);
+    close(client);
+    close(server);
+    close(listener);
+    if (sent < 0)
+        return set_err(EPIPE);
+    snprintf(result, sizeof result, "ok %s", line);
+    return 0;
+}
+
 /* Sends `count` one-packet datagrams to host:port from one socket, as fast as it can (the audit
  * flood test): "ok sent=N refused=M" (refused: sendto failed, e.g. EPERM from a firewall drop). */
 static int cmd_udpflood(const char *host, int port, long count) {
@@ -404,7 +452,9 @@ static int cmd_tcppipe(const char *server, int port, const char *name, long coun
     return 0;
 }
 
-static int cmd_dns(const char *server, int port, const char *proto, const char *name, const char *type) {
+/* One query; over UDP from `from` when it is given. */
+static int dns_query(const struct sockaddr_storage *from, socklen_t from_len, const char *server, int port,
+                     const char *proto, const char *name, const char *type) {
     struct sockaddr_storage ss;
     socklen_t len;
     if (parse_host(server, port, &ss, &len) < 0)
@@ -446,7 +496,8 @@ static int cmd_dns(const char *server, int port, const char *proto, const char *
     int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
     if (fd < 0)
         return set_err(errno);
-    if (sendto(fd, query + 2, qlen, 0, (struct sockaddr *)&ss, len) < 0) {
+    if ((from && bind(fd, (const struct sockaddr *)from, from_len) < 0) ||
+        sendto(fd, query + 2, qlen, 0, (struct sockaddr *)&ss, len) < 0) {
         int e = errno;
         close(fd);
         return set_err(e);
@@ -462,6 +513,50 @@ static int cmd_dns(const char *server, int port, const char *proto, const char *
     if (n < 0)
         return set_err(errno);
     describe_reply(reply, (size_t)n);
+    return 0;
+}
+
+static int cmd_dns(const char *server, int port, const char *proto, const char *name, const char *type) {
+    return dns_query(NULL, 0, server, port, proto, name, type);
+}
+
+static int cmd_dnsfrom(const char *source, int source_port, const char *server, int port, const char *name,
+                       const char *type) {
+    struct sockaddr_storage from;
+    socklen_t from_len;
+    if (parse_host(source, source_port, &from, &from_len) < 0)
+        return 1;
+    return dns_query(&from, from_len, server, port, "udp", name, type);
+}
+
+/* /proc/net/udp: "sl local_address rem_address st ... uid ...", addresses as hex (little-endian
+ * IPv4 on x86) and ports as hex. Lists the sockets of `uid` with a remote address. */
+static int cmd_udpsocks(const char *uid_text) {
+    FILE *f = fopen("/proc/net/udp", "r");
+    if (!f)
+        return set_err(errno);
+    unsigned long want = strtoul(uid_text, NULL, 10);
+    char line[512], list[1536] = "";
+    if (!fgets(line, sizeof line, f)) { /* the header */
+        fclose(f);
+        return set_err(EINVAL);
+    }
+    while (fgets(line, sizeof line, f)) {
+        unsigned local_ip, local_port, remote_ip, remote_port, state;
+        unsigned long uid;
+        if (sscanf(line, " %*d: %8x:%4x %8x:%4x %2x %*x:%*x %*x:%*x %*x %lu", &local_ip, &local_port, &remote_ip,
+                   &remote_port, &state, &uid) != 6 || uid != want || remote_port == 0)
+            continue;
+        struct in_addr l = {local_ip}, r = {remote_ip};
+        char ltext[INET_ADDRSTRLEN], rtext[INET_ADDRSTRLEN], entry[96];
+        inet_ntop(AF_INET, &l, ltext, sizeof ltext);
+        inet_ntop(AF_INET, &r, rtext, sizeof rtext);
+        snprintf(entry, sizeof entry, "%s%s:%u>%s:%u", *list ? "," : "", ltext, local_port, rtext, remote_port);
+        if (strlen(list) + strlen(entry) < sizeof list)
+            strcat(list, entry);
+    }
+    fclose(f);
+    snprintf(result, sizeof result, "ok %s", *list ? list : "-");
     return 0;
 }
 
@@ -562,6 +657,12 @@ static int run(int argc, char **argv) {
         return cmd_udpflood(argv[1], atoi(argv[2]), atol(argv[3]));
     if (!strcmp(c, "dns") && argc >= 6)
         return cmd_dns(argv[1], atoi(argv[2]), argv[3], argv[4], argv[5]);
+    if (!strcmp(c, "dnsfrom") && argc >= 7)
+        return cmd_dnsfrom(argv[1], atoi(argv[2]), argv[3], atoi(argv[4]), argv[5], argv[6]);
+    if (!strcmp(c, "tcpself") && argc >= 2)
+        return cmd_tcpself(atoi(argv[1]));
+    if (!strcmp(c, "udpsocks") && argc >= 2)
+        return cmd_udpsocks(argv[1]);
     if (!strcmp(c, "nftnew") && argc >= 2)
         return cmd_nft(argv[1], 1, family_of(argc >= 3 ? argv[2] : "inet"));
     if (!strcmp(c, "nftdel") && argc >= 2)

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace rustyolo::ipt {
 namespace {
 
@@ -21,7 +24,8 @@ TEST(IptablesRules, EveryBlockedChainLogsToTheAuditGroupThenDrops) {
     for (const Batch &batch : {ipv4_batch(spec()), ipv6_batch(spec())}) {
         for (auto [chain, prefix] : {std::pair{"RUSTYOLO_BLOCKED_OUTPUT", "blocked_output"},
                                      std::pair{"RUSTYOLO_BLOCKED_GUARD", "blocked_guard"},
-                                     std::pair{"RUSTYOLO_BLOCKED_INPUT", "blocked_input"}}) {
+                                     std::pair{"RUSTYOLO_BLOCKED_INPUT", "blocked_input"},
+                                     std::pair{"RUSTYOLO_BLOCKED_FLOW_CLASS", "blocked_flow_class"}}) {
             EXPECT_TRUE(contains(batch.text, std::string(":") + chain + " - [0:0]\n")) << chain;
             EXPECT_EQ(batch.comments.at(chain), (std::vector<std::string>{"log", "drop"})) << chain;
             EXPECT_TRUE(contains(batch.text, std::string("-A ") + chain +
@@ -39,6 +43,57 @@ TEST(IptablesRules, EveryBlockedChainLogsToTheAuditGroupThenDrops) {
     EXPECT_TRUE(contains(ipv6_batch(spec()).text, "-d fe80::/10 -j RUSTYOLO_BLOCKED_GUARD\n"));
 }
 
+std::string line_of(const Batch &batch, const std::string &chain, const std::string &id) {
+    const std::string start = "-A " + chain + " -m comment --comment \"rustyolo:" + id + "\" ";
+    std::size_t at = batch.text.find(start);
+    if (at == std::string::npos)
+        return "";
+    at += start.size();
+    return batch.text.substr(at, batch.text.find('\n', at) - at);
+}
+
+TEST(IptablesRules, FlowsAreMarkedWithTheirSocketsClassAndCheckedBeforeEstablished) {
+    IptablesSpec s = spec();
+    s.base.probe_gid = 65532;
+    for (const Batch &batch : {ipv4_batch(s), ipv6_batch(s)}) {
+        const std::string created = "-m conntrack --ctstate NEW ! --ctstatus CONFIRMED ";
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-set-agent"),
+                  created + "-m owner --uid-owner 1000 ! --gid-owner 65532 -j CONNMARK --set-mark 1");
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-set-probe"),
+                  created + "-m owner --uid-owner 1000 --gid-owner 65532 -j CONNMARK --set-mark 4");
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-set-dns-filter"),
+                  created + "-m owner --uid-owner 65533 -j CONNMARK --set-mark 2");
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-set-root"), created + "-m owner --uid-owner 0 -j CONNMARK --set-mark 3");
+        // A positive --uid-owner first: an inverted owner match alone is true for a closed socket.
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-set-other"),
+                  created + "-m owner --uid-owner 1-4294967294 -m owner ! --uid-owner 65533 -m owner ! --uid-owner 1000 "
+                            "-j CONNMARK --set-mark 5");
+        EXPECT_EQ(line_of(batch, "INPUT", "flow-class-set-inbound"), created + "-j CONNMARK --set-mark 6");
+        const std::string drop = " -j RUSTYOLO_BLOCKED_FLOW_CLASS";
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-agent"),
+                  "-m conntrack --ctdir ORIGINAL -m owner --uid-owner 1000 ! --gid-owner 65532 -m connmark ! --mark 1" + drop);
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-probe"),
+                  "-m conntrack --ctdir ORIGINAL -m owner --uid-owner 1000 --gid-owner 65532 -m connmark ! --mark 4" + drop);
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-dns-filter"),
+                  "-m conntrack --ctdir ORIGINAL -m owner --uid-owner 65533 -m connmark ! --mark 2" + drop);
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-root"),
+                  "-m conntrack --ctdir ORIGINAL -m owner --uid-owner 0 -m connmark ! --mark 3" + drop);
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-other"),
+                  "-m conntrack --ctdir ORIGINAL -m owner --uid-owner 1-4294967294 -m owner ! --uid-owner 65533 -m owner "
+                  "! --uid-owner 1000 -m connmark ! --mark 5" + drop);
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-agent-reply"),
+                  "-m conntrack --ctdir REPLY -m owner --uid-owner 1000 -m connmark ! --mark 1 -m connmark ! --mark 6" + drop);
+        const std::vector<std::string> &output = batch.comments.at("OUTPUT");
+        EXPECT_EQ(std::vector<std::string>(output.begin(), output.begin() + 12),
+                  (std::vector<std::string>{"flow-class-set-agent", "flow-class-set-probe", "flow-class-set-dns-filter",
+                                            "flow-class-set-root", "flow-class-set-other", "flow-class-agent",
+                                            "flow-class-probe", "flow-class-dns-filter", "flow-class-root",
+                                            "flow-class-other", "flow-class-agent-reply", "established"}));
+        EXPECT_EQ(batch.comments.at("INPUT").front(), "flow-class-set-inbound");
+        EXPECT_EQ(batch.comments.at("INPUT").at(1), "established");
+    }
+}
+
 TEST(IptablesRules, DropCountersSumOnlyTheNflogRulesOfTheBlockedChains) {
     const std::string saved =
         "# Generated by iptables-nft-save v1.8.9\n"
@@ -52,9 +107,11 @@ TEST(IptablesRules, DropCountersSumOnlyTheNflogRulesOfTheBlockedChains) {
         "[5:300] -A RUSTYOLO_BLOCKED_OUTPUT -m comment --comment \"rustyolo:drop\" -j DROP\n"
         "[2:120] -A RUSTYOLO_BLOCKED_INPUT -m comment --comment \"rustyolo:log\" -j NFLOG --nflog-prefix "
         "blocked_input --nflog-group 1700 --nflog-size 128\n"
+        "[4:240] -A RUSTYOLO_BLOCKED_FLOW_CLASS -m comment --comment \"rustyolo:log\" -j NFLOG --nflog-prefix "
+        "blocked_flow_class --nflog-group 1700 --nflog-size 128\n"
         "[9:9] -A SOMEONE_ELSE -j NFLOG --nflog-group 3\n"
         "COMMIT\n";
-    EXPECT_EQ(drop_counters(saved), 7u);
+    EXPECT_EQ(drop_counters(saved), 11u);
     EXPECT_EQ(drop_counters(""), 0u);
 }
 

@@ -4,13 +4,21 @@
 #include "self_test.hpp"
 #include "scratch_netns.hpp"
 
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <functional>
 #include <string>
 
@@ -56,7 +64,11 @@ std::string rule_text(const Chain &c, const std::string &comment) {
 TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
     Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
     EXPECT_EQ(comments(chain(ruleset, "output")),
-              (std::vector<std::string>{"established", "agent-loopback-source-4", "agent-loopback-6", "stub-udp",
+              (std::vector<std::string>{"flow-class-set-agent", "flow-class-set-probe", "flow-class-set-dns-filter",
+                                        "flow-class-set-root", "flow-class-set-other", "flow-class-agent",
+                                        "flow-class-probe", "flow-class-dns-filter", "flow-class-root",
+                                        "flow-class-other", "flow-class-agent-reply",
+                                        "established", "agent-loopback-source-4", "agent-loopback-6", "stub-udp",
                                         "stub-tcp", "upstream-udp 1.1.1.1:53",
                                         "upstream-tcp 1.1.1.1:53", "upstream-closed-udp 1.1.1.1:53",
                                         "upstream-closed-tcp 1.1.1.1:53", "dns-filter-nothing-else",
@@ -64,8 +76,8 @@ TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
                                         "agent-local-services", "guard-never4", "guard-never6", "dns-answers-4", "dns-answers-6", "cidr-4", "cidr-6",
                                         "default-drop"}));
     EXPECT_EQ(comments(chain(ruleset, "input")),
-              (std::vector<std::string>{"established", "loopback-filtered-on-output", "ipv6-neighbour-discovery",
-                                        "default-drop"}));
+              (std::vector<std::string>{"flow-class-set-inbound", "established", "loopback-filtered-on-output",
+                                        "ipv6-neighbour-discovery", "default-drop"}));
     EXPECT_TRUE(chain(ruleset, "forward").rules.empty());
 }
 
@@ -78,7 +90,7 @@ TEST(NftRuleset, EveryBaseChainDropsByPolicyAndEveryDropHasAnAuditHook) {
     EXPECT_EQ(rule_text(chain(ruleset, "output"), "default-drop"), "goto blocked_output");
     EXPECT_EQ(rule_text(chain(ruleset, "input"), "default-drop"), "goto blocked_input");
     EXPECT_EQ(rule_text(chain(ruleset, "output"), "guard-never4"), "ip daddr @never4 goto blocked_guard");
-    for (const char *name : {blocked_output_chain, blocked_guard_chain, blocked_input_chain}) {
+    for (const char *name : blocked_chains) {
         EXPECT_EQ(chain(ruleset, name).rules.size(), 1u);
         EXPECT_EQ(chain(ruleset, name).rules[0].comment, "log-drop");
         EXPECT_EQ(chain(ruleset, name).rules[0].text,
@@ -91,8 +103,62 @@ TEST(NftRuleset, TheLogPrefixIsTheRuleNameOfTheAuditRecord) {
     // The reader maps the prefix to the record's "rule" and its direction (in for blocked_input).
     Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
     std::string text = render_transaction(ruleset);
-    for (const char *name : {"blocked_output", "blocked_guard", "blocked_input"})
+    for (const char *name : {"blocked_output", "blocked_guard", "blocked_input", "blocked_flow_class"})
         EXPECT_NE(text.find(std::string("log prefix \"") + name + "\" group 1700"), std::string::npos) << name;
+}
+
+TEST(NftRuleset, EveryNewFlowIsMarkedWithItsSocketsClassOnlyWhenItsEntryIsCreated) {
+    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}});
+    spec.probe_gid = 65532;
+    const Ruleset ruleset = build_ruleset(spec);
+    const Chain &output = chain(ruleset, "output");
+    const std::string created = "ct state new ct status ! confirmed ";
+    EXPECT_EQ(rule_text(output, "flow-class-set-agent"),
+              created + "meta skuid 1000 meta skgid != 65532 ct mark set 0x00000001");
+    EXPECT_EQ(rule_text(output, "flow-class-set-probe"), created + "meta skuid 1000 meta skgid 65532 ct mark set 0x00000004");
+    EXPECT_EQ(rule_text(output, "flow-class-set-dns-filter"), created + "meta skuid 65533 ct mark set 0x00000002");
+    EXPECT_EQ(rule_text(output, "flow-class-set-root"), created + "meta skuid 0 ct mark set 0x00000003");
+    EXPECT_EQ(rule_text(output, "flow-class-set-other"),
+              created + "meta skuid != { 0, 65533, 1000 } ct mark set 0x00000005");
+    EXPECT_EQ(rule_text(chain(ruleset, "input"), "flow-class-set-inbound"),
+              created + "ct mark set 0x00000006");
+    // Only these rules write the mark, and none copies it from a packet or socket mark.
+    for (const Chain &c : ruleset.chains)
+        for (const Rule &rule : c.rules) {
+            if (rule.text.find("ct mark set") != std::string::npos) {
+                EXPECT_EQ(rule.text.rfind(created, 0), 0u) << rule.comment;
+            }
+            EXPECT_EQ(rule.text.find("meta mark"), std::string::npos) << rule.comment;
+        }
+}
+
+TEST(NftRuleset, APacketFromASocketOfAnotherClassThanItsFlowsIsBlockedBeforeEstablished) {
+    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}});
+    spec.probe_gid = 65531;
+    const Ruleset ruleset = build_ruleset(spec);
+    const Chain &output = chain(ruleset, "output");
+    const std::string drop = " goto blocked_flow_class";
+    EXPECT_EQ(rule_text(output, "flow-class-agent"),
+              "ct direction original meta skuid 1000 meta skgid != 65531 ct mark != 0x00000001" + drop);
+    EXPECT_EQ(rule_text(output, "flow-class-probe"),
+              "ct direction original meta skuid 1000 meta skgid 65531 ct mark != 0x00000004" + drop);
+    EXPECT_EQ(rule_text(output, "flow-class-dns-filter"), "ct direction original meta skuid 65533 ct mark != 0x00000002" + drop);
+    EXPECT_EQ(rule_text(output, "flow-class-root"), "ct direction original meta skuid 0 ct mark != 0x00000003" + drop);
+    EXPECT_EQ(rule_text(output, "flow-class-other"),
+              "ct direction original meta skuid != { 0, 65533, 1000 } ct mark != 0x00000005" + drop);
+    EXPECT_EQ(rule_text(output, "flow-class-agent-reply"),
+              "ct direction reply meta skuid 1000 ct mark != { 0x00000001, 0x00000006 }" + drop);
+    // Every mark is set and checked before anything is accepted.
+    std::vector<std::string> order = comments(output);
+    auto established = std::find(order.begin(), order.end(), "established") - order.begin();
+    for (std::size_t i = 0; i < output.rules.size(); ++i) {
+        bool flow_class = output.rules[i].comment.rfind("flow-class-", 0) == 0;
+        EXPECT_EQ(flow_class, static_cast<std::ptrdiff_t>(i) < established) << output.rules[i].comment;
+        if (flow_class) {
+            EXPECT_EQ(output.rules[i].text.find("accept"), std::string::npos) << output.rules[i].comment;
+        }
+    }
+    EXPECT_EQ(established, 11);
 }
 
 TEST(NftRuleset, NoBlanketLoopbackAccept) {
@@ -270,6 +336,123 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
         std::string six = nft.run("list set inet rustyolo allow6", "list allow6");
         if (six.find("2001:db8::1 . 443 timeout 35s") == std::string::npos)
             return "allow6 lacks the clamped element: " + six;
+        return "";
+    });
+    EXPECT_EQ(problem, "");
+}
+
+// In a forked child with `uid`/`gid`: `body` returns 0 or an errno, which comes back.
+int as_user(std::uint32_t uid, std::uint32_t gid, const std::function<int()> &body) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+        return -1;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        int result = ::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 && ::setresuid(uid, uid, uid) == 0
+                         ? body()
+                         : -2;
+        ssize_t ignored = ::write(fds[1], &result, sizeof result);
+        (void)ignored;
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    int result = -3;
+    if (::read(fds[0], &result, sizeof result) != static_cast<ssize_t>(sizeof result))
+        result = -3;
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return result;
+}
+
+sockaddr_in loopback(const char *address, std::uint16_t port) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    ::inet_pton(AF_INET, address, &a.sin_addr);
+    return a;
+}
+
+// A datagram from `from` (port 0: any) to `to`: 0 when sent, else errno.
+int send_from(const sockaddr_in &from, const sockaddr_in &to, const char *payload) {
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    int result = 0;
+    if (fd < 0 || ::bind(fd, reinterpret_cast<const sockaddr *>(&from), sizeof from) != 0 ||
+        ::sendto(fd, payload, std::strlen(payload), 0, reinterpret_cast<const sockaddr *>(&to), sizeof to) < 0)
+        result = errno;
+    if (fd >= 0)
+        ::close(fd);
+    return result;
+}
+
+// What arrived at `server` within 200 ms ("" if nothing), replying "r" to its sender.
+std::string receive_and_answer(int server) {
+    pollfd p{server, POLLIN, 0};
+    if (::poll(&p, 1, 200) != 1)
+        return "";
+    char buffer[64];
+    sockaddr_in peer{};
+    socklen_t length = sizeof peer;
+    ssize_t n = ::recvfrom(server, buffer, sizeof buffer, 0, reinterpret_cast<sockaddr *>(&peer), &length);
+    if (n < 0)
+        return "";
+    ::sendto(server, "r", 1, 0, reinterpret_cast<sockaddr *>(&peer), length);
+    return std::string(buffer, static_cast<std::size_t>(n));
+}
+
+TEST(NftRuleset, OnThisKernelAFlowOpenedByTheFilterCannotBeContinuedByTheAgent) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    // The attack of test_flow_class.py in a scratch namespace: the "upstream" is a root socket on
+    // 127.0.0.11:53 (no Docker NAT here). The filter's uid asks it, gets the reply and closes its
+    // socket; the agent's uid sends from the same address and port.
+    Ruleset ruleset = build_ruleset(spec_with({{false, "127.0.0.11", 53}}));
+    std::string problem = test_support::in_scratch_netns([&]() -> std::string {
+        if (!test_support::loopback_up())
+            return "lo did not come up";
+        NftContext nft;
+        nft.run(render_transaction(ruleset), "install");
+        int server = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        sockaddr_in upstream = loopback("127.0.0.11", 53);
+        if (::bind(server, reinterpret_cast<sockaddr *>(&upstream), sizeof upstream) != 0)
+            return std::string("bind 127.0.0.11:53: ") + std::strerror(errno);
+        const sockaddr_in source = loopback("127.0.0.1", 40053);
+        int filter = as_user(dns_filter_uid, dns_filter_gid, [&] { return send_from(source, upstream, "filter"); });
+        if (filter != 0 || receive_and_answer(server) != "filter")
+            return "the filter's query did not reach the upstream: " + std::to_string(filter);
+        // The reply has made the flow established; the filter's socket is gone.
+        int agent = as_user(1000, 1000, [&] { return send_from(source, upstream, "agent"); });
+        std::string arrived = receive_and_answer(server);
+        if (agent != EPERM || !arrived.empty())
+            return "the agent continued the filter's flow: send gave " + std::to_string(agent) + ", arrived \"" +
+                   arrived + "\"";
+        // Twin: the filter's own class continues it.
+        int again = as_user(dns_filter_uid, dns_filter_gid, [&] { return send_from(source, upstream, "again"); });
+        if (again != 0 || receive_and_answer(server) != "again")
+            return "the filter could not continue its own flow: " + std::to_string(again);
+        // The agent's own local service on lo (its listener answers its flow) and the kernel's RST
+        // for a closed port (no socket) still work.
+        int local = as_user(1000, 1000, [] {
+            int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), client = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in service = loopback("127.0.0.1", 8765), closed = loopback("127.0.0.1", 9);
+            timeval two_seconds{2, 0};  // a dropped SYN-ACK or RST ends as a timeout, not a hang
+            ::setsockopt(client, SOL_SOCKET, SO_SNDTIMEO, &two_seconds, sizeof two_seconds);
+            ::setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &two_seconds, sizeof two_seconds);
+            if (::bind(listener, reinterpret_cast<sockaddr *>(&service), sizeof service) != 0 || ::listen(listener, 1) != 0 ||
+                ::connect(client, reinterpret_cast<sockaddr *>(&service), sizeof service) != 0)
+                return errno;
+            int server_side = ::accept(listener, nullptr, nullptr);
+            char byte = 0;
+            if (server_side < 0 || ::send(server_side, "x", 1, 0) != 1 || ::recv(client, &byte, 1, 0) != 1 || byte != 'x')
+                return EPROTO;
+            int refused = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            ::setsockopt(refused, SOL_SOCKET, SO_SNDTIMEO, &two_seconds, sizeof two_seconds);
+            if (::connect(refused, reinterpret_cast<sockaddr *>(&closed), sizeof closed) == 0 || errno != ECONNREFUSED)
+                return ENOTCONN;
+            return 0;
+        });
+        if (local != 0)
+            return "the agent's local service or the kernel's RST failed: " + std::to_string(local);
         return "";
     });
     EXPECT_EQ(problem, "");
