@@ -14,9 +14,8 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
+#include <cstring>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <thread>
 
