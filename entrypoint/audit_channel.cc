@@ -2,6 +2,7 @@
 
 #include "audit_record.hpp"
 #include "send_all.hpp"
+#include "suppressed_tally.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -13,9 +14,8 @@
 #include <cerrno>
 #include <chrono>
 #include <condition_variable>
-#include <cstdint>
+#include <cstring>
 #include <deque>
-#include <map>
 #include <mutex>
 #include <thread>
 
@@ -29,10 +29,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr double kRatePerSecond = 200.0;
 constexpr double kBurst = 2000.0;
-constexpr std::size_t kMaxQueued = 4096;          // records waiting for the writer
-constexpr std::size_t kMaxSuppressedKeys = 1024;  // distinct keys counted before "(other)"
+constexpr std::size_t kMaxQueued = 4096;  // records waiting for the writer
 constexpr auto kSuppressedInterval = std::chrono::seconds(1);
-constexpr const char *kOtherKeys = "(other keys)";
 
 struct Channel {
     std::mutex mutex;
@@ -43,8 +41,7 @@ struct Channel {
         std::string text;
     };
     std::deque<Line> queue;
-    std::map<std::string, std::map<std::string, std::uint64_t>> suppressed;  // verdict -> key -> n
-    std::size_t suppressed_keys = 0;
+    SuppressedTally suppressed;  // what was not sent as records, by verdict and key
     double tokens = kBurst;
     Clock::time_point refilled = Clock::now();
     Clock::time_point last_suppressed_sent = Clock::now();
@@ -61,32 +58,6 @@ struct Channel {
 Channel &channel() {
     static Channel *c = new Channel;
     return *c;
-}
-
-void count_suppressed(Channel &c, const std::string &verdict, const std::string &key) {
-    auto &by_key = c.suppressed[verdict];
-    if (auto it = by_key.find(key); it != by_key.end()) {
-        ++it->second;
-    } else if (c.suppressed_keys >= kMaxSuppressedKeys) {
-        ++by_key[kOtherKeys];
-    } else {
-        ++c.suppressed_keys;
-        by_key.emplace(key, 1);
-    }
-}
-
-std::string suppressed_line(Channel &c) {
-    json::object by_key;
-    for (const auto &[verdict, counts] : c.suppressed) {
-        json::object keys;
-        for (const auto &[key, n] : counts)
-            keys[key] = n;
-        by_key[verdict] = std::move(keys);
-    }
-    c.suppressed.clear();
-    c.suppressed_keys = 0;
-    return json::serialize(audit::make_record("lifecycle", "info", "suppressed",
-                                              json::object{{"counts", std::move(by_key)}}));
 }
 
 void deliver(Channel &c, const std::string &batch) {
@@ -122,8 +93,11 @@ void writer_loop() {
         const bool last = c.finishing;
         if (!c.suppressed.empty() &&
             (last || Clock::now() - c.last_suppressed_sent >= kSuppressedInterval)) {
-            batch += suppressed_line(c);
-            batch += '\n';
+            // As many lines as the counts need, each within the host's limit.
+            for (const std::string &line : c.suppressed.take_lines(audit::kMaxWireLine)) {
+                batch += line;
+                batch += '\n';
+            }
             c.last_suppressed_sent = Clock::now();
         }
         if (!batch.empty()) {
@@ -157,9 +131,18 @@ void enqueue(Channel &c, json::object record) {
                                         std::move(line)});
         c.wake.notify_one();
     } else {
-        count_suppressed(c, verdict && verdict->is_string() ? std::string(verdict->as_string()) : "info",
-                         audit::summary_key(record));
+        c.suppressed.count(verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info",
+                           record);
     }
+}
+
+// A record that could not be queued nor counted by key: counted as lost (without allocating).
+void count_lost(Channel &c, std::string_view verdict) noexcept {
+    std::lock_guard lock(c.mutex);
+    if (c.finished || (!c.level.empty() && !audit::level_admits(c.level, verdict)))
+        return;
+    c.suppressed.lost(verdict);
+    c.wake.notify_one();
 }
 
 }  // namespace
@@ -193,13 +176,14 @@ void audit_start(int fd, std::string level) {
 
 void audit_emit(std::string_view layer, std::string_view verdict, std::string_view event,
                 json::object details) {
+    Channel &c = channel();
     try {
-        Channel &c = channel();
         json::object record = audit::make_record(layer, verdict, event, std::move(details));
         std::lock_guard lock(c.mutex);
         enqueue(c, std::move(record));
     } catch (...) {
-        // Out of memory or the like: never take the supervisor down for a record.
+        // Out of memory or the like: never take the supervisor down for a record, but count it.
+        count_lost(c, verdict);
     }
 }
 
@@ -224,6 +208,8 @@ void audit_emit_from_plugin(const std::string &plugin, const json::object &event
         std::lock_guard lock(c.mutex);
         enqueue(c, std::move(record));
     } catch (...) {
+        const json::value *verdict = event.if_contains("verdict");
+        count_lost(channel(), verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info");
     }
 }
 

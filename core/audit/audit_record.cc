@@ -1,9 +1,13 @@
 #include "audit_record.hpp"
 
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <vector>
 
 namespace rustyolo::audit {
 
@@ -104,31 +108,48 @@ std::optional<std::string> check_wire_record(const json::value &value) {
     return std::nullopt;
 }
 
-std::string summary_key(const json::object &record) {
-    auto str = [&](std::string_view key) -> std::string {
-        const json::value *v = record.if_contains(key);
-        return v && v->is_string() ? printable(v->as_string()) : std::string();
-    };
+namespace {
+
+const json::object &details_of(const json::object &record) {
     static const json::object empty;
     const json::value *d = record.if_contains("details");
-    const json::object &details = d && d->is_object() ? d->as_object() : empty;
-    const std::string layer = str("layer");
-    const std::string event = str("event");
-    if (layer == "network") {
-        std::string who = text_of(details, "name");
-        if (who.empty())
-            who = text_of(details, "destination");
-        if (who.empty())
-            who = "?";
-        std::string protocol = text_of(details, "protocol");
-        std::string port = text_of(details, "port");
-        std::string key = port.empty() ? who : who + ":" + port;
-        if (!protocol.empty())
-            key += "/" + protocol;
-        if (event != "packet")
-            key = event + " " + key;
-        return key;
-    }
+    return d && d->is_object() ? d->as_object() : empty;
+}
+
+std::string string_field(const json::object &record, std::string_view key) {
+    const json::value *v = record.if_contains(key);
+    return v && v->is_string() ? printable(v->as_string()) : std::string();
+}
+
+// A network key from its parts: "<who>:<port>/<protocol>", "<who>/<protocol>" without ports, with
+// "<event> " in front for events other than "packet"; an event without an address is its name.
+std::string network_key(const std::string &event, std::string who, const std::string &port,
+                        const std::string &protocol) {
+    if (who.empty() && port.empty() && protocol.empty() && event != "packet")
+        return event;
+    if (who.empty())
+        who = "?";
+    std::string key = port.empty() ? who : who + ":" + port;
+    if (!protocol.empty())
+        key += "/" + protocol;
+    if (event != "packet")
+        key = event + " " + key;
+    return key;
+}
+
+std::string network_who(const json::object &details) {
+    std::string who = text_of(details, "name");
+    return who.empty() ? text_of(details, "destination") : who;
+}
+
+}  // namespace
+
+std::string summary_key(const json::object &record) {
+    const json::object &details = details_of(record);
+    const std::string layer = string_field(record, "layer");
+    const std::string event = string_field(record, "event");
+    if (layer == "network")
+        return network_key(event, network_who(details), text_of(details, "port"), text_of(details, "protocol"));
     if (layer == "dns")
         return "dns " + text_of(details, "qtype") + " " + text_of(details, "name");
     if (layer == "syscall")
@@ -136,6 +157,139 @@ std::string summary_key(const json::object &record) {
     if (layer == "mount")
         return "mount " + text_of(details, "source");
     return layer + " " + event;
+}
+
+std::string coarse_summary_key(const json::object &record) {
+    const json::object &details = details_of(record);
+    const std::string layer = string_field(record, "layer");
+    const std::string event = string_field(record, "event");
+    if (layer == "network") {
+        const std::string port = text_of(details, "port");
+        return network_key(event, port.empty() ? "*" : network_who(details), port.empty() ? "" : "*",
+                           text_of(details, "protocol"));
+    }
+    if (layer == "dns") {
+        const std::string name = text_of(details, "name");
+        const std::size_t dot = name.find('.');
+        return "dns " + text_of(details, "qtype") + (dot == std::string::npos ? " *" : " *" + name.substr(dot));
+    }
+    if (layer == "mount")
+        return "mount *";
+    return summary_key(record);
+}
+
+std::string catch_all_summary_key(const json::object &record) {
+    const std::string layer = string_field(record, "layer");
+    if (layer == "network") {
+        const json::object &details = details_of(record);
+        return network_key(string_field(record, "event"), "*", text_of(details, "port").empty() ? "" : "*",
+                           text_of(details, "protocol"));
+    }
+    if (layer == "dns")
+        return "dns * *";
+    if (layer == "syscall")
+        return "syscall *";
+    if (layer == "mount")
+        return "mount *";
+    return summary_key(record);
+}
+
+namespace {
+
+// A boost::json SAX handler that keeps the few fields salvage_line() wants and ignores the rest.
+class SalvageHandler {
+public:
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    Salvage result;
+
+    bool on_document_begin(boost::system::error_code &) { return true; }
+    bool on_document_end(boost::system::error_code &) { return true; }
+    bool on_array_begin(boost::system::error_code &) { return open("[]"); }
+    bool on_array_end(std::size_t, boost::system::error_code &) { return close(); }
+    bool on_object_begin(boost::system::error_code &) { return open(""); }
+    bool on_object_end(std::size_t, boost::system::error_code &) { return close(); }
+    bool on_string_part(json::string_view s, std::size_t, boost::system::error_code &) { return part(value_, s); }
+    bool on_string(json::string_view s, std::size_t, boost::system::error_code &) {
+        part(value_, s);
+        if (path_.size() == 1) {
+            const std::string &key = path_[0];
+            std::string *field = key == "layer" ? &result.layer
+                                 : key == "verdict" ? &result.verdict
+                                 : key == "event" ? &result.event
+                                                  : nullptr;
+            if (field && field->empty())
+                *field = value_;
+        }
+        value_.clear();
+        return true;
+    }
+    bool on_key_part(json::string_view s, std::size_t, boost::system::error_code &) { return part(key_, s); }
+    bool on_key(json::string_view s, std::size_t, boost::system::error_code &) {
+        part(key_, s);
+        if (!path_.empty())
+            path_.back() = key_;
+        key_.clear();
+        return true;
+    }
+    bool on_number_part(json::string_view, boost::system::error_code &) { return true; }
+    bool on_int64(std::int64_t i, json::string_view, boost::system::error_code &) {
+        return number(i < 0 ? 0 : static_cast<std::uint64_t>(i));
+    }
+    bool on_uint64(std::uint64_t u, json::string_view, boost::system::error_code &) { return number(u); }
+    bool on_double(double, json::string_view, boost::system::error_code &) { return true; }
+    bool on_bool(bool, boost::system::error_code &) { return true; }
+    bool on_null(boost::system::error_code &) { return true; }
+    bool on_comment_part(json::string_view, boost::system::error_code &) { return true; }
+    bool on_comment(json::string_view, boost::system::error_code &) { return true; }
+
+private:
+    static constexpr std::size_t kKeep = 64;  // longer keys and strings are not among those wanted
+
+    bool open(const char *key) {
+        path_.emplace_back(key);
+        return path_.size() <= 32;
+    }
+    bool close() {
+        if (!path_.empty())
+            path_.pop_back();
+        return true;
+    }
+    static bool part(std::string &into, json::string_view s) {
+        if (into.size() < kKeep)
+            into.append(s.data(), std::min(s.size(), kKeep - into.size()));
+        return true;
+    }
+    bool number(std::uint64_t n) {
+        if (path_.size() == 3 && path_[0] == "details" && path_[1] == "total") {
+            for (std::size_t i = 0; i < kVerdicts.size(); ++i)
+                if (path_[2] == kVerdicts[i]) {
+                    result.total[i] = n;
+                    result.has_total = true;
+                }
+        }
+        return true;
+    }
+
+    std::vector<std::string> path_;  // the key of each open object (arrays: "[]")
+    std::string key_, value_;
+};
+
+}  // namespace
+
+Salvage salvage_line(std::string_view line) {
+    json::basic_parser<SalvageHandler> parser(json::parse_options{});
+    boost::system::error_code ec;
+    // more = true: a line cut at the length limit is read as far as it goes, without an error
+    // for its missing end.
+    parser.write_some(true, line.data(), line.size(), ec);
+    Salvage salvage = parser.handler().result;
+    if (salvage.event != "suppressed")
+        salvage = Salvage{salvage.layer, salvage.verdict, salvage.event};  // "total" means nothing elsewhere
+    return salvage;
 }
 
 bool level_admits(std::string_view level, std::string_view verdict) {

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,29 @@ std::optional<std::string> check_wire_record(const boost::json::value &record);
 // The summary key of a record (see the schema document), printable ASCII only: bytes outside
 // 0x20..0x7e in names are escaped.
 std::string summary_key(const boost::json::object &record);
+
+// Coarser keys for the supervisor's suppressed counts once an interval holds too many distinct
+// keys (docs/audit-schema.md, "Rate limit and exact counts"): the same record, with the part an
+// agent can vary without end replaced by "*".
+//   coarse:    network "<who>:*/<protocol>" ("*/<protocol>" without ports), dns "dns <qtype>
+//              *.<parent>", mount "mount *"; other layers keep their key (their keys are few).
+//   catch-all: network "*:*/<protocol>", dns "dns * *", syscall "syscall *", mount "mount *";
+//              resource and lifecycle keep their key. Few enough to always be counted.
+// Non-packet network events keep their "<event> " prefix.
+std::string coarse_summary_key(const boost::json::object &record);
+std::string catch_all_summary_key(const boost::json::object &record);
+
+// What a line the host refused still tells (docs/audit-schema.md, "Refused lines"). The line is
+// read as far as it is JSON (a line cut at the length limit is read up to the cut): the top-level
+// "layer", "verdict" and "event" strings, and for a suppressed record the numbers of its
+// "details"."total" object (verdict -> events the line stands for). The supervisor writes these
+// fields first, so they survive a cut.
+struct Salvage {
+    std::string layer, verdict, event;             // empty when not found
+    std::uint64_t total[3] = {0, 0, 0};            // block, allow, info
+    bool has_total = false;
+};
+Salvage salvage_line(std::string_view line);
 
 // Whether a level ("none", "basic", "verbose") keeps records of this verdict.
 bool level_admits(std::string_view level, std::string_view verdict);

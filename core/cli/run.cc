@@ -152,7 +152,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
             find_audit_sinks(*context.registry, c.audit_sinks),
             AuditSessionInfo{build.session, build.agent, c.audit_log,
                              audit_directory(context.getenv_fn, c.audit_dir),
-                             c.audit_syslog_socket});
+                             c.audit_syslog_socket, c.audit_max_bytes});
         build.on_mount_refused = [&audit](const json::object &details) {
             audit->host_record("mount", "block", "refused", details);
         };

@@ -82,6 +82,10 @@ std::unique_ptr<CLI::App> make_run_app(RunOptions &options) {
     app->add_option("--audit-dir", s.audit_dir,
                     "The file sink's directory (default ~/.local/state/rustyolo/audit)")
         ->type_name("DIR");
+    app->add_option("--audit-max-bytes", s.audit_max_bytes,
+                    "The most the file sink writes for one session: 64m (default), 512k, 1g; past it, "
+                    "detail is dropped and counted, the totals stay exact")
+        ->type_name("SIZE");
     app->add_flag("--dry-run", options.dry_run, "Print the exact runtime command (shell-quoted) and exit");
     app->add_flag("--skip-version-check", options.skip_version_check,
                   "Accepted for compatibility; rustyolo never contacts a server to check versions");
@@ -147,6 +151,8 @@ void finish(RunOptions &options, const CLI::App &app) {
     }
     set_if(app, "--audit-syslog-socket", l.audit_syslog_socket, s.audit_syslog_socket);
     set_if(app, "--audit-dir", l.audit_dir, s.audit_dir);
+    if (app.count("--audit-max-bytes") > 0)
+        l.audit_max_bytes = parse_audit_max_bytes(s.audit_max_bytes, "--audit-max-bytes");
     set_if(app, "--network", l.network, s.network);
     set_if(app, "--runtime", l.runtime, s.runtime);
     set_if(app, "--firewall", l.firewall, s.firewall);

@@ -20,7 +20,7 @@ struct RunOptions {
     struct Raw {
         std::vector<std::string> allow_domains;
         std::vector<std::string> audit_sinks;
-        std::string audit_syslog_socket, audit_dir;
+        std::string audit_syslog_socket, audit_dir, audit_max_bytes;
         std::string dns_servers, auth_home, image, inject_message, seccomp_profile, memory, cpus,
             pids_limit, audit_log, network, runtime, firewall;
         bool allow_lan = false;

@@ -5,6 +5,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
+
 namespace rustyolo {
 
 namespace json = boost::json;
@@ -13,6 +16,34 @@ namespace {
 
 std::string sink_plugin_name(const std::string &name) {
     return name.rfind("audit-", 0) == 0 ? name : "audit-" + name;
+}
+
+// What the supervisor could not count by key, and what refused lines stood for: keys of their own
+// in the exact counts (docs/audit-schema.md, "Refused lines").
+constexpr const char *kLostKey = "lifecycle lost";
+constexpr const char *kRefusedKey = "lifecycle refused";
+
+std::uint64_t count_of(const json::value *n) {
+    if (!n)
+        return 0;
+    if (n->is_uint64())
+        return n->as_uint64();
+    if (n->is_int64())
+        return static_cast<std::uint64_t>(std::max<std::int64_t>(0, n->as_int64()));
+    return 0;
+}
+
+// The catch-all for a key once the exact counts hold kMaxBlockedKeys keys: by the key's layer, as
+// audit::catch_all_summary_key does for records ("dns * *", "*:*/udp", ...).
+std::string catch_all_key(const std::string &key) {
+    for (const char *prefix : {"dns ", "syscall ", "mount "})
+        if (key.rfind(prefix, 0) == 0)
+            return std::string(prefix) + (std::string_view(prefix) == "dns " ? "* *" : "*");
+    if (key.rfind("lifecycle ", 0) == 0 || key.rfind("resource ", 0) == 0)
+        return key;  // few: event names
+    const std::size_t slash = key.rfind('/');
+    const std::string protocol = slash == std::string::npos ? "" : key.substr(slash);
+    return (key.find(':') == std::string::npos ? "*" : "*:*") + (protocol.size() <= 8 ? protocol : "");
 }
 
 std::string printable_excerpt(std::string_view text) {
@@ -54,7 +85,8 @@ void AuditHub::open_sinks() {
         return;
     json::object session{{"session", info_.session},     {"agent", info_.agent},
                          {"level", info_.level},         {"started", audit::now_rfc3339()},
-                         {"directory", info_.directory}, {"syslog_socket", info_.syslog_socket}};
+                         {"directory", info_.directory}, {"syslog_socket", info_.syslog_socket},
+                         {"max_bytes", info_.file_max_bytes}};
     for (const LoadedPlugin *sink : sinks_) {
         json::value result;
         try {
@@ -80,15 +112,24 @@ void AuditHub::write(json::object wire) {
     const std::string verdict(wire.at("verdict").as_string());
     const std::string layer(wire.at("layer").as_string());
     const std::string event(wire.at("event").as_string());
-    if (verdict == "block")
-        ++blocked_[audit::summary_key(wire)];
+    if (verdict == "block") {
+        // A "lost" record stands for `count` packets (docs/audit-schema.md), any other for one.
+        std::uint64_t n = 1;
+        if (layer == "network" && event == "lost")
+            n = count_of(wire.at("details").as_object().if_contains("count"));
+        count_blocked(audit::summary_key(wire), n);
+    }
     if (layer == "lifecycle" && event == "suppressed") {
-        const json::value *counts = wire.at("details").as_object().if_contains("counts");
+        const json::object &details = wire.at("details").as_object();
+        const json::value *counts = details.if_contains("counts");
         if (counts && counts->is_object())
             if (const json::value *block = counts->as_object().if_contains("block"); block && block->is_object())
                 for (const auto &[key, n] : block->as_object())
-                    if (n.is_uint64() || n.is_int64())
-                        blocked_[std::string(key)] += n.is_uint64() ? n.as_uint64() : static_cast<std::uint64_t>(std::max<std::int64_t>(0, n.as_int64()));
+                    count_blocked(std::string(key), count_of(&n));
+        // Records the supervisor could not even count by key.
+        if (const json::value *lost = details.if_contains("lost"); lost && lost->is_object())
+            if (std::uint64_t n = count_of(lost->as_object().if_contains("block")))
+                count_blocked(kLostKey, n);
     }
     if (layer == "lifecycle" && event == "exit")
         exit_seen_ = true;
@@ -109,6 +150,21 @@ void AuditHub::write(json::object wire) {
                              sinks_[i]->name(), e.what());
         }
     }
+}
+
+void AuditHub::count_blocked(const std::string &key, std::uint64_t n) {
+    if (n == 0)
+        return;
+    if (auto it = blocked_.find(key); it != blocked_.end()) {
+        it->second += n;
+        return;
+    }
+    // A long flood of distinct keys must not grow the host's memory without end: the total stays
+    // exact, the detail of further keys goes to a catch-all.
+    if (blocked_.size() < kMaxBlockedKeys)
+        blocked_.emplace(key, n);
+    else
+        blocked_[catch_all_key(key)] += n;
 }
 
 void AuditHub::host_record(std::string_view layer, std::string_view verdict, std::string_view event,
@@ -145,6 +201,7 @@ void AuditHub::wire_line(std::string_view line, bool overlong) {
         if (!problem.empty()) {
             if (refused_lines_++ == 0)
                 first_refusal_ = problem + ": " + printable_excerpt(line);
+            account_refused(line);
             return;
         }
         if (open_failed_)
@@ -153,6 +210,32 @@ void AuditHub::wire_line(std::string_view line, bool overlong) {
     } catch (const std::exception &e) {
         spdlog::warn("audit: a record from the container could not be written: {}", e.what());
     }
+}
+
+void AuditHub::account_refused(std::string_view line) {
+    // What the line stood for, as far as it can be read: a suppressed record's "total" (written
+    // first by the supervisor, so a cut line keeps it), else one record of the verdict it names.
+    const audit::Salvage salvage = audit::salvage_line(line);
+    static constexpr const char *kVerdicts[] = {"block", "allow", "info"};
+    std::uint64_t events[3] = {0, 0, 0};
+    if (salvage.has_total) {
+        std::copy(std::begin(salvage.total), std::end(salvage.total), events);
+    } else {
+        bool known = false;
+        for (std::size_t i = 0; i < 3; ++i)
+            if (salvage.verdict == kVerdicts[i] && salvage.event != "suppressed") {
+                events[i] = 1;
+                known = true;
+            }
+        if (!known) {
+            ++refused_unknown_;
+            return;
+        }
+    }
+    for (std::size_t i = 0; i < 3; ++i)
+        refused_events_[i] += events[i];
+    if (events[0] > 0 && audit::level_admits(info_.level, "block"))
+        count_blocked(kRefusedKey, events[0]);
 }
 
 void AuditHub::finish(int exit_code, const std::string &reason) {
@@ -166,7 +249,11 @@ void AuditHub::finish(int exit_code, const std::string &reason) {
             write(audit::make_record("lifecycle", "info", "transport",
                                      json::object{{"problem", "malformed record"},
                                                   {"count", refused_lines_},
-                                                  {"first", first_refusal_}}));
+                                                  {"first", first_refusal_},
+                                                  {"events", json::object{{"block", refused_events_[0]},
+                                                                          {"allow", refused_events_[1]},
+                                                                          {"info", refused_events_[2]}}},
+                                                  {"unknown", refused_unknown_}}));
         if (!exit_seen_ && opened_)
             write(audit::make_record("lifecycle", "info", "exit",
                                      json::object{{"exit_code", exit_code}, {"reason", reason}}));

@@ -142,12 +142,19 @@ void account(SessionInfo &info, const json::object &record) {
     const json::object &details = details_value && details_value->is_object() ? details_value->as_object() : empty;
 
     if (verdict == "block") {
-        ++info.blocked;
+        // A network "lost" record stands for `count` packets.
+        const auto *count = details.if_contains("count");
+        info.blocked += layer == "network" && event == "lost" && count && count->is_int64() && count->as_int64() > 0
+                            ? static_cast<std::uint64_t>(count->as_int64())
+                            : 1;
         if (layer == "dns")
             info.dns_block_keys.insert(audit::summary_key(record));
     }
     if (layer != "lifecycle")
         return;
+    auto positive = [](const json::value &n) -> std::uint64_t {
+        return n.is_int64() && n.as_int64() > 0 ? static_cast<std::uint64_t>(n.as_int64()) : 0;
+    };
     if (event == "start") {
         info.agent = string_field(details, "agent");
         info.level = string_field(details, "level");
@@ -159,6 +166,16 @@ void account(SessionInfo &info, const json::object &record) {
         if (!counts || !counts->is_object())
             return;
         for (const auto &[key, count] : counts->as_object()) {
+            // The schema's form: verdict -> key -> n; only "block" counts are blocks.
+            if (count.is_object()) {
+                if (key == "block")
+                    for (const auto &[k, n] : count.as_object()) {
+                        (void)k;
+                        info.blocked += positive(n);
+                    }
+                continue;
+            }
+            // An older flat form, key -> n.
             if (!count.is_int64() || count.as_int64() <= 0)
                 continue;
             const std::string_view k(key.data(), key.size());
@@ -169,6 +186,19 @@ void account(SessionInfo &info, const json::object &record) {
                 continue;
             info.blocked += static_cast<std::uint64_t>(count.as_int64());
         }
+        // Records the supervisor could not even count by key.
+        if (const auto *lost = details.if_contains("lost"); lost && lost->is_object())
+            if (const auto *n = lost->as_object().if_contains("block"))
+                info.blocked += positive(*n);
+    } else if (event == "transport") {
+        // Blocked events that lines the host refused stood for.
+        if (const auto *events = details.if_contains("events"); events && events->is_object())
+            if (const auto *n = events->as_object().if_contains("block"))
+                info.blocked += positive(*n);
+    } else if (event == "dropped") {
+        // The file reached its cap (docs/audit.md): the host's exact total is in this last record.
+        if (const auto *blocked = details.if_contains("blocked"); blocked && blocked->is_int64())
+            info.blocked = positive(*blocked);
     }
 }
 

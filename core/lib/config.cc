@@ -34,6 +34,7 @@ ConfigLayer default_layer() {
     layer.audit_log = "basic";
     layer.audit_sinks = std::vector<std::string>{"file"};
     layer.audit_syslog_socket = "/dev/log";
+    layer.audit_max_bytes = 64ull * 1024 * 1024;
     layer.allow_lan = false;
     layer.runtime = "docker";
     layer.firewall = "nftables";
@@ -88,6 +89,7 @@ Config merge(const std::vector<ConfigLayer> &layers) {
         override_with(config.audit_sinks, layer.audit_sinks);
         override_with(config.audit_syslog_socket, layer.audit_syslog_socket);
         override_with(config.audit_dir, layer.audit_dir);
+        override_with(config.audit_max_bytes, layer.audit_max_bytes);
         if (layer.inject_message) config.inject_message = layer.inject_message;
         override_with(config.network, layer.network);
         override_with(config.allow_lan, layer.allow_lan);
@@ -122,6 +124,43 @@ std::vector<std::string> normalize_audit_sinks(const std::vector<std::string> &n
             sinks.push_back(std::move(sink));
     }
     return sinks;
+}
+
+std::uint64_t parse_audit_max_bytes(std::string_view value, const std::string &origin) {
+    auto refuse = [&](const std::string &why) -> std::uint64_t {
+        throw UsageError(origin + ": audit_max_bytes " + text::quoted(value, 80) + " " + why +
+                         "; give a whole number of bytes with an optional k, m or g suffix, e.g. 64m "
+                         "(at least 64k, at most 1024g)");
+    };
+    std::size_t digits = 0;
+    while (digits < value.size() && value[digits] >= '0' && value[digits] <= '9')
+        ++digits;
+    if (digits == 0)
+        return refuse("is not a size");
+    if (digits > 13)
+        return refuse("is too large");
+    std::uint64_t number = 0;
+    for (std::size_t i = 0; i < digits; ++i)
+        number = number * 10 + static_cast<std::uint64_t>(value[i] - '0');
+    const std::string suffix = lowercase(value.substr(digits));
+    std::uint64_t unit = 0;
+    if (suffix.empty() || suffix == "b")
+        unit = 1;
+    else if (suffix == "k" || suffix == "kb" || suffix == "kib")
+        unit = 1024;
+    else if (suffix == "m" || suffix == "mb" || suffix == "mib")
+        unit = 1024 * 1024;
+    else if (suffix == "g" || suffix == "gb" || suffix == "gib")
+        unit = 1024ull * 1024 * 1024;
+    else
+        return refuse("has an unknown unit " + text::quoted(value.substr(digits), 20));
+    constexpr std::uint64_t kMax = 1024ull * 1024 * 1024 * 1024;
+    if (number > kMax / unit)
+        return refuse("is too large");
+    const std::uint64_t bytes = number * unit;
+    if (bytes < kMinAuditMaxBytes)
+        return refuse("is too small");
+    return bytes;
 }
 
 std::string audit_sink_plugin_name(const std::string &sink) { return std::string(kSinkPluginPrefix) + sink; }

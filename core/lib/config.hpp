@@ -2,8 +2,10 @@
 // CLI flags) fills a ConfigLayer; layers are merged in precedence order into a Config.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rustyolo {
@@ -40,6 +42,7 @@ struct ConfigLayer {
     std::optional<std::vector<std::string>> audit_sinks;     // sink names (normalize_audit_sinks)
     std::optional<std::string> audit_syslog_socket;          // the syslog sink's datagram socket
     std::optional<std::string> audit_dir;                    // the file sink's directory
+    std::optional<std::uint64_t> audit_max_bytes;            // the file sink's cap (parse_audit_max_bytes)
 
     // [network] / [runtime] (rustyolo additions)
     std::optional<std::string> network;                      // engine network name
@@ -68,6 +71,7 @@ struct Config {
     std::vector<std::string> audit_sinks;
     std::string audit_syslog_socket;  // default "/dev/log"
     std::string audit_dir;            // empty: the default (audit_directory() in audit_paths.hpp)
+    std::uint64_t audit_max_bytes = 0;  // the file sink's cap per session (default 64 MiB)
     std::optional<std::string> inject_message;  // nullopt: the agent's default message
     std::string network;
     bool allow_lan = false;
@@ -85,6 +89,13 @@ ConfigLayer default_layer();
 // in their short form, each once, in the order given. Throws UsageError naming `origin` and the
 // value when a name is not a plugin name ([a-z0-9-]+) or the list is empty.
 std::vector<std::string> normalize_audit_sinks(const std::vector<std::string> &names, const std::string &origin);
+
+// [security] audit_max_bytes: a whole number of bytes with an optional binary suffix, k, m or g
+// (also kb/kib, mb/mib, gb/gib; any case): "65536", "512k", "64m", "1g". At least 64 KiB (room for
+// the session's first and last records), at most 1 TiB. Throws UsageError naming `origin` and the
+// value otherwise ("0", "-1", "1e12", "4g;x", "64 m", "").
+std::uint64_t parse_audit_max_bytes(std::string_view value, const std::string &origin);
+inline constexpr std::uint64_t kMinAuditMaxBytes = 64 * 1024;
 
 // The plugin that serves an audit sink: "file" → "audit-file".
 std::string audit_sink_plugin_name(const std::string &sink);

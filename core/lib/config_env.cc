@@ -56,6 +56,8 @@ ConfigLayer environment_layer(const GetenvFn &getenv_fn) {
         layer.audit_sinks = normalize_audit_sinks(*sinks, "RUSTYOLO_AUDIT_SINKS");
     layer.audit_syslog_socket = lookup(getenv_fn, "RUSTYOLO_AUDIT_SYSLOG_SOCKET");
     layer.audit_dir = lookup(getenv_fn, "RUSTYOLO_AUDIT_DIR");
+    if (auto max = lookup(getenv_fn, "RUSTYOLO_AUDIT_MAX_BYTES"))
+        layer.audit_max_bytes = parse_audit_max_bytes(*max, "RUSTYOLO_AUDIT_MAX_BYTES");
     return layer;
 }
 

@@ -164,7 +164,13 @@ const std::vector<TableSpec> &tables() {
                layer.audit_sinks = normalize_audit_sinks(read_word_list(field), where);
            }},
           string_key("audit_syslog_socket", &ConfigLayer::audit_syslog_socket),
-          string_key("audit_dir", &ConfigLayer::audit_dir)}},
+          string_key("audit_dir", &ConfigLayer::audit_dir),
+          {"audit_max_bytes",
+           [](ConfigLayer &layer, const Field &field) {
+               const std::string where = field.origin + ":" + std::to_string(field.node.source().begin.line) +
+                                         ": [security] audit_max_bytes";
+               layer.audit_max_bytes = parse_audit_max_bytes(read_number_text(field), where);
+           }}}},
         {"network",
          {string_key("network", &ConfigLayer::network),
           {"allow_lan", [](ConfigLayer &layer, const Field &field) { layer.allow_lan = read_bool(field); }},

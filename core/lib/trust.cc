@@ -346,6 +346,12 @@ std::vector<std::string> widening_changes(const ConfigLayer &project, const Conf
                    base.audit_syslog_socket, "(none)", ", where the syslog sink sends records");
     check_replaced(changes, "security", "audit_dir", project.audit_dir, base.audit_dir, "default directory",
                    ", where the file sink writes records");
+    // A lower cap on the audit file drops detail sooner (the totals stay exact): the agent could
+    // hide what it did among fewer records, so only a trusted project may lower it.
+    if (project.audit_max_bytes && *project.audit_max_bytes < base.audit_max_bytes)
+        changes.push_back("[security] audit_max_bytes = " + std::to_string(*project.audit_max_bytes) +
+                          " is lower than the current " + std::to_string(base.audit_max_bytes) +
+                          " bytes, so the audit file would keep less detail");
     // inject_message only changes what the agent is told: not a widening.
 
     // [network]

@@ -28,7 +28,7 @@ namespace rustyolo {
 // comparable; allow_domains entries the base does not already allow (exactly, or through a base
 // wildcard "*.suffix" on the same port); allow_lan true when the base has false; audit_sinks that
 // leave out a sink of the base (adding sinks is fine); audit_syslog_socket or audit_dir different
-// from the base.
+// from the base; audit_max_bytes lower than the base (less detail kept).
 // Not widening: inject_message, and anything equal to the base.
 std::vector<std::string> widening_changes(const ConfigLayer &project, const Config &without_project);
 

@@ -14,6 +14,9 @@ BAD = [
     (["--allow-domains", "a.com;rm"], '"a.com;rm"'),
     (["--network", "host"], '"host"'),
     (["--network", "container:other"], '"container:other"'),
+    (["--audit-max-bytes", "0"], '"0"'),
+    (["--audit-max-bytes", "4g;x"], '"4g;x"'),
+    (["--audit-max-bytes", "1e12"], '"1e12"'),
 ]
 
 

@@ -173,5 +173,51 @@ TEST(AuditTrust, ProjectRepeatingTheSocketWidensNothing) {
     EXPECT_TRUE(widening_changes(project("[security]\naudit_syslog_socket = \"/dev/log\"\n"), base()).empty());
 }
 
+// --- audit_max_bytes -----------------------------------------------------------------------------
+
+TEST(AuditMaxBytes, SizesWithBinarySuffixes) {
+    EXPECT_EQ(parse_audit_max_bytes("65536", "x"), 65536u);
+    EXPECT_EQ(parse_audit_max_bytes("64k", "x"), 65536u);
+    EXPECT_EQ(parse_audit_max_bytes("64m", "x"), 64u * 1024 * 1024);
+    EXPECT_EQ(parse_audit_max_bytes("64MiB", "x"), 64u * 1024 * 1024);
+    EXPECT_EQ(parse_audit_max_bytes("2G", "x"), 2ull * 1024 * 1024 * 1024);
+    EXPECT_EQ(parse_audit_max_bytes("1024g", "x"), 1024ull * 1024 * 1024 * 1024);
+}
+
+TEST(AuditMaxBytes, AnythingElseIsRefusedNamingTheSourceAndValue) {
+    for (const std::string bad : {"0", "-1", "1e12", "4g;x", "", "64 m", " 64m", "1.5m", "65535", "1025g",
+                                  "99999999999999999999", "64t", "m", "0x10000"}) {
+        try {
+            parse_audit_max_bytes(bad, "--audit-max-bytes");
+            FAIL() << "accepted " << bad;
+        } catch (const UsageError &e) {
+            EXPECT_THAT(e.what(), HasSubstr("--audit-max-bytes: audit_max_bytes \"" + bad + "\""));
+            EXPECT_THAT(e.what(), HasSubstr("e.g. 64m"));
+        }
+    }
+}
+
+TEST(AuditMaxBytes, DefaultIs64MiBAndEverySourceSetsIt) {
+    EXPECT_EQ(base().audit_max_bytes, 64u * 1024 * 1024);
+    EXPECT_EQ(toml("[security]\naudit_max_bytes = \"1g\"\n").audit_max_bytes, 1024ull * 1024 * 1024);
+    EXPECT_EQ(toml("[security]\naudit_max_bytes = 1048576\n").audit_max_bytes, 1048576u);
+    EXPECT_EQ(environment_layer(env_of({{"RUSTYOLO_AUDIT_MAX_BYTES", "512k"}})).audit_max_bytes, 524288u);
+    EXPECT_FALSE(environment_layer(env_of({})).audit_max_bytes.has_value());
+    try {
+        toml("[security]\naudit_max_bytes = \"4g;x\"\n");
+        FAIL();
+    } catch (const UsageError &e) {
+        EXPECT_THAT(e.what(), HasSubstr("/u/config.toml:2: [security] audit_max_bytes: audit_max_bytes \"4g;x\""));
+    }
+    EXPECT_THROW(toml("[security]\naudit_max_bytes = 1.5\n"), UsageError);
+    EXPECT_THROW(environment_layer(env_of({{"RUSTYOLO_AUDIT_MAX_BYTES", "0"}})), UsageError);
+}
+
+TEST(AuditMaxBytes, ProjectMayRaiseButNotLowerTheCap) {
+    EXPECT_TRUE(widening_changes(project("[security]\naudit_max_bytes = \"1g\"\n"), base()).empty());
+    EXPECT_THAT(widening_changes(project("[security]\naudit_max_bytes = \"64k\"\n"), base()),
+                ElementsAre(HasSubstr("[security] audit_max_bytes = 65536 is lower than the current 67108864")));
+}
+
 }  // namespace
 }  // namespace rustyolo

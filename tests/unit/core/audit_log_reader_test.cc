@@ -112,6 +112,26 @@ TEST_F(AuditDir, SessionInfoHasAgentExitAndExactBlockedCount) {
     EXPECT_FALSE(session.info.live);
 }
 
+// The form the supervisor sends (verdict -> key -> n, with "lost"), a network "lost" record, a
+// refused line's blocked events, and a capped file's "dropped" record with the host's exact total.
+TEST_F(AuditDir, BlockedCountReadsTheSchemasSuppressedFormLostAndTheCappedTotal) {
+    const std::string nested =
+        R"({"schema":1,"time":"2026-01-02T03:04:07.000Z","session":"abc123","seq":3,"layer":"lifecycle","verdict":"info","event":"suppressed","details":{"total":{"block":52,"info":2},"lost":{"block":2},"counts":{"block":{"10.1.2.3:22/tcp":40,"10.1.2.3:*/udp":10},"info":{"lifecycle x":2}}}})";
+    const std::string lost =
+        R"({"schema":1,"time":"2026-01-02T03:04:07.000Z","session":"abc123","seq":4,"layer":"network","verdict":"block","event":"lost","details":{"count":7}})";
+    const std::string transport =
+        R"({"schema":1,"time":"2026-01-02T03:04:07.000Z","session":"abc123","seq":5,"layer":"lifecycle","verdict":"info","event":"transport","details":{"count":1,"events":{"block":100},"unknown":0}})";
+    const std::string path = write("2026-01-02T03-04-05.000Z-abc123.jsonl", std::string(kStart) + "\n" + kBlock + "\n" +
+                                                                               nested + "\n" + lost + "\n" + transport +
+                                                                               "\n" + kExit + "\n");
+    EXPECT_EQ(read_session({path, "x"}).info.blocked, 1u + 52 + 7 + 100);
+    const std::string dropped =
+        R"({"schema":1,"time":"2026-01-02T03:04:08.000Z","session":"abc123","seq":9,"layer":"lifecycle","verdict":"info","event":"dropped","details":{"records":3,"blocked":5000}})";
+    const std::string capped = write("2026-01-02T03-04-06.000Z-abc124.jsonl",
+                                     std::string(kStart) + "\n" + kBlock + "\n" + kExit + "\n" + dropped + "\n");
+    EXPECT_EQ(read_session({capped, "y"}).info.blocked, 5000u);
+}
+
 TEST_F(AuditDir, TruncatedLastLineIsTolerated) {
     const std::string name = "2026-01-02T03-04-05.000Z-abc123.jsonl";
     const std::string path = write(name, std::string(kStart) + "\n" + std::string(kBlock).substr(0, 30));

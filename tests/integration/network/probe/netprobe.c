@@ -14,6 +14,8 @@
  *                                      until the next tcppipe or exit      -> ok sent=N
  *   udpfrom SOURCE HOST PORT           the same from a socket bound to SOURCE (port 0)
                                                                           -> ok sent | err <ERRNO>
+ *   udpports HOST FIRST COUNT          one datagram to each of COUNT ports from FIRST on
+ *                                                                        -> ok sent=N refused=M
  *   icmp HOST                          one echo request (ping socket)    -> ok | noreply
  *   dns SERVER PORT udp|tcp NAME TYPE  one query (TYPE A, AAAA, TXT, MX, CNAME, ANY)
  *                                                                        -> ok rcode=N an=ADDR,...
@@ -282,6 +284,37 @@ static int cmd_udpflood(const char *host, int port, long count) {
     long sent = 0, refused = 0;
     for (long i = 0; i < count; i++) {
         if (sendto(fd, "flood\n", 6, 0, (struct sockaddr *)&ss, len) < 0)
+            refused++;
+        else
+            sent++;
+    }
+    close(fd);
+    snprintf(result, sizeof result, "ok sent=%ld refused=%ld", sent, refused);
+    return 0;
+}
+
+/* Sends one datagram to each of `count` ports from `first` on (first, first+1, ...) of host, from
+ * one socket (the audit test's flood of distinct keys): "ok sent=N refused=M". */
+static int cmd_udpports(const char *host, int first, long count) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (first < 1 || count < 0 || first + count - 1 > 65535) {
+        snprintf(result, sizeof result, "err ports out of range");
+        return 1;
+    }
+    if (parse_host(host, first, &ss, &len) < 0)
+        return 1;
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    long sent = 0, refused = 0;
+    for (long i = 0; i < count; i++) {
+        uint16_t port = htons((uint16_t)(first + i));
+        if (ss.ss_family == AF_INET)
+            ((struct sockaddr_in *)&ss)->sin_port = port;
+        else
+            ((struct sockaddr_in6 *)&ss)->sin6_port = port;
+        if (sendto(fd, "ports\n", 6, 0, (struct sockaddr *)&ss, len) < 0)
             refused++;
         else
             sent++;
@@ -655,6 +688,8 @@ static int run(int argc, char **argv) {
         return cmd_udpfrom(argv[1], argv[2], atoi(argv[3]));
     if (!strcmp(c, "udpflood") && argc >= 4)
         return cmd_udpflood(argv[1], atoi(argv[2]), atol(argv[3]));
+    if (!strcmp(c, "udpports") && argc >= 4)
+        return cmd_udpports(argv[1], atoi(argv[2]), atol(argv[3]));
     if (!strcmp(c, "dns") && argc >= 6)
         return cmd_dns(argv[1], atoi(argv[2]), argv[3], argv[4], argv[5]);
     if (!strcmp(c, "dnsfrom") && argc >= 7)

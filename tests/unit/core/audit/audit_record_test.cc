@@ -69,5 +69,40 @@ TEST(AuditRecord, Levels) {
     EXPECT_TRUE(level_admits("verbose", "allow"));
 }
 
+TEST(Salvage, ACutSuppressedLineStillTellsItsTotal) {
+    json::object keys;
+    for (int i = 0; i < 3000; ++i)
+        keys["k" + std::to_string(i)] = 1;
+    const std::string line = json::serialize(make_record(
+        "lifecycle", "info", "suppressed", json::object{{"total", {{"block", 3000}}}, {"counts", {{"block", keys}}}}));
+    const Salvage cut = salvage_line(std::string_view(line).substr(0, 2000));
+    EXPECT_EQ(cut.event, "suppressed");
+    EXPECT_TRUE(cut.has_total);
+    EXPECT_EQ(cut.total[0], 3000u);
+    // A plain record: its verdict; a "total" in another event's details means nothing.
+    const Salvage plain = salvage_line(json::serialize(
+        make_record("network", "block", "packet", json::object{{"total", {{"block", 99}}}})));
+    EXPECT_EQ(plain.verdict, "block");
+    EXPECT_FALSE(plain.has_total);
+    EXPECT_EQ(plain.total[0], 0u);
+    const Salvage junk = salvage_line("\x00 not json");
+    EXPECT_TRUE(junk.verdict.empty());
+}
+
+TEST(SummaryKey, CoarserKeysKeepAddressAndProtocol) {
+    const json::object udp = make_record("network", "block", "packet",
+                                         json::object{{"destination", "172.29.0.27"}, {"port", 4444}, {"protocol", "tcp"}});
+    EXPECT_EQ(summary_key(udp), "172.29.0.27:4444/tcp");
+    EXPECT_EQ(coarse_summary_key(udp), "172.29.0.27:*/tcp");
+    EXPECT_EQ(catch_all_summary_key(udp), "*:*/tcp");
+    const json::object icmp = make_record("network", "block", "packet",
+                                          json::object{{"destination", "172.29.0.27"}, {"port", nullptr}, {"protocol", "icmp"}});
+    EXPECT_EQ(coarse_summary_key(icmp), "*/icmp");
+    const json::object dns = make_record("dns", "block", "query", json::object{{"name", "x1.evil.test"}, {"qtype", "TXT"}});
+    EXPECT_EQ(coarse_summary_key(dns), "dns TXT *.evil.test");
+    EXPECT_EQ(catch_all_summary_key(dns), "dns * *");
+    EXPECT_EQ(summary_key(make_record("network", "block", "lost", json::object{{"count", 3}})), "lost");
+}
+
 }  // namespace
 }  // namespace rustyolo::audit

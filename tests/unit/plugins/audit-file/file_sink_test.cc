@@ -198,5 +198,41 @@ TEST_F(AuditFileDir, PluginOpenFailureIsAClearError) {
     }
 }
 
+// The cap the host passes as "max_bytes": the file on disk stays under it, ends with the "dropped"
+// record carrying the exact total, and a cap below 64 KiB is refused.
+TEST_F(AuditFileDir, PluginCapsTheFileAtMaxBytes) {
+    PluginRegistry registry(HostServices{});
+    const LoadedPlugin &plugin = registry.load(std::string(RUSTYOLO_TEST_PLUGIN_DIR) + "/audit-file.so", true);
+    constexpr std::uint64_t kMax = 64 * 1024;
+    const json::value opened = plugin.call("audit.open", plugin.audit()->open,
+                                           json::object{{"session", "0a1b2c3d4e5f"}, {"started", kStarted},
+                                                        {"directory", dir()}, {"max_bytes", kMax}});
+    const std::string location(opened.at("location").as_string());
+    for (int seq = 1; seq <= 3000; ++seq)
+        plugin.call("audit.event", plugin.audit()->event,
+                    json::object{{"schema", 1}, {"time", kStarted}, {"session", "0a1b2c3d4e5f"}, {"seq", seq},
+                                 {"layer", "network"}, {"verdict", "block"}, {"event", "packet"},
+                                 {"details", json::object{{"destination", "10.1.2.3"}, {"port", seq}}}});
+    plugin.call("audit.close", plugin.audit()->close,
+                json::object{{"exit_code", 0}, {"counts", json::object{{"10.1.2.3:*/udp", 3000}}}});
+    EXPECT_LE(fs::file_size(location), kMax);
+    const std::string content = read(location);
+    const std::string last = content.substr(content.rfind('\n', content.size() - 2) + 1);
+    const json::value dropped = json::parse(last);
+    EXPECT_EQ(dropped.at("event"), "dropped");
+    EXPECT_EQ(dropped.at("details").at("blocked"), 3000);
+    EXPECT_THAT(content, HasSubstr("\"event\":\"capped\""));
+
+    for (const json::value &bad : {json::value(100), json::value(-1), json::value("64m")}) {
+        try {
+            plugin.call("audit.open", plugin.audit()->open,
+                        json::object{{"session", "other"}, {"started", kStarted}, {"directory", dir()}, {"max_bytes", bad}});
+            FAIL() << bad;
+        } catch (const std::exception &e) {
+            EXPECT_THAT(e.what(), HasSubstr("max_bytes"));
+        }
+    }
+}
+
 }  // namespace
 }  // namespace rustyolo::audit_file
