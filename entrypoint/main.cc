@@ -11,6 +11,7 @@
 #include "environment.hpp"
 #include "fds.hpp"
 #include "lifeline.hpp"
+#include "mount_check.hpp"
 #include "network.hpp"
 #include "plan_file.hpp"
 #include "resource_watch.hpp"

@@ -350,6 +350,19 @@ void create_private_dir(const std::string &path) {
     ::chmod(path.c_str(), 0700);
 }
 
+// The identity ("st_dev:st_ino") of a mount source as the CLI checks it, for the entrypoint to
+// compare with what the engine mounted (entrypoint/mount_check.hpp). "" when it does not exist.
+// A source that is a symbolic link now was changed since it was canonicalised or judged.
+std::string source_identity(const std::string &path) {
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0)
+        return "";
+    if (S_ISLNK(st.st_mode))
+        throw Error(path + " became a symbolic link while rustyolo checked it (something is changing the "
+                           "project or the mount sources right now); nothing was started");
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
 bool has_mount_target(const Plan &plan, const std::string &target) {
     return std::any_of(plan.mounts.begin(), plan.mounts.end(),
                        [&](const PlanMount &m) { return m.target == target; });
@@ -400,19 +413,22 @@ void protect_path(Plan &plan, const std::string &relative, const BuildContext &c
                 plan.created_paths.push_back(source.string());
         }
         const std::string note = placeholder ? " (did not exist: placeholder)" : "";
+        // What was checked above, or the placeholder just made (never anything a link leads to).
+        const std::string identity = exists ? std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino)
+                                            : source_identity(source.string());
         if (last || !is_dir) {
             if (!has_mount_target(plan, target))
                 plan.mounts.push_back(PlanMount{source.string(), target, true, "protect",
                                                 "read-only: " + walked.string() +
                                                     " is executed or read by the host later" + note,
-                                                placeholder});
+                                                placeholder, identity});
             return;
         }
         if (!has_mount_target(plan, target))
             plan.mounts.push_back(PlanMount{source.string(), target, false, "pin",
                                             "mount point, so that it cannot be renamed to replace the "
                                             "protected paths inside it" + note,
-                                            placeholder});
+                                            placeholder, identity});
     }
 }
 
@@ -536,12 +552,13 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
     // Mounts: the project, the user's volumes, the agent's persistent dirs, protected paths.
     MountSpec project = direct_mount(ctx.cwd, plan.workdir, false);
     judge_mount(registry, project, "project", ctx);
-    plan.mounts.push_back(PlanMount{project.source, plan.workdir, false, "project", "the project", false});
+    plan.mounts.push_back(PlanMount{project.source, plan.workdir, false, "project", "the project", false,
+                                    source_identity(project.source)});
     for (const auto &volume : config.volumes) {
         MountSpec spec = parse_mount_spec(volume, ctx.home, ctx.cwd);
         judge_mount(registry, spec, "volume", ctx);
         plan.mounts.push_back(PlanMount{spec.source, spec.target, spec.readonly, "volume",
-                                        "requested: " + spec.requested, false});
+                                        "requested: " + spec.requested, false, source_identity(spec.source)});
     }
     if (!agent.persist.empty()) {
         std::string auth_home = expand_tilde(config.auth_home, ctx.home);
@@ -556,7 +573,8 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
                 spec.file_type = "directory";  // would be created by a real start
             judge_mount(registry, spec, "auth", ctx);
             plan.mounts.push_back(PlanMount{spec.source, target, false, "auth",
-                                            "persistent " + ctx.agent + " state under --auth-home", false});
+                                            "persistent " + ctx.agent + " state under --auth-home", false,
+                                            source_identity(spec.source)});
         }
     }
     for (const auto &git : git_protected_paths(ctx.cwd))

@@ -152,7 +152,8 @@ json::value to_json(const Plan &plan) {
                                       {"readonly", m.readonly},
                                       {"origin", m.origin},
                                       {"reason", m.reason},
-                                      {"placeholder", m.placeholder}});
+                                      {"placeholder", m.placeholder},
+                                      {"identity", m.identity}});
 
     json::array allow;
     for (const auto &a : plan.network.allow) {
@@ -261,7 +262,7 @@ Plan plan_from_json(const json::value &value) {
     r.each("mounts", [&](const Reader &m) {
         plan.mounts.push_back(PlanMount{m.str("source"), m.str("target"), m.boolean_or("readonly", false),
                                         m.str_or("origin", ""), m.str_or("reason", ""),
-                                        m.boolean_or("placeholder", false)});
+                                        m.boolean_or("placeholder", false), m.str_or("identity", "")});
     });
 
     Reader res = r.child("resources");

@@ -13,7 +13,7 @@
 
 namespace rustyolo {
 
-inline constexpr int kPlanSchema = 1;
+inline constexpr int kPlanSchema = 2;
 // Where the Plan file and the audit socket appear inside the container.
 inline constexpr const char *kPlanContainerPath = "/run/rustyolo/plan.json";
 inline constexpr const char *kRuntimeContainerDir = "/run/rustyolo/session";
@@ -53,6 +53,10 @@ struct PlanMount {
     // For protected paths that did not exist: the host CLI created an empty placeholder (as the
     // user) so it can be mounted read-only, and removes it after the session if still empty.
     bool placeholder = false;
+    // "st_dev:st_ino" of the source when the CLI checked it ("" when it did not exist then). The
+    // entrypoint refuses to start unless the target is that very file or directory, reached
+    // without a symbolic link (entrypoint/mount_check.hpp).
+    std::string identity;
     bool operator==(const PlanMount &) const = default;
 };
 

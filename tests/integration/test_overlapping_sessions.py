@@ -112,3 +112,59 @@ def test_a_killed_session_leaves_the_others_protection_in_place_and_its_placehol
 
     got, log = overlap(rustyolo, project, end_a)
     check(project, got, log)
+
+
+# --- a directory swapped for a link between the CLI's check and the engine's mount ------------------
+#
+# Session A's agent makes a git dir under `.git/modules/` that session B, started meanwhile, walks and
+# protects. A's agent leaves its `gitdir` missing, so B's CLI creates a placeholder there: that tells
+# A's agent that B's checks are done. It then swaps `hooks/` for a symbolic link to a host directory
+# outside the project (found through /proc/self/mountinfo) before B's `docker run`. The engine follows
+# links in mount sources; B's entrypoint must notice that the mount is not what the CLI checked
+# (entrypoint/mount_check.hpp) and start nothing.
+
+A_SWAPPER = r"""
+cd /app
+E=.git/modules/evil
+mkdir -p $E/hooks $E/info $E/objects/info $E/refs
+cp .git/HEAD $E/HEAD; : > $E/config; : > $E/info/attributes; : > $E/objects/info/alternates
+echo . > $E/commondir; : > $E/config.worktree
+HOSTPROJ=$(awk '$5 == "/app" {print $4; exit}' /proc/self/mountinfo)
+touch /app/a-started
+n=0; while [ ! -e $E/gitdir ] && [ $n -lt 1500 ]; do sleep 0.02; n=$((n+1)); done
+sleep 0.05
+mv $E/hooks $E/hooks.real && ln -s "$(dirname "$HOSTPROJ")/secret" $E/hooks && echo SWAPPED
+while [ ! -e /app/a-go ]; do sleep 0.1; done
+"""
+
+
+def test_a_mount_source_swapped_for_a_link_after_the_check_is_refused_by_the_entrypoint(rustyolo, project,
+                                                                                       tmp_path):
+    from test_git_metadata import make_repo, traversable
+    make_repo(project)
+    secret = tmp_path / "secret"
+    secret.mkdir(mode=0o700)
+    (secret / "id_ed25519").write_text("HOST-SECRET-KEY\n")
+    for p in (secret, secret / "id_ed25519"):
+        os.chown(p, 1000, 1000)
+    traversable(secret)
+    # twin: without the attacker, a session on the project reads its files
+    twin = rustyolo.exec(["sh", "-c", "grep -c . /app/README.md"], cwd=project)
+    assert twin.rc == 0 and "1" in twin.out.split(), twin
+
+    a = rustyolo.popen(["exec", "--", "sh", "-c", A_SWAPPER], cwd=project)
+    try:
+        wait_for(project / "a-started", a)
+        b = rustyolo.exec(["sh", "-c", "cat /app/.git/modules/evil/hooks/id_ed25519"], cwd=project)
+    finally:
+        (project / "a-go").touch()
+        try:
+            a_out, a_err = a.communicate(timeout=120)
+        except Exception:
+            os.killpg(a.pid, signal.SIGKILL)
+            a_out, a_err = a.communicate()
+    assert "SWAPPED" in a_out, f"the attacker never swapped the directory (the test proves nothing):\n{a_out}{a_err}"
+    assert "HOST-SECRET-KEY" not in b.out, f"session B mounted a host directory that A's agent linked in:{b}"
+    # Refused either by the CLI (the link was there before its check) or by the entrypoint (after).
+    assert b.rc != 0, b
+    assert ("rustyolo checked" in b.err) or ("symbolic link" in b.err), b

@@ -16,8 +16,8 @@ Plan full_plan() {
     plan.agent = PlanAgent{"claude", "agent-claude", {"claude", "--dangerously-skip-permissions"}};
     plan.user = PlanUser{1000, 1001, "agent", "/home/agent"};
     plan.env = {PlanEnv{"ANTHROPIC_API_KEY", std::nullopt}, PlanEnv{"FOO", "bar=baz"}};
-    plan.mounts = {PlanMount{"/home/u/project", "/app", false, "project", "the project", false},
-                   PlanMount{"/home/u/project/.envrc", "/app/.envrc", true, "protect", "read-only", true}};
+    plan.mounts = {PlanMount{"/home/u/project", "/app", false, "project", "the project", false, "2049:12"},
+                   PlanMount{"/home/u/project/.envrc", "/app/.envrc", true, "protect", "read-only", true, "2049:77"}};
     plan.resources = PlanResources{4294967296, 0.5, 256};
     plan.network.mode = "filter";
     plan.network.allow = {PlanEgress{"name", "api.anthropic.com", {443, 80}, "tcp", "the Claude API"},

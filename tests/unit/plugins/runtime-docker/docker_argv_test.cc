@@ -21,8 +21,8 @@ LaunchRequest request() {
     r.plan.image = "rustyolo:latest";
     r.plan.agent = PlanAgent{"claude", "agent-claude", {"claude"}};
     r.plan.user = PlanUser{1000, 1000, "agent", "/home/agent"};
-    r.plan.mounts = {PlanMount{"/home/u/p", "/app", false, "project", "", false},
-                     PlanMount{"/home/u/p/.envrc", "/app/.envrc", true, "protect", "", false}};
+    r.plan.mounts = {PlanMount{"/home/u/p", "/app", false, "project", "", false, ""},
+                     PlanMount{"/home/u/p/.envrc", "/app/.envrc", true, "protect", "", false, ""}};
     r.plan.resources = PlanResources{1073741824, 1.5, 128};
     r.plan.env = {PlanEnv{"ANTHROPIC_API_KEY", std::nullopt}, PlanEnv{"FOO", "bar"}};
     r.plan_file = "/run/user/1000/rustyolo/abc123/plan.json";

@@ -1,0 +1,63 @@
+#include "mount_check.hpp"
+
+#include "setup_error.hpp"
+#include "unique_fd.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+
+namespace rustyolo::entrypoint {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// st_dev:st_ino of `path`, every component opened with O_NOFOLLOW; "" with `why` set when a
+// component is missing or a symbolic link.
+std::string identity_without_links(const std::string &path, std::string &why) {
+    UniqueFd fd(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    fs::path walked = "/";
+    for (const auto &part : fs::path(path).relative_path()) {
+        walked /= part;
+        fd = UniqueFd(::openat(fd.get(), part.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd) {
+            why = walked.string() + ": " + std::strerror(errno);
+            return "";
+        }
+        struct stat st {};
+        if (::fstat(fd.get(), &st) != 0 || S_ISLNK(st.st_mode)) {
+            why = walked.string() + " is a symbolic link";
+            return "";
+        }
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) {
+        why = path + ": " + std::strerror(errno);
+        return "";
+    }
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+}  // namespace
+
+void verify_mounts(const Plan &plan) {
+    for (const PlanMount &m : plan.mounts) {
+        if (m.identity.empty())
+            continue;
+        std::string why;
+        const std::string found = identity_without_links(m.target, why);
+        if (found != m.identity)
+            throw std::runtime_error(
+                "the mount at " + m.target + " is not the " + m.source + " that rustyolo checked (" +
+                (found.empty() ? why : "identity " + found + ", checked " + m.identity) +
+                "): it was replaced between the check and the mount, e.g. by a symbolic link that another "
+                "session's agent made in the project; nothing was started. Look at " + m.source +
+                " on the host before you run again");
+    }
+}
+
+}  // namespace rustyolo::entrypoint
