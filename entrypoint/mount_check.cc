@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <stdexcept>
+#include <cerrno>
+#include <cstring>
 #include <string>
 
 namespace rustyolo::entrypoint {
@@ -42,14 +44,31 @@ std::string identity_without_links(const std::string &path, std::string &why) {
     return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
 }
 
+// st_dev:st_ino of `path`, links followed (paths of the image, e.g. /var/run -> /run, which the
+// engine follows too).
+std::string identity_of(const std::string &path, std::string &why) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        why = path + ": " + std::strerror(errno);
+        return "";
+    }
+    return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+}
+
+bool inside(const std::string &path, const std::string &dir) {
+    return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
+}
+
 }  // namespace
 
 void verify_mounts(const Plan &plan) {
     for (const PlanMount &m : plan.mounts) {
         if (m.identity.empty())
             continue;
+        // In the project (writable by others), no link anywhere on the way; elsewhere, the image's.
         std::string why;
-        const std::string found = identity_without_links(m.target, why);
+        const std::string found = inside(m.target, plan.workdir) ? identity_without_links(m.target, why)
+                                                                  : identity_of(m.target, why);
         if (found != m.identity)
             throw std::runtime_error(
                 "the mount at " + m.target + " is not the " + m.source + " that rustyolo checked (" +

@@ -12,7 +12,9 @@
 namespace rustyolo::entrypoint {
 
 // Throws, naming the mount, its source and what was found, unless each mount with a recorded
-// identity is exactly that file or directory, reached from / without a symbolic link.
+// identity is exactly that file or directory; a target in the project (plan.workdir) must also be
+// reached from / without a symbolic link (the project is writable by agents), one elsewhere may
+// pass the image's own links (/var/run -> /run), which the engine follows as well.
 void verify_mounts(const Plan &plan);
 
 }  // namespace rustyolo::entrypoint

@@ -31,6 +31,7 @@ protected:
     void TearDown() override { fs::remove_all(root); }
     Plan plan_with(const fs::path &target, const std::string &id) {
         Plan plan;
+        plan.workdir = (root / "app").string();
         plan.mounts = {PlanMount{"/host/project/.git/hooks", target.string(), true, "protect", "", false, id}};
         return plan;
     }
@@ -63,6 +64,13 @@ TEST_F(MountCheck, ASymbolicLinkOnTheWayIsRefusedEvenToTheCheckedDirectory) {
     fs::rename(root / "app/.git", root / "git-real");
     fs::create_directory_symlink(root / "git-real", root / "app/.git");
     EXPECT_THROW(verify_mounts(plan_with(hooks, checked)), std::exception);
+}
+
+TEST_F(MountCheck, OutsideTheProjectTheImagesLinksAreFollowed) {
+    fs::create_directories(root / "run/x");
+    fs::create_directories(root / "var");
+    fs::create_directory_symlink(root / "run", root / "var/run");  // as /var/run -> /run in Debian
+    EXPECT_NO_THROW(verify_mounts(plan_with(root / "var/run/x", identity(root / "run/x"))));
 }
 
 TEST_F(MountCheck, AMountWithoutARecordedIdentityIsNotChecked) {
