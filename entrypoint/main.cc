@@ -63,6 +63,8 @@ int run() {
     }
     stop_if_interrupted();
 
+    // Before anything acts on the mounts: they are what the CLI checked (mount_check.hpp).
+    run_step("mounts", [&] { verify_mounts(plan); });
     PluginRegistry registry(HostServices{"container", audit_emit_from_plugin});
     ContainerPlugins plugins = run_step(
         "plugins", [&] { return load_container_plugins(registry, plan, RUSTYOLO_CONTAINER_PLUGIN_DIR); });
