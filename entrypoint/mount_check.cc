@@ -4,8 +4,10 @@
 #include "unique_fd.hpp"
 
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <stdexcept>
 #include <cerrno>
@@ -46,10 +48,11 @@ std::string identity_without_links(const std::string &path, std::string &why) {
 
 // st_dev:st_ino of `path`, links followed (paths of the image, e.g. /var/run -> /run, which the
 // engine follows too).
-std::string identity_of(const std::string &path, std::string &why) {
+std::string identity_of(const std::string &path, std::string &why, int &error) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) {
-        why = path + ": " + std::strerror(errno);
+        error = errno;
+        why = path + ": " + std::strerror(error);
         return "";
     }
     return std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
@@ -59,16 +62,40 @@ bool inside(const std::string &path, const std::string &dir) {
     return path == dir || (path.size() > dir.size() && path.compare(0, dir.size(), dir) == 0 && path[dir.size()] == '/');
 }
 
+// Looks paths up with the agent's file-system ids (this thread only): the supervisor has no
+// DAC_OVERRIDE, and what matters is what the agent can reach.
+class AsAgent {
+public:
+    AsAgent(std::uint32_t uid, std::uint32_t gid)
+        : gid_(::setfsgid(static_cast<gid_t>(gid))), uid_(::setfsuid(static_cast<uid_t>(uid))) {}
+    ~AsAgent() {
+        ::setfsuid(static_cast<uid_t>(uid_));
+        ::setfsgid(static_cast<gid_t>(gid_));
+    }
+    AsAgent(const AsAgent &) = delete;
+    AsAgent &operator=(const AsAgent &) = delete;
+
+private:
+    int gid_, uid_;
+};
+
 }  // namespace
 
 void verify_mounts(const Plan &plan) {
+    AsAgent as_agent(plan.user.uid, plan.user.gid);
     for (const PlanMount &m : plan.mounts) {
         if (m.identity.empty())
             continue;
-        // In the project (writable by others), no link anywhere on the way; elsewhere, the image's.
+        // In the project (writable by others), no link anywhere on the way, and the agent must
+        // reach it; elsewhere the image's links are followed, and a target the agent cannot reach
+        // is nothing it could use.
         std::string why;
-        const std::string found = inside(m.target, plan.workdir) ? identity_without_links(m.target, why)
-                                                                  : identity_of(m.target, why);
+        const bool in_project = inside(m.target, plan.workdir);
+        int error = 0;
+        const std::string found =
+            in_project ? identity_without_links(m.target, why) : identity_of(m.target, why, error);
+        if (!in_project && error == EACCES)
+            continue;
         if (found != m.identity)
             throw std::runtime_error(
                 "the mount at " + m.target + " is not the " + m.source + " that rustyolo checked (" +

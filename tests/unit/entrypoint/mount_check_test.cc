@@ -25,6 +25,7 @@ protected:
         char pattern[] = "/tmp/rustyolo-mountcheck-XXXXXX";
         ASSERT_NE(::mkdtemp(pattern), nullptr);
         root = pattern;
+        fs::permissions(root, fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
         fs::create_directories(root / "app/.git/hooks");
         fs::create_directories(root / "secret");
     }
@@ -71,6 +72,20 @@ TEST_F(MountCheck, OutsideTheProjectTheImagesLinksAreFollowed) {
     fs::create_directories(root / "var");
     fs::create_directory_symlink(root / "run", root / "var/run");  // as /var/run -> /run in Debian
     EXPECT_NO_THROW(verify_mounts(plan_with(root / "var/run/x", identity(root / "run/x"))));
+}
+
+TEST_F(MountCheck, APathInTheProjectTheAgentCannotReachIsRefused) {
+    const fs::path hooks = root / "app/.git/hooks";
+    const std::string checked = identity(hooks);
+    fs::permissions(root / "app/.git", fs::perms::owner_all);  // root's 0700: the agent (1000) cannot pass
+    EXPECT_THROW(verify_mounts(plan_with(hooks, checked)), std::exception);
+}
+
+TEST_F(MountCheck, OutsideTheProjectATargetTheAgentCannotReachIsNothingItCouldUse) {
+    fs::create_directories(root / "private/data");
+    const std::string checked = identity(root / "private/data");
+    fs::permissions(root / "private", fs::perms::owner_all);
+    EXPECT_NO_THROW(verify_mounts(plan_with(root / "private/data", checked)));
 }
 
 TEST_F(MountCheck, AMountWithoutARecordedIdentityIsNotChecked) {
