@@ -66,6 +66,13 @@ void flow_class_rules(Builder &b, const IptablesSpec &spec, const std::string &b
            "-m conntrack --ctdir REPLY -m owner --uid-owner " + agent + " -m connmark ! --mark " +
                mark(nft::FlowClass::agent) + " -m connmark ! --mark " + mark(nft::FlowClass::inbound) + " " +
                blocked_flow);
+    // Original-direction UDP without an owning socket (net-nftables' flow-class-no-socket): an
+    // inverted uid match over every uid is true exactly for a packet without a socket or from a
+    // socket without a file (kernel-internal sockets), and false for every socket with an owner.
+    for (const char *proto : {"udp", "udplite"})
+        b.rule("OUTPUT", std::string("flow-class-no-socket-") + proto,
+               std::string("-p ") + proto + " -m conntrack --ctdir ORIGINAL -m owner ! --uid-owner 0-4294967294 " +
+                   blocked_flow);
 }
 
 Batch build(const IptablesSpec &spec, bool v6) {

@@ -265,6 +265,14 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     add(output, "flow-class-agent-reply",
         "ct direction reply meta skuid " + agent_uid + " ct mark != { " + flow_mark(FlowClass::agent) + ", " +
             flow_mark(FlowClass::inbound) + " } goto " + blocked_flow_class_chain);
+    // A UDP (or UDP-Lite) packet of a flow's original direction that no socket with an owner
+    // sent: kernel-internal sockets (AF_RXRPC, AF_SMC, RDS, tunnels: no file, no uid) would
+    // otherwise continue any flow as "established" past every per-uid rule. A `meta skuid`
+    // comparison does not match such a packet, so the chain returns for every packet that has an
+    // owner and blocks the rest. TCP is left out on purpose: the kernel's RSTs and TIME_WAIT ACKs
+    // have no socket; ICMP errors are not UDP.
+    add(output, "flow-class-no-socket",
+        "ct direction original meta l4proto { udp, udplite } jump " + std::string(no_socket_chain));
     add(output, "established", "ct state established,related accept");
     // On lo the agent sends from 127.0.0.1 only. From another loopback address (127.0.0.11:53 in
     // particular, bound by the agent) its packets would open conntrack entries whose reply
@@ -338,8 +346,14 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     Chain blocked_in = blocked(blocked_input_chain);
     Chain blocked_flow = blocked(blocked_flow_class_chain);
 
+    Chain no_socket{no_socket_chain, "", "a packet without an owning socket goes to " +
+                                             std::string(blocked_flow_class_chain), {}};
+    add(no_socket, "socket-owner", "meta skuid >= 0 return");
+    add(no_socket, "no-socket", std::string("goto ") + blocked_flow_class_chain);
+
     ruleset.chains = {std::move(blocked_out), std::move(blocked_guard), std::move(blocked_in),
-                      std::move(blocked_flow), std::move(output), std::move(input), std::move(forward)};
+                      std::move(blocked_flow), std::move(no_socket), std::move(output), std::move(input),
+                      std::move(forward)};
     return ruleset;
 }
 

@@ -138,6 +138,9 @@ inline constexpr const char *blocked_guard_chain = "blocked_guard";
 inline constexpr const char *blocked_input_chain = "blocked_input";
 // A packet from a socket whose class is not the flow's (the flow-class-* rules).
 inline constexpr const char *blocked_flow_class_chain = "blocked_flow_class";
+// Original-direction UDP packets of the output chain jump here: those without an owning socket
+// (no uid) go to blocked_flow_class.
+inline constexpr const char *no_socket_chain = "flow_class_no_socket";
 inline constexpr std::array<const char *, 4> blocked_chains{blocked_output_chain, blocked_guard_chain,
                                                             blocked_input_chain, blocked_flow_class_chain};
 

@@ -2,7 +2,9 @@
 
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 
@@ -32,7 +34,38 @@ void deny_personality_changes(Filter &filter) {
     }
 }
 
+// socket(2) and socketpair(2) take the family as an int: the kernel looks at the low 32 bits. A
+// family is allowed when the argument is one of allowed_socket_families(); every other value is
+// denied with EAFNOSUPPORT, the kernel's own answer for a family it does not have. libseccomp ANDs
+// one rule's conditions and refuses two on the same argument, so "not allowed" is an OR of rules:
+// one per value below the largest allowed family whose low 32 bits are not allowed (a masked
+// comparison, as the kernel truncates), and one for every 64-bit value above it. A value above it
+// in 64 bits whose low 32 bits are an allowed family (garbage in the high half) is denied too: libc
+// passes an int sign-extended, so only a hand-made call has one. Families the kernel does not know
+// (AF_MAX and above) are denied, so a family a newer kernel adds stays denied.
+void deny_other_socket_families(Filter &filter) {
+    const auto &allowed = allowed_socket_families();
+    const int highest = *std::max_element(allowed.begin(), allowed.end());
+    for (const char *name : {"socket", "socketpair"}) {
+        for (int family = 0; family < highest; ++family)
+            if (std::find(allowed.begin(), allowed.end(), family) == allowed.end())
+                filter.add_rule(SCMP_ACT_ERRNO(EAFNOSUPPORT), name,
+                                {condition(0, SCMP_CMP_MASKED_EQ, kLow32, static_cast<std::uint64_t>(family))},
+                                "default: address family");
+        filter.add_rule(SCMP_ACT_ERRNO(EAFNOSUPPORT), name,
+                        {condition(0, SCMP_CMP_GT, static_cast<std::uint64_t>(highest))}, "default: address family");
+    }
+}
+
 }  // namespace
+
+const std::vector<int> &allowed_socket_families() {
+    // AF_NETLINK: glibc's getifaddrs and getaddrinfo's AI_ADDRCONFIG (NETLINK_ROUTE), libuv's
+    // os.networkInterfaces(), `ip`. Netlink never leaves the kernel; what it could change needs
+    // CAP_NET_ADMIN, which the agent does not have.
+    static const std::vector<int> families{AF_UNIX, AF_INET, AF_INET6, AF_NETLINK};
+    return families;
+}
 
 const std::vector<std::string_view> &always_denied_syscalls() {
     static const std::vector<std::string_view> names{
@@ -106,6 +139,7 @@ Filter default_filter(const std::vector<std::uint32_t> &arches) {
     filter.add_rule(SCMP_ACT_ERRNO(ENOSYS), "clone3", {}, "default: clone3");
 
     deny_personality_changes(filter);
+    deny_other_socket_families(filter);
 
     // Faking terminal input (TIOCSTI) or the Linux console's selection paste (TIOCLINUX) would
     // let the agent type commands into the user's terminal after it exits.

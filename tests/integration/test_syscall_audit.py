@@ -123,6 +123,31 @@ def test_the_x32_entry_point_is_recorded_as_x32(audited):
     assert found[0]["details"]["nr"] == 0x40000000 + 521, found
 
 
+EAFNOSUPPORT = 97
+
+
+def test_a_denied_address_family_is_recorded_and_allowed_sockets_are_not(audited, docker_alone):
+    """socket/socketpair outside AF_UNIX, AF_INET, AF_INET6, AF_NETLINK: one record each with the
+    filter's EAFNOSUPPORT; the probe's allowed sockets (its twins) give none. Plain Docker lets the
+    AF_VSOCK socket be made, so the record is rustyolo's filter's."""
+    probe, records, run = audited
+    assert docker_alone["x86_64"]["socket_vsock"] == "OK"
+    denied = ["socket_vsock", "socket_packet", "socket_family_max"]
+    for check in denied + ["socketpair_vsock"]:
+        assert probe["x86_64"][check] == "EAFNOSUPPORT", (check, run)
+    for check in ("allowed_socket_unix", "allowed_socket_inet", "allowed_socket_inet6", "allowed_socket_netlink"):
+        assert probe["x86_64"][check] == "OK", (check, run)
+    found = matching(records, "socket", "x86_64")
+    assert len(found) == len(denied), found
+    assert {(r["details"]["errno"], r["details"]["rule"]) for r in found} == {(EAFNOSUPPORT, "default: address family")}
+    assert len(matching(records, "socketpair", "x86_64")) == 1
+    # i386: three direct socket calls, and socketcall(SYS_SOCKET) twice (named socket, via socketcall).
+    found = matching(records, "socket", "x86")
+    assert len(found) == 5, found
+    assert sorted(r["details"].get("via", "") for r in found) == ["", "", "", "socketcall", "socketcall"], found
+    assert {r["details"]["errno"] for r in found} == {EAFNOSUPPORT}, found
+
+
 # Calls that the container engine's default profile denies as well (mount, keyctl, clone3, ...).
 # The kernel runs every filter of the process and SECCOMP_RET_ERRNO outranks
 # SECCOMP_RET_USER_NOTIF, so under the engine's default profile these were refused without a

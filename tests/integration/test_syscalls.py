@@ -25,9 +25,16 @@ DENIED = [
     "name_to_handle_at", "open_by_handle_at", "io_uring_setup", "io_uring_enter", "io_uring_register",
     "clone_newns", "clone_newuts", "clone_newipc", "clone_newuser", "clone_newpid", "clone_newnet",
     "clone_newcgroup", "clone3", "ioctl_tiocsti", "ioctl_tiocsti_highbits",
+    "socket_vsock", "socket_packet", "socket_family_max", "socketpair_vsock",
+    "socketcall_socket_vsock", "socketcall_socket_inet",
 ]
 NOT_ON_I386 = {"kexec_file_load", "ioctl_tiocsti_highbits"}  # no such call / no 64-bit request there
-FILTER_ERRNO = {"clone3": "ENOSYS"}  # everything else: EPERM
+# i386's socketcall multiplexer: the family is in memory, so socketcall(SYS_SOCKET) is denied
+# whatever it is, AF_INET included (32-bit programs make sockets through the direct syscall).
+ONLY_ON_I386 = {"socketcall_socket_vsock", "socketcall_socket_inet"}
+# Address families outside AF_UNIX, AF_INET, AF_INET6, AF_NETLINK.
+FAMILY_DENIED = {"socket_vsock", "socket_packet", "socket_family_max", "socketpair_vsock"} | ONLY_ON_I386
+FILTER_ERRNO = {"clone3": "ENOSYS", **{name: "EAFNOSUPPORT" for name in FAMILY_DENIED}}  # else EPERM
 
 # Allowed calls with the result they must still give (the positive twins).
 ALLOWED = {
@@ -38,17 +45,22 @@ ALLOWED = {
     "allowed_clone_no_newflags": "EINVAL",  # clone itself is allowed; only CLONE_NEW* flags are denied
     "allowed_personality_query": "OK",
     "allowed_fork_and_wait": "OK",
+    "allowed_socket_unix": "OK",
+    "allowed_socket_inet": "OK",
+    "allowed_socket_inet6": "OK",
+    "allowed_socket_netlink": "OK",
+    "allowed_socketpair_unix": "OK",
 }
 
 # The x32 entry point (64-bit build only). This kernel may lack x32 (then ENOSYS); a filter may
 # also kill the caller. Anything but the argument error means the call did not run.
-X32 = ["x32_ptrace", "x32_mount", "x32_unshare", "x32_io_uring_setup", "x32_bpf"]
-X32_NOT_RUN = {"EPERM", "ENOSYS", "KILLED_SIGSYS"}
+X32 = ["x32_ptrace", "x32_mount", "x32_unshare", "x32_io_uring_setup", "x32_bpf", "x32_socket_vsock"]
+X32_NOT_RUN = {"EPERM", "ENOSYS", "KILLED_SIGSYS", "EAFNOSUPPORT"}
 
 # Calls that Docker 20.10's default profile lets an unprivileged container make (measured by the
 # baseline below) but rustyolo denies: these prove that rustyolo's own filter is in place.
 DISCRIMINATING = ["ptrace", "io_uring_setup", "io_uring_enter", "io_uring_register", "ioctl_tiocsti",
-                  "ioctl_tiocsti_highbits"]
+                  "ioctl_tiocsti_highbits", "socket_vsock", "socketcall_socket_vsock"]
 
 ABIS = ["x86_64", "i386"]
 # Both builds in one session; each one's exit status is reported, so one that dies does not hide
@@ -57,7 +69,8 @@ SCRIPT = "/probes/syscalls64; echo \"status x86_64 $?\"; /probes/syscalls32; ech
 
 
 def expected_names(abi):
-    denied = [n for n in DENIED if not (abi == "i386" and n in NOT_ON_I386)]
+    denied = [n for n in DENIED if not (abi == "i386" and n in NOT_ON_I386)
+              and not (abi != "i386" and n in ONLY_ON_I386)]
     return set(denied) | set(ALLOWED) | (set(X32) if abi == "x86_64" else set()) | {"done"}
 
 
@@ -135,10 +148,11 @@ def test_x32_entry_point_does_not_reach_denied_calls(sandboxed, name):
 def test_rustyolo_denies_what_docker_alone_lets_through(sandboxed, docker_alone, abi, name):
     """Proof that the sandbox's own filter is in place, not just Docker's."""
     docker_result = docker_alone[0].get(abi, {}).get(name)
-    assert docker_result not in (None, "EPERM", "ENOSYS"), (
+    want = FILTER_ERRNO.get(name, "EPERM")
+    assert docker_result not in (None, "EPERM", "ENOSYS", want), (
         f"{abi} {name}: Docker's own profile already denies it on this engine ({docker_result}), so it "
         f"no longer discriminates; choose another call:{docker_alone[1]}")
-    assert sandboxed[0].get(abi, {}).get(name) == "EPERM", sandboxed[1]
+    assert sandboxed[0].get(abi, {}).get(name) == want, sandboxed[1]
 
 
 @pytest.mark.parametrize("abi,name", _cases(lambda abi: [n for n in DISCRIMINATING if n in expected_names(abi)]))

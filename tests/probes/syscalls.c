@@ -62,6 +62,9 @@ static const char *errno_name(int e) {
     case ENOSYS: return "ENOSYS";
     case EOPNOTSUPP: return "EOPNOTSUPP";
     case ENOKEY: return "ENOKEY";
+    case EAFNOSUPPORT: return "EAFNOSUPPORT";
+    case EPROTONOSUPPORT: return "EPROTONOSUPPORT";
+    case ESOCKTNOSUPPORT: return "ESOCKTNOSUPPORT";
     default: return NULL;
     }
 }
@@ -226,6 +229,40 @@ static long c_ioctl_tiocsti(void) { return syscall(SYS_ioctl, -1L, TIOCSTI_REQ, 
 static long c_ioctl_tiocsti_highbits(void) { return syscall(SYS_ioctl, -1L, 0xffffffff00005412UL, 0L); }
 #endif
 
+/* Address families outside the allowlist (AF_UNIX, AF_INET, AF_INET6, AF_NETLINK): the filter
+ * answers EAFNOSUPPORT. Let through, socket() only creates a socket (closed at once: nothing is
+ * connected or sent); AF_PACKET fails with EPERM without CAP_NET_RAW; socketpair(AF_VSOCK) with
+ * EOPNOTSUPP; family 46 (AF_MAX on Linux 6.x) with the kernel's own EAFNOSUPPORT. */
+#define AF_VSOCK_NR 40L
+#define AF_PACKET_NR 17L
+static long made(long ret) {
+    if (ret >= 0)
+        close((int)ret);
+    return ret < 0 ? ret : 0;
+}
+static long c_socket_vsock(void) { return made(syscall(SYS_socket, AF_VSOCK_NR, 1L /* SOCK_STREAM */, 0L)); }
+static long c_socket_packet(void) { return made(syscall(SYS_socket, AF_PACKET_NR, 2L /* SOCK_DGRAM */, 0L)); }
+static long c_socket_family_max(void) { return made(syscall(SYS_socket, 46L, 2L, 0L)); }
+static long c_socketpair_vsock(void) {
+    int sv[2];
+    long ret = syscall(SYS_socketpair, AF_VSOCK_NR, 1L, 0L, sv);
+    if (ret == 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+    return ret;
+}
+#if defined(__i386__)
+/* i386's socketcall multiplexer reads the family from memory, which a filter cannot: the filter
+ * denies socketcall(SYS_SOCKET) and socketcall(SYS_SOCKETPAIR) whatever the family. */
+static long socketcall_socket(long family) {
+    unsigned long args[3] = {(unsigned long)family, family == AF_VSOCK_NR ? 1UL : 2UL, 0UL};
+    return made(syscall(SYS_socketcall, 1L /* SYS_SOCKET */, args));
+}
+static long c_socketcall_socket_vsock(void) { return socketcall_socket(AF_VSOCK_NR); }
+static long c_socketcall_socket_inet(void) { return socketcall_socket(2L); }
+#endif
+
 /* --- allowed calls (the positive twins) ------------------------------------------------------- */
 
 static long a_read_badfd(void) { return syscall(SYS_read, -1L, 0L, 0L); }
@@ -235,6 +272,19 @@ static long a_ioctl_tiocgwinsz(void) { return syscall(SYS_ioctl, -1L, TIOCGWINSZ
 static long a_clone_no_newflags(void) { return syscall(SYS_clone, (long)CLONE_SIGHAND, 0L, 0L, 0L, 0L); }
 /* personality(0xffffffff) only queries the current persona. */
 static long a_personality_query(void) { return syscall(SYS_personality, 0xffffffffL); }
+static long a_socket_unix(void) { return made(syscall(SYS_socket, 1L, 1L, 0L)); }
+static long a_socket_inet(void) { return made(syscall(SYS_socket, 2L, 2L, 0L)); }
+static long a_socket_inet6(void) { return made(syscall(SYS_socket, 10L, 2L, 0L)); }
+static long a_socket_netlink(void) { return made(syscall(SYS_socket, 16L, 3L /* SOCK_RAW */, 0L /* NETLINK_ROUTE */)); }
+static long a_socketpair_unix(void) {
+    int sv[2];
+    long ret = syscall(SYS_socketpair, 1L, 1L, 0L, sv);
+    if (ret == 0) {
+        close(sv[0]);
+        close(sv[1]);
+    }
+    return ret;
+}
 static long a_fork_and_wait(void) {
     pid_t pid = fork();
     if (pid < 0)
@@ -259,6 +309,7 @@ static long x_mount(void) { return syscall(X32_BIT | 165L, BAD_PTR, BAD_PTR, BAD
 static long x_unshare(void) { return syscall(X32_BIT | 272L, (long)(CLONE_NEWUSER | 0x1)); }
 static long x_io_uring_setup(void) { return syscall(X32_BIT | 425L, 1L, BAD_PTR); }
 static long x_bpf(void) { return syscall(X32_BIT | 321L, 0xffffL, 0L, 0L); }
+static long x_socket_vsock(void) { return made(syscall(X32_BIT | 41L, AF_VSOCK_NR, 1L, 0L)); }
 #endif
 
 struct check {
@@ -332,6 +383,14 @@ static const struct check checks[] = {
 #if defined(__x86_64__)
     {"ioctl_tiocsti_highbits", c_ioctl_tiocsti_highbits},
 #endif
+    {"socket_vsock", c_socket_vsock},
+    {"socket_packet", c_socket_packet},
+    {"socket_family_max", c_socket_family_max},
+    {"socketpair_vsock", c_socketpair_vsock},
+#if defined(__i386__)
+    {"socketcall_socket_vsock", c_socketcall_socket_vsock},
+    {"socketcall_socket_inet", c_socketcall_socket_inet},
+#endif
     {"allowed_read_badfd", a_read_badfd},
     {"allowed_write_badfd", a_write_badfd},
     {"allowed_getpid", a_getpid},
@@ -339,12 +398,18 @@ static const struct check checks[] = {
     {"allowed_clone_no_newflags", a_clone_no_newflags},
     {"allowed_personality_query", a_personality_query},
     {"allowed_fork_and_wait", a_fork_and_wait},
+    {"allowed_socket_unix", a_socket_unix},
+    {"allowed_socket_inet", a_socket_inet},
+    {"allowed_socket_inet6", a_socket_inet6},
+    {"allowed_socket_netlink", a_socket_netlink},
+    {"allowed_socketpair_unix", a_socketpair_unix},
 #if defined(__x86_64__)
     {"x32_ptrace", x_ptrace},
     {"x32_mount", x_mount},
     {"x32_unshare", x_unshare},
     {"x32_io_uring_setup", x_io_uring_setup},
     {"x32_bpf", x_bpf},
+    {"x32_socket_vsock", x_socket_vsock},
 #endif
 };
 

@@ -29,7 +29,13 @@
  *                                      -> ok LOCAL:PORT>REMOTE:PORT,... | ok -
  *   nftnew NAME [FAMILY]               netlink: create / delete table FAMILY (inet, ip, ip6;
  *   nftdel NAME [FAMILY]                 default inet) NAME                 -> ok | err EPERM
+ *   dnsanswer ADDR PORT IP MS          a forged DNS server of the agent's own: a child binds UDP
+ *                                      ADDR:PORT and, for MS ms, answers every query with one A
+ *                                      record IP (TTL 60)                  -> ok | err <ERRNO>
+ *   dnsanswerwait                      waits for that child          -> ok got=N sent=M err=E
  *   id                                 -> ok uid=U gid=G
+ *   socket FAMILY TYPE PROTO           only creates a socket (numbers; nothing is sent, no connect)
+ *                                                                        -> ok | err <ERRNO>
  *   setgid GID                         setgroups([GID]) and setresgid(GID) -> ok gid=G | err EPERM
  *   sleep MS                           -> ok
  * Tests only ever point it at their own test hosts or at this container.
@@ -53,6 +59,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <grp.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static char result[2048];
@@ -669,6 +676,99 @@ done:
     return set_err(error);
 }
 
+static int answer_pipe = -1;
+static pid_t answer_child = -1;
+
+static int cmd_dnsanswer(const char *addr, int port, const char *ip, int ms) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    struct in_addr forged;
+    if (parse_host(addr, port, &ss, &len) < 0)
+        return 1;
+    if (inet_pton(AF_INET, ip, &forged) != 1) {
+        snprintf(result, sizeof result, "err bad-address");
+        return 1;
+    }
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+        int e = errno;
+        close(fd);
+        return set_err(e);
+    }
+    int fds[2];
+    if (pipe(fds) != 0)
+        return set_err(errno);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        int got = 0, sent = 0, err = 0;
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            long left = ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+            if (left <= 0)
+                break;
+            struct pollfd p = {fd, POLLIN, 0};
+            if (poll(&p, 1, (int)left) != 1)
+                continue;
+            unsigned char q[512];
+            struct sockaddr_storage peer;
+            socklen_t plen = sizeof peer;
+            ssize_t n = recvfrom(fd, q, sizeof q - 16, 0, (struct sockaddr *)&peer, &plen);
+            if (n < 12)
+                continue;
+            ++got;
+            /* the question ends after the name's zero label, QTYPE and QCLASS */
+            size_t at = 12;
+            while (at < (size_t)n && q[at])
+                at += (size_t)q[at] + 1;
+            at += 5;
+            if (at > (size_t)n)
+                continue;
+            q[2] = 0x81; q[3] = 0x80;                  /* response, RD, RA, NOERROR */
+            q[6] = 0; q[7] = 1; q[8] = q[9] = q[10] = q[11] = 0;
+            unsigned char rr[16] = {0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4};
+            memcpy(rr + 12, &forged, 4);
+            memcpy(q + at, rr, 16);
+            if (sendto(fd, q, at + 16, 0, (struct sockaddr *)&peer, plen) < 0)
+                err = errno;
+            else
+                ++sent;
+        }
+        char line[128];
+        int k = snprintf(line, sizeof line, "ok got=%d sent=%d err=%s", got, sent, err ? errname(err) : "-");
+        ssize_t ignored = write(fds[1], line, (size_t)k);
+        (void)ignored;
+        _exit(0);
+    }
+    close(fd);
+    close(fds[1]);
+    if (pid < 0)
+        return set_err(errno);
+    answer_pipe = fds[0];
+    answer_child = pid;
+    snprintf(result, sizeof result, "ok");
+    return 0;
+}
+
+static int cmd_dnsanswerwait(void) {
+    if (answer_pipe < 0) {
+        snprintf(result, sizeof result, "err usage");
+        return 2;
+    }
+    ssize_t n = read(answer_pipe, result, sizeof result - 1);
+    result[n > 0 ? n : 0] = 0;
+    close(answer_pipe);
+    answer_pipe = -1;
+    waitpid(answer_child, NULL, 0);
+    if (n <= 0)
+        snprintf(result, sizeof result, "err no-report");
+    return 0;
+}
+
 static int run(int argc, char **argv) {
     result[0] = 0;
     if (argc < 1) {
@@ -704,6 +804,18 @@ static int run(int argc, char **argv) {
         return cmd_nft(argv[1], 0, family_of(argc >= 3 ? argv[2] : "inet"));
     if (!strcmp(c, "setgid") && argc >= 2)
         return cmd_setgid(argv[1]);
+    if (!strcmp(c, "dnsanswer") && argc >= 5)
+        return cmd_dnsanswer(argv[1], atoi(argv[2]), argv[3], atoi(argv[4]));
+    if (!strcmp(c, "dnsanswerwait"))
+        return cmd_dnsanswerwait();
+    if (!strcmp(c, "socket") && argc >= 4) {
+        int fd = socket(atoi(argv[1]), atoi(argv[2]), atoi(argv[3]));
+        if (fd < 0)
+            return set_err(errno);
+        close(fd);
+        snprintf(result, sizeof result, "ok");
+        return 0;
+    }
     if (!strcmp(c, "id")) {
         snprintf(result, sizeof result, "ok uid=%u gid=%u", (unsigned)getuid(), (unsigned)getgid());
         return 0;

@@ -83,12 +83,19 @@ TEST(IptablesRules, FlowsAreMarkedWithTheirSocketsClassAndCheckedBeforeEstablish
                   "! --uid-owner 1000 -m connmark ! --mark 5" + drop);
         EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-agent-reply"),
                   "-m conntrack --ctdir REPLY -m owner --uid-owner 1000 -m connmark ! --mark 1 -m connmark ! --mark 6" + drop);
+        // UDP of a flow's original direction without an owning socket (kernel-internal sockets have
+        // no file): an inverted match over every uid is true exactly for them.
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-no-socket-udp"),
+                  "-p udp -m conntrack --ctdir ORIGINAL -m owner ! --uid-owner 0-4294967294" + drop);
+        EXPECT_EQ(line_of(batch, "OUTPUT", "flow-class-no-socket-udplite"),
+                  "-p udplite -m conntrack --ctdir ORIGINAL -m owner ! --uid-owner 0-4294967294" + drop);
         const std::vector<std::string> &output = batch.comments.at("OUTPUT");
-        EXPECT_EQ(std::vector<std::string>(output.begin(), output.begin() + 12),
+        EXPECT_EQ(std::vector<std::string>(output.begin(), output.begin() + 14),
                   (std::vector<std::string>{"flow-class-set-agent", "flow-class-set-probe", "flow-class-set-dns-filter",
                                             "flow-class-set-root", "flow-class-set-other", "flow-class-agent",
                                             "flow-class-probe", "flow-class-dns-filter", "flow-class-root",
-                                            "flow-class-other", "flow-class-agent-reply", "established"}));
+                                            "flow-class-other", "flow-class-agent-reply", "flow-class-no-socket-udp",
+                                            "flow-class-no-socket-udplite", "established"}));
         EXPECT_EQ(batch.comments.at("INPUT").front(), "flow-class-set-inbound");
         EXPECT_EQ(batch.comments.at("INPUT").at(1), "established");
     }

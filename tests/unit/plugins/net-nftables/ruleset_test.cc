@@ -67,7 +67,7 @@ TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
               (std::vector<std::string>{"flow-class-set-agent", "flow-class-set-probe", "flow-class-set-dns-filter",
                                         "flow-class-set-root", "flow-class-set-other", "flow-class-agent",
                                         "flow-class-probe", "flow-class-dns-filter", "flow-class-root",
-                                        "flow-class-other", "flow-class-agent-reply",
+                                        "flow-class-other", "flow-class-agent-reply", "flow-class-no-socket",
                                         "established", "agent-loopback-source-4", "agent-loopback-6", "stub-udp",
                                         "stub-tcp", "upstream-udp 1.1.1.1:53",
                                         "upstream-tcp 1.1.1.1:53", "upstream-closed-udp 1.1.1.1:53",
@@ -158,7 +158,30 @@ TEST(NftRuleset, APacketFromASocketOfAnotherClassThanItsFlowsIsBlockedBeforeEsta
             EXPECT_EQ(output.rules[i].text.find("accept"), std::string::npos) << output.rules[i].comment;
         }
     }
-    EXPECT_EQ(established, 11);
+    EXPECT_EQ(established, 12);
+}
+
+TEST(NftRuleset, OriginalDirectionUdpWithoutAnOwningSocketIsBlockedBeforeEstablished) {
+    const Ruleset ruleset = build_ruleset(spec_with({{false, "127.0.0.11", 53}}));
+    const Chain &output = chain(ruleset, "output");
+    EXPECT_EQ(rule_text(output, "flow-class-no-socket"),
+              "ct direction original meta l4proto { udp, udplite } jump flow_class_no_socket");
+    std::vector<std::string> order = comments(output);
+    EXPECT_EQ(std::find(order.begin(), order.end(), "flow-class-no-socket") + 1,
+              std::find(order.begin(), order.end(), "established"));
+    // `meta skuid` does not match a packet without a socket (or from a kernel socket, which has no
+    // file): every owned packet returns, the rest is blocked and audited.
+    const Chain &no_socket = chain(ruleset, "flow_class_no_socket");
+    EXPECT_TRUE(no_socket.hook.empty());
+    EXPECT_EQ(comments(no_socket), (std::vector<std::string>{"socket-owner", "no-socket"}));
+    EXPECT_EQ(rule_text(no_socket, "socket-owner"), "meta skuid >= 0 return");
+    EXPECT_EQ(rule_text(no_socket, "no-socket"), "goto blocked_flow_class");
+    // TCP (the kernel's RSTs and TIME_WAIT ACKs) and ICMP (the kernel's errors) never go there.
+    for (const Chain &c : ruleset.chains)
+        for (const Rule &rule : c.rules)
+            if (rule.text.find("flow_class_no_socket") != std::string::npos) {
+                EXPECT_EQ(rule.comment, "flow-class-no-socket");
+            }
 }
 
 TEST(NftRuleset, NoBlanketLoopbackAccept) {
@@ -455,6 +478,137 @@ TEST(NftRuleset, OnThisKernelAFlowOpenedByTheFilterCannotBeContinuedByTheAgent) 
             return "the agent's local service or the kernel's RST failed: " + std::to_string(local);
         return "";
     });
+    EXPECT_EQ(problem, "");
+}
+
+// Runs a program (argv, PATH lookup) and waits: its exit status, or -1.
+int run_program(const std::vector<std::string> &argv) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        std::vector<char *> args;
+        for (const std::string &arg : argv)
+            args.push_back(const_cast<char *>(arg.c_str()));
+        args.push_back(nullptr);
+        ::execvp(args[0], args.data());
+        ::_exit(127);
+    }
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+// A flow opened by an owned socket (the filter's uid, to an "upstream" in a second namespace
+// behind a veth pair) and answered; then a kernel-internal socket sends on the same five-tuple: a
+// VXLAN device whose source port range is that one port encapsulates the kernel's own IPv6
+// neighbour solicitations (allowed by `ipv6-neighbour-discovery`) in UDP from its socket, which has
+// no file and so no owner. Returns how many such datagrams reached the upstream, or -1 with
+// `problem` set.
+int kernel_socket_datagrams_on_an_owned_flow(const Ruleset &ruleset, std::string &problem) {
+    // The body runs in a forked child: it reports "count N" or what went wrong.
+    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
+        if (!test_support::loopback_up())
+            return "lo did not come up";
+        int go[2], back[2];
+        if (::pipe(go) != 0 || ::pipe(back) != 0)
+            return "pipe failed";
+        const pid_t upstream = ::fork();
+        if (upstream == 0) {  // the upstream's namespace
+            char byte = 0;
+            std::int32_t count = -1;
+            if (::unshare(CLONE_NEWNET) == 0 && ::write(back[1], "n", 1) == 1 && ::read(go[0], &byte, 1) == 1 &&
+                test_support::loopback_up() && run_program({"ip", "addr", "add", "10.98.0.2/24", "dev", "vb"}) == 0 &&
+                run_program({"ip", "link", "set", "vb", "up"}) == 0) {
+                int server = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                sockaddr_in self = loopback("10.98.0.2", 4789);
+                if (::bind(server, reinterpret_cast<sockaddr *>(&self), sizeof self) == 0 &&
+                    ::write(back[1], "r", 1) == 1) {
+                    count = 0;
+                    bool answered = false;
+                    timespec start{}, now{};
+                    ::clock_gettime(CLOCK_MONOTONIC, &start);
+                    for (;;) {
+                        ::clock_gettime(CLOCK_MONOTONIC, &now);
+                        const long left = 8000 - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+                        pollfd p{server, POLLIN, 0};
+                        if (left <= 0 || ::poll(&p, 1, static_cast<int>(left)) != 1)
+                            break;
+                        char buf[2048];
+                        sockaddr_in peer{};
+                        socklen_t len = sizeof peer;
+                        const ssize_t n = ::recvfrom(server, buf, sizeof buf, 0, reinterpret_cast<sockaddr *>(&peer), &len);
+                        if (n <= 0 || ntohs(peer.sin_port) != 40054)
+                            continue;
+                        if (!answered && std::string(buf, static_cast<std::size_t>(n)) == "filter") {
+                            answered = ::sendto(server, "answer", 6, 0, reinterpret_cast<sockaddr *>(&peer), len) == 6 &&
+                                       ::write(back[1], "a", 1) == 1;
+                            continue;
+                        }
+                        ++count;
+                    }
+                }
+            }
+            ssize_t ignored = ::write(back[1], &count, sizeof count);
+            (void)ignored;
+            ::_exit(0);
+        }
+        ::close(go[0]);
+        ::close(back[1]);
+        char byte = 0;
+        auto finish = [&](std::string why) {
+            ::close(go[1]);
+            ::close(back[0]);
+            ::waitpid(upstream, nullptr, 0);
+            return why;
+        };
+        if (upstream < 0 || ::read(back[0], &byte, 1) != 1 || byte != 'n')
+            return finish("the upstream's namespace was not created");
+        const std::string peer_ns = std::to_string(upstream);
+        if (run_program({"ip", "link", "add", "va", "type", "veth", "peer", "name", "vb", "netns", peer_ns}) != 0 ||
+            run_program({"ip", "addr", "add", "10.98.0.1/24", "dev", "va"}) != 0 ||
+            run_program({"ip", "link", "set", "va", "up"}) != 0 || ::write(go[1], "g", 1) != 1 ||
+            ::read(back[0], &byte, 1) != 1 || byte != 'r')
+            return finish("the veth pair did not come up (ip from iproute2 needed)");
+        NftContext nft;
+        nft.run(render_transaction(ruleset), "install");
+        const sockaddr_in source = loopback("10.98.0.1", 40054), server = loopback("10.98.0.2", 4789);
+        int filter = as_user(dns_filter_uid, dns_filter_gid, [&] { return send_from(source, server, "filter"); });
+        pollfd p{back[0], POLLIN, 0};
+        if (filter != 0 || ::poll(&p, 1, 3000) != 1 || ::read(back[0], &byte, 1) != 1 || byte != 'a')
+            return finish("the filter's flow was not answered: " + std::to_string(filter));
+        ::usleep(200 * 1000);  // the answer makes the flow established
+        if (run_program({"ip", "link", "add", "vx0", "type", "vxlan", "id", "42", "remote", "10.98.0.2", "local",
+                         "10.98.0.1", "dstport", "4789", "srcport", "40054", "40055", "dev", "va"}) != 0 ||
+            run_program({"ip", "link", "set", "vx0", "up"}) != 0)
+            return finish("no vxlan device (module vxlan)");
+        std::int32_t count = -1;
+        if (::read(back[0], &count, sizeof count) != sizeof count || count < 0)
+            return finish("the upstream did not report");
+        return finish("count " + std::to_string(count));
+    });
+    if (report.rfind("count ", 0) != 0) {
+        problem = report;
+        return -1;
+    }
+    problem.clear();
+    return std::stoi(report.substr(6));
+}
+
+TEST(NftRuleset, OnThisKernelAKernelSocketCannotContinueAFlowOfAnOwnedSocket) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for scratch network namespaces";
+    const Ruleset ruleset = build_ruleset(spec_with({{false, "10.98.0.2", 4789}}));
+    std::string problem;
+    EXPECT_EQ(kernel_socket_datagrams_on_an_owned_flow(ruleset, problem), 0) << problem;
+    EXPECT_EQ(problem, "");
+    // Twin: the same ruleset without flow-class-no-socket lets the kernel socket's datagrams
+    // through as "established" (so the setup above would see them).
+    Ruleset without = ruleset;
+    for (Chain &c : without.chains)
+        c.rules.erase(std::remove_if(c.rules.begin(), c.rules.end(),
+                                     [](const Rule &rule) { return rule.comment == "flow-class-no-socket"; }),
+                      c.rules.end());
+    EXPECT_GT(kernel_socket_datagrams_on_an_owned_flow(without, problem), 0) << problem;
     EXPECT_EQ(problem, "");
 }
 

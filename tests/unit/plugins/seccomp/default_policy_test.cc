@@ -103,6 +103,51 @@ TEST_F(SeccompDefaultPolicy, ComparesTheIoctlRequestOnItsLow32Bits) {
 }
 #endif
 
+TEST(SeccompDefaultPolicyFamilies, OnlyUnixInetInet6AndNetlinkSocketsAreAllowed) {
+    EXPECT_EQ(allowed_socket_families(), (std::vector<int>{1, 2, 10, 16}));
+}
+
+#if defined(__x86_64__)
+TEST_F(SeccompDefaultPolicy, DeniesEveryOtherAddressFamilyOnEveryAbi) {
+    const std::string afnosupport = "action ERRNO(" + std::to_string(EAFNOSUPPORT) + ");";
+    for (const char *name : {"socket", "socketpair"}) {
+        // x86_64: the family's low 32 bits are compared (the kernel truncates the int), and every
+        // 64-bit value above AF_NETLINK is denied.
+        const std::string native = syscall_block(sections["x86_64"], name);
+        ASSERT_FALSE(native.empty()) << name;
+        EXPECT_NE(native.find(afnosupport), std::string::npos) << native;
+        for (int family : {0, 3, 9, 11, 15})
+            EXPECT_NE(native.find("$a0.lo32 & 0xffffffff == " + std::to_string(family) + ")"), std::string::npos)
+                << name << " " << family << native;
+        for (int family : {1, 2, 10, 16})
+            EXPECT_EQ(native.find("$a0.lo32 & 0xffffffff == " + std::to_string(family) + ")"), std::string::npos)
+                << name << " " << family << native;
+        EXPECT_NE(native.find("$a0.hi32 > 0"), std::string::npos) << native;
+        EXPECT_NE(native.find("$a0.lo32 > 16"), std::string::npos) << native;
+        for (const char *compat : {"x86", "x32"}) {
+            const std::string block = syscall_block(sections[compat], name);
+            ASSERT_FALSE(block.empty()) << compat << " " << name;
+            for (int family : {0, 3, 9, 11, 15})
+                EXPECT_NE(block.find("$a0 & 0xffffffff == " + std::to_string(family) + ")"), std::string::npos)
+                    << compat << " " << family << block;
+            for (int family : {1, 2, 10, 16})
+                EXPECT_EQ(block.find("$a0 & 0xffffffff == " + std::to_string(family) + ")"), std::string::npos)
+                    << compat << " " << family << block;
+            EXPECT_NE(block.find("$a0 > 16"), std::string::npos) << compat << block;
+            EXPECT_NE(block.find(afnosupport), std::string::npos) << compat << block;
+        }
+    }
+    // i386's socketcall carries the family in memory: libseccomp denies socketcall(SYS_SOCKET) and
+    // socketcall(SYS_SOCKETPAIR) whatever the family, and nothing else of it.
+    const std::string socketcall = syscall_block(sections["x86"], "socketcall");
+    ASSERT_FALSE(socketcall.empty());
+    EXPECT_NE(socketcall.find("if ($a0 == 1)"), std::string::npos) << socketcall;
+    EXPECT_NE(socketcall.find("if ($a0 == 8)"), std::string::npos) << socketcall;
+    EXPECT_NE(socketcall.find(afnosupport), std::string::npos) << socketcall;
+    EXPECT_EQ(socketcall.find("$a0 == 3"), std::string::npos) << socketcall;  // SYS_CONNECT
+}
+#endif
+
 TEST_F(SeccompDefaultPolicy, Clone3FailsWithEnosysSoThatLibcFallsBackToClone) {
     for (const auto &[arch, section] : sections) {
         const std::string block = syscall_block(section, "clone3");

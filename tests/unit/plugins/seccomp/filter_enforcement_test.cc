@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 #include <sys/personality.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -133,6 +134,40 @@ TEST(SeccompEnforcement, DefaultPolicyDeniesWithTheFiltersErrnoAndAllowsTheTwins
                EPERM);
         expect(r, "personality(0x80000000)", call([] { return ::syscall(SYS_personality, 0x80000000UL); }),
                EPERM);
+        // Sockets: only AF_UNIX, AF_INET, AF_INET6 and AF_NETLINK. AF_VSOCK and AF_PACKET are the
+        // discriminating ones (the kernel itself would create the first and answer EPERM to the
+        // second without CAP_NET_RAW).
+        auto made = [](long family, long type, long protocol) {
+            return call([=] {
+                long fd = ::syscall(SYS_socket, family, type, protocol);
+                if (fd >= 0)
+                    ::close(static_cast<int>(fd));
+                return fd;
+            });
+        };
+        expect(r, "socket(AF_UNIX)", made(AF_UNIX, SOCK_STREAM, 0), 0);
+        expect(r, "socket(AF_INET)", made(AF_INET, SOCK_DGRAM, 0), 0);
+        expect(r, "socket(AF_INET6)", made(AF_INET6, SOCK_DGRAM, 0), 0);
+        expect(r, "socket(AF_NETLINK)", made(AF_NETLINK, SOCK_RAW, 0), 0);
+        expect(r, "socket(AF_VSOCK)", made(AF_VSOCK, SOCK_STREAM, 0), EAFNOSUPPORT);
+        expect(r, "socket(AF_PACKET)", made(AF_PACKET, SOCK_DGRAM, 0), EAFNOSUPPORT);
+        expect(r, "socket(0)", made(0, SOCK_DGRAM, 0), EAFNOSUPPORT);
+        expect(r, "socket(AF_MAX)", made(AF_MAX, SOCK_DGRAM, 0), EAFNOSUPPORT);
+        expect(r, "socket(-1)", made(-1, SOCK_DGRAM, 0), EAFNOSUPPORT);
+        expect(r, "socket(AF_VSOCK | 1 << 32)", made(AF_VSOCK | (1L << 32), SOCK_STREAM, 0), EAFNOSUPPORT);
+        expect(r, "socket(AF_INET | 1 << 32)", made(AF_INET | (1L << 32), SOCK_DGRAM, 0), EAFNOSUPPORT);
+        int pair[2];
+        expect(r, "socketpair(AF_UNIX)", call([&] {
+                   long rc = ::syscall(SYS_socketpair, AF_UNIX, SOCK_STREAM, 0, pair);
+                   if (rc == 0) {
+                       ::close(pair[0]);
+                       ::close(pair[1]);
+                   }
+                   return rc;
+               }),
+               0);
+        expect(r, "socketpair(AF_VSOCK)", call([&] { return ::syscall(SYS_socketpair, AF_VSOCK, SOCK_STREAM, 0, pair); }),
+               EAFNOSUPPORT);
         // Ordinary calls still work.
         expect(r, "getppid", call([] { return ::syscall(SYS_getppid); }), 0);
         expect(r, "dup(-1)", call([] { return ::syscall(SYS_dup, -1); }), EBADF);
@@ -164,11 +199,24 @@ TEST(SeccompEnforcement, DefaultPolicyHoldsOnThe32BitAndX32EntryPoints) {
         check("i386 unshare", int80(310, CLONE_NEWUSER), -EPERM);
         check("i386 clone3", int80(435, 0, 0), -ENOSYS);
         check("i386 getppid", int80(64) > 0 ? 1 : 0, 1);
+        // i386 socket (359) and socketpair (360) take the family in a register...
+        check("i386 socket(AF_VSOCK)", int80(359, AF_VSOCK, SOCK_STREAM), -EAFNOSUPPORT);
+        const long fd = int80(359, AF_INET, SOCK_DGRAM);
+        check("i386 socket(AF_INET)", fd >= 0 ? 0 : fd, 0);  // the twin
+        if (fd >= 0)
+            ::close(static_cast<int>(fd));
+        check("i386 socketpair(AF_VSOCK)", int80(360, AF_VSOCK, SOCK_STREAM), -EAFNOSUPPORT);
+        // ...socketcall in memory: SYS_SOCKET (1) and SYS_SOCKETPAIR (8) are denied whatever it
+        // holds; its other calls pass (SYS_GETSOCKNAME (6) then faults on the unmapped args).
+        check("i386 socketcall(SYS_SOCKET)", int80(102, 1, 1), -EAFNOSUPPORT);
+        check("i386 socketcall(SYS_SOCKETPAIR)", int80(102, 8, 1), -EAFNOSUPPORT);
+        check("i386 socketcall(SYS_GETSOCKNAME)", int80(102, 6, 1), -EFAULT);
         // x32 numbers carry bit 30; the filter answers before the kernel even checks that x32 is
         // enabled (Debian kernels disable it: ENOSYS is then the allowed twin's answer).
         const long x32 = 0x40000000;
         check("x32 ptrace", ::syscall(x32 + 521, -1, 0, 0, 0) == -1 ? errno : 0, EPERM);
         check("x32 ioctl(TIOCSTI)", ::syscall(x32 + 514, -1, TIOCSTI, 0) == -1 ? errno : 0, EPERM);
+        check("x32 socket(AF_VSOCK)", ::syscall(x32 + 41, AF_VSOCK, SOCK_STREAM, 0) == -1 ? errno : 0, EAFNOSUPPORT);
         const int twin = ::syscall(x32 + 514, -1, TIOCGWINSZ, 0) == -1 ? errno : 0;
         if (twin != EBADF && twin != ENOSYS)
             r += "x32 ioctl(TIOCGWINSZ): expected EBADF or ENOSYS, got " + std::to_string(twin) + "\n";

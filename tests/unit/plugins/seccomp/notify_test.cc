@@ -53,6 +53,11 @@ TEST(SeccompReporting, DefaultPolicyNotifiesEveryDenialWithItsOwnErrno) {
     EXPECT_EQ(table_rule(r, "clone"), "default: clone with a namespace flag");
     EXPECT_EQ(table_errno(r, "personality"), EPERM);
     EXPECT_EQ(table_errno(r, "ioctl"), EPERM);
+    // The address-family allowlist is reported with its own errno (socket and socketpair share
+    // i386's socketcall and agree on it).
+    EXPECT_EQ(table_errno(r, "socket"), EAFNOSUPPORT);
+    EXPECT_EQ(table_errno(r, "socketpair"), EAFNOSUPPORT);
+    EXPECT_EQ(table_rule(r, "socket"), "default: address family");
     EXPECT_NE(r.filter->export_pfc().find("action 0x7fc00000;"), std::string::npos);  // SECCOMP_RET_USER_NOTIF
 }
 
