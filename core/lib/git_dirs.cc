@@ -139,7 +139,8 @@ bool allowed_new_top_level(const std::string &name) {
     return name.size() > 5 && name.compare(name.size() - 5, 5, ".lock") == 0;
 }
 
-// Opens a directory of the project, refusing a symbolic link anywhere on the way.
+// Opens a directory of the project, refusing a symbolic link anywhere on the way. An invalid fd
+// (errno set) when it cannot.
 UniqueFd open_dir(const fs::path &project, const std::string &relative) {
     UniqueFd fd(::open(project.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     for (const auto &part : fs::path(relative)) {
@@ -147,27 +148,47 @@ UniqueFd open_dir(const fs::path &project, const std::string &relative) {
             break;
         fd = UniqueFd(::openat(fd.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     }
-    if (!fd)
-        throw Error("cannot open " + (project / relative).string() + " to move aside what the session added: " +
-                    std::strerror(errno));
     return fd;
 }
 
-// Renames dir/name to dir/rustyolo-aside.<session>.<name> (or with .1, .2, ... if taken), never
-// replacing anything. Returns the new name.
-std::string rename_aside(const fs::path &project, const std::string &dir, const std::string &name,
-                         const std::string &session) {
-    UniqueFd fd = open_dir(project, dir);
-    for (int n = 0; n < 100; ++n) {
-        std::string to = "rustyolo-aside." + session + "." + name + (n ? "." + std::to_string(n) : "");
-        if (::renameat2(fd.get(), name.c_str(), fd.get(), to.c_str(), RENAME_NOREPLACE) == 0)
-            return to;
-        if (errno != EEXIST)
-            throw Error("cannot move aside " + (project / dir / name).string() + ", which this session added to the "
-                        "project's git metadata: " + std::strerror(errno) + "; remove or rename it yourself before "
-                        "running git in this project");
+// The names in an open directory, sorted.
+std::vector<std::string> names_in_fd(int dir_fd) {
+    std::vector<std::string> names;
+    int copy = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (copy < 0)
+        return names;
+    DIR *d = ::fdopendir(copy);
+    if (!d) {
+        ::close(copy);
+        return names;
     }
-    throw Error("cannot move aside " + (project / dir / name).string() + ": every aside name is taken");
+    while (const dirent *e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name != "." && name != "..")
+            names.push_back(name);
+    }
+    ::closedir(d);
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
+// Renames `name` in the directory `dir_fd` to `rustyolo-aside.<session>.<n>`, the first n that is
+// free (never replacing anything). The aside name does not grow with `name` (a name of NAME_MAX
+// bytes is moved as well as a short one); the original name is in the report. Returns the new
+// name, or an error text.
+struct RenameOutcome {
+    std::string to;
+    std::string error;
+};
+RenameOutcome rename_aside(int dir_fd, const std::string &name, const std::string &session, unsigned &next) {
+    for (int tries = 0; tries < 100000; ++tries) {
+        std::string to = "rustyolo-aside." + session + "." + std::to_string(next++);
+        if (::renameat2(dir_fd, name.c_str(), dir_fd, to.c_str(), RENAME_NOREPLACE) == 0)
+            return {to, ""};
+        if (errno != EEXIST)
+            return {"", std::strerror(errno)};
+    }
+    return {"", "every aside name is taken"};
 }
 
 }  // namespace
@@ -230,25 +251,53 @@ GitSnapshot snapshot_git_dirs(const fs::path &project) {
     return snap;
 }
 
-std::vector<MovedAside> move_aside_new_git_entries(const fs::path &project, const GitSnapshot &before,
-                                                   const std::string &session) {
+MoveAsideResult move_aside_new_git_entries(const fs::path &project, const GitSnapshot &before,
+                                           const std::string &session) {
     // Only the directories that existed at the start are looked into: they are mount points for
     // the session (protected paths pin them), so they are the same directories now. Nothing the
-    // agent made is walked into.
-    std::vector<MovedAside> moved;
+    // agent made is walked into. Each entry is handled on its own: one that cannot be moved never
+    // keeps the others in place.
+    MoveAsideResult result;
+    unsigned next = 1;  // aside names are numbered per session, unique in each directory
+    auto failed = [&](const std::string &rel, const std::string &why) {
+        result.failures.push_back({rel, why});
+    };
+    auto move = [&](int dir_fd, const std::string &dir, const std::string &name) {
+        RenameOutcome out = rename_aside(dir_fd, name, session, next);
+        if (out.error.empty())
+            result.moved.push_back({join(dir, name), join(dir, out.to)});
+        else
+            failed(join(dir, name), out.error);
+    };
+    // A directory that cannot be opened any more (e.g. an unpinned `modules/` the agent replaced
+    // with a symbolic link) cannot be looked into: a container is then moved aside as a whole.
+    auto unopenable = [&](const std::string &dir, bool container) {
+        const std::string why = std::strerror(errno);
+        if (errno == ENOENT)
+            return;  // gone: nothing of it is left for git to read
+        const fs::path rel(dir);
+        UniqueFd parent = open_dir(project, rel.parent_path().string());
+        if (container && parent)
+            move(parent.get(), rel.parent_path().string(), rel.filename().string());
+        else
+            failed(dir, "cannot open it to look for new entries: " + why);
+    };
     auto check = [&](const std::string &dir, bool git_dir) {
-        for (const auto &name : names_in(project / dir)) {
+        UniqueFd fd = open_dir(project, dir);
+        if (!fd)
+            return unopenable(dir, !git_dir);
+        for (const auto &name : names_in_fd(fd.get())) {
             const std::string rel = join(dir, name);
             if (before.entries.count(rel) || (git_dir && allowed_new_top_level(name)))
                 continue;
-            moved.push_back({rel, join(dir, rename_aside(project, dir, name, session))});
+            move(fd.get(), dir, name);
         }
     };
     for (const auto &dir : before.git_dirs)
         check(dir, true);
     for (const auto &dir : before.containers)
         check(dir, false);
-    return moved;
+    return result;
 }
 
 }  // namespace rustyolo

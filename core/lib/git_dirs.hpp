@@ -62,13 +62,24 @@ GitSnapshot snapshot_git_dirs(const std::filesystem::path &project);
 struct MovedAside {
     std::string from, to;  // project-relative
 };
+struct AsideFailure {
+    std::string path;  // project-relative
+    std::string reason;
+};
+struct MoveAsideResult {
+    std::vector<MovedAside> moved;
+    std::vector<AsideFailure> failures;
+};
 
 // Moves aside what the session added to the git dirs that git could read by name later: a new
 // top-level entry of a git dir that is not on the allow-list (docs/security-model.md), and a new
 // entry under `modules/` or `worktrees/` (a git dir whose configuration the agent wrote). Each is
-// renamed in its own directory to `rustyolo-aside.<session>.<name>`, which git never reads;
-// nothing is deleted. Returns what was moved; throws only for a rename that failed.
-std::vector<MovedAside> move_aside_new_git_entries(const std::filesystem::path &project, const GitSnapshot &before,
-                                                   const std::string &session);
+// renamed in its own directory to `rustyolo-aside.<session>.<n>` (n = 1, 2, ...: a name that git
+// never reads and that cannot be too long, whatever the entry's name); nothing is deleted. A
+// container (`modules/`, a level of names in it, `worktrees/`) that cannot be opened any more is
+// moved aside as a whole. Each entry is handled on its own: what failed is in `failures`, and
+// everything else was still moved.
+MoveAsideResult move_aside_new_git_entries(const std::filesystem::path &project, const GitSnapshot &before,
+                                           const std::string &session);
 
 }  // namespace rustyolo

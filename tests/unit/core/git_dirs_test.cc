@@ -137,14 +137,20 @@ TEST_F(GitDirs, NewTopLevelEntriesOffTheAllowListAreMovedAsideAndNothingElse) {
     git_dir(".git/modules/evil");
     file(".git/modules/evil/config", "[core]\n\tfsmonitor = touch /tmp/pwned\n");
 
-    auto moved = move_aside_new_git_entries(project, before, "s1");
+    auto result = move_aside_new_git_entries(project, before, "s1");
+    EXPECT_TRUE(result.failures.empty());
     std::vector<std::string> from;
-    for (const auto &m : moved)
+    for (const auto &m : result.moved)
         from.push_back(m.from);
     std::sort(from.begin(), from.end());
     EXPECT_EQ(from, (std::vector<std::string>{".git/modules", ".git/rebase-merge", ".git/remotes"}));
     EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
-    EXPECT_TRUE(fs::exists(project / ".git/rustyolo-aside.s1.rebase-merge/git-rebase-todo"));  // nothing lost
+    for (const auto &m : result.moved) {
+        EXPECT_EQ(m.to.rfind(".git/rustyolo-aside.s1.", 0), 0u) << m.to;
+        if (m.from == ".git/rebase-merge") {
+            EXPECT_TRUE(fs::exists(project / m.to / "git-rebase-todo"));  // nothing lost
+        }
+    }
     EXPECT_TRUE(fs::exists(project / ".git/user-thing"));
     EXPECT_TRUE(fs::exists(project / ".git/index"));
     EXPECT_TRUE(fs::exists(project / ".git/packed-refs.lock"));
@@ -157,27 +163,75 @@ TEST_F(GitDirs, ANewSubmoduleGitDirInAnExistingModulesDirIsMovedAside) {
     git_dir(".git/modules/evil");
     git_dir(".git/modules/lib/modules/nested-evil");
     file(".git/modules/lib/FETCH_HEAD", "x");  // allowed in an existing submodule git dir
-    auto moved = move_aside_new_git_entries(project, before, "s2");
+    auto result = move_aside_new_git_entries(project, before, "s2");
     std::vector<std::string> from;
-    for (const auto &m : moved)
+    for (const auto &m : result.moved) {
         from.push_back(m.from);
+        if (m.from == ".git/modules/evil") {
+            EXPECT_TRUE(fs::exists(project / m.to / "HEAD")) << m.to;
+        }
+    }
     std::sort(from.begin(), from.end());
     EXPECT_EQ(from, (std::vector<std::string>{".git/modules/evil", ".git/modules/lib/modules"}));
-    EXPECT_TRUE(fs::exists(project / ".git/modules/rustyolo-aside.s2.evil/HEAD"));
     EXPECT_TRUE(fs::exists(project / ".git/modules/lib/FETCH_HEAD"));
 }
 
-TEST_F(GitDirs, AMovedAsideNameThatIsTakenGetsANumberAndReplacesNothing) {
+TEST_F(GitDirs, AMovedAsideNameThatIsTakenGetsTheNextNumberAndReplacesNothing) {
     git_dir(".git");
     GitSnapshot before = snapshot_git_dirs(project);
     file(".git/sequencer/todo", "new\n");
-    file(".git/rustyolo-aside.s3.sequencer", "already there\n");
-    auto moved = move_aside_new_git_entries(project, before, "s3");
-    ASSERT_EQ(moved.size(), 1u);  // the aside-named file is itself new, but git never reads it
-    EXPECT_EQ(moved[0].to, ".git/rustyolo-aside.s3.sequencer.1");
-    std::ifstream kept(project / ".git/rustyolo-aside.s3.sequencer");
+    file(".git/rustyolo-aside.s3.1", "already there\n");
+    auto result = move_aside_new_git_entries(project, before, "s3");
+    ASSERT_EQ(result.moved.size(), 1u);  // the aside-named file is itself new, but git never reads it
+    EXPECT_EQ(result.moved[0].to, ".git/rustyolo-aside.s3.2");
+    std::ifstream kept(project / ".git/rustyolo-aside.s3.1");
     std::string text((std::istreambuf_iterator<char>(kept)), {});
     EXPECT_EQ(text, "already there\n");
+}
+
+TEST_F(GitDirs, AnEntryWithANameOfNameMaxBytesIsMovedAsideAndSoIsEverythingAfterIt) {
+    git_dir(".git");
+    GitSnapshot before = snapshot_git_dirs(project);
+    const std::string longest(255, 'a');  // NAME_MAX: no name built from it could be longer
+    file(".git/" + longest, "x");
+    file(".git/rebase-merge/git-rebase-todo", "exec touch /tmp/pwned\n");
+    auto result = move_aside_new_git_entries(project, before, "0123456789ab");
+    EXPECT_TRUE(result.failures.empty());
+    ASSERT_EQ(result.moved.size(), 2u);
+    EXPECT_EQ(result.moved[0].from, ".git/" + longest);  // the original name stays in the report
+    EXPECT_FALSE(fs::exists(project / ".git" / longest));
+    EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
+}
+
+TEST_F(GitDirs, AnEntryThatCannotBeMovedDoesNotKeepTheOthersInPlace) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    GitSnapshot before = snapshot_git_dirs(project);
+    file(".git/modules/lib/sequencer/todo", "x");
+    file(".git/rebase-merge/git-rebase-todo", "x");
+    fs::permissions(project / ".git/modules/lib", fs::perms::owner_write, fs::perm_options::remove);
+    auto result = move_aside_new_git_entries(project, before, "s4");
+    fs::permissions(project / ".git/modules/lib", fs::perms::owner_write, fs::perm_options::add);
+    if (::geteuid() != 0) {  // root renames in a read-only directory all the same
+        ASSERT_EQ(result.failures.size(), 1u);
+        EXPECT_EQ(result.failures[0].path, ".git/modules/lib/sequencer");
+    }
+    EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
+}
+
+TEST_F(GitDirs, AModulesDirReplacedByASymbolicLinkIsMovedAsideAsAWhole) {
+    git_dir(".git");
+    fs::create_directories(project / ".git/modules");  // empty: no protected path pins it
+    GitSnapshot before = snapshot_git_dirs(project);
+    fs::create_directories(project / "elsewhere/evil");
+    fs::remove(project / ".git/modules");
+    fs::create_directory_symlink(project / "elsewhere", project / ".git/modules");
+    auto result = move_aside_new_git_entries(project, before, "s5");
+    EXPECT_TRUE(result.failures.empty());
+    ASSERT_EQ(result.moved.size(), 1u);
+    EXPECT_EQ(result.moved[0].from, ".git/modules");
+    EXPECT_FALSE(fs::exists(fs::symlink_status(project / ".git/modules")));
+    EXPECT_TRUE(fs::exists(project / "elsewhere/evil"));  // the link's target is left alone
 }
 
 }  // namespace
