@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -191,9 +192,38 @@ RenameOutcome rename_aside(int dir_fd, const std::string &name, const std::strin
     return {"", "every aside name is taken"};
 }
 
+// Whether git takes `head` for a repository's HEAD (git 2.39 setup.c validate_headref): a symbolic
+// link into `refs/`, "ref: refs/...", or an object name.
+bool valid_head(const fs::path &head) {
+    struct stat st {};
+    if (!lstat_of(head, st))
+        return false;
+    if (S_ISLNK(st.st_mode)) {
+        std::error_code ec;
+        return fs::read_symlink(head, ec).string().rfind("refs/", 0) == 0;
+    }
+    UniqueFd fd(::open(head.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd || !S_ISREG(st.st_mode))
+        return false;
+    char buf[256];
+    ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
+    if (n < 4)
+        return false;
+    std::string text(buf, static_cast<std::size_t>(n));
+    if (text.rfind("ref:", 0) == 0) {
+        std::size_t i = 4;
+        while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+            ++i;
+        return text.compare(i, 5, "refs/") == 0;
+    }
+    return text.size() >= 40 && std::all_of(text.begin(), text.begin() + 40, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)); });
+}
+
 }  // namespace
 
 GitKind git_kind(const fs::path &project) {
+    if (valid_head(project / "HEAD"))
+        return GitKind::bare;
     struct stat st {};
     if (!lstat_of(project / ".git", st))
         return GitKind::none;
@@ -212,15 +242,28 @@ std::vector<GitDir> find_git_dirs(const fs::path &project) {
 }
 
 std::vector<GitProtected> git_protected_paths(const fs::path &project) {
+    // The project's top is never to become a repository: when git finds no repository in `.git`
+    // (none there, one without HEAD, or one whose HEAD the agent spoiled: `.git/HEAD` is written by
+    // rename), it takes the directory itself for a bare repository if it has HEAD, objects/ and
+    // refs/ (setup.c setup_git_directory_gently_1, is_git_directory). HEAD read-only (an empty
+    // placeholder, which validate_headref refuses, when missing) is enough to keep it from being
+    // one; objects/, refs/ and config are names a project may well use for itself.
+    const GitProtected top_head{"HEAD", ""};
     switch (git_kind(project)) {
+    case GitKind::bare:
+        throw UsageError("the project directory " + project.string() + " is itself a git dir: its HEAD is one "
+                         "git takes for a repository's, so git would read the configuration at its top, which the "
+                         "agent could write. rustyolo runs agents in a work tree: run it in a checkout of the "
+                         "repository (git clone, git worktree add), or rename " + (project / "HEAD").string() +
+                         " if it is not a repository's");
     case GitKind::none:
-        return {{".git/", ""}};
+        return {top_head, {".git/", ""}};
     case GitKind::file:
-        return {{".git", ""}};
+        return {top_head, {".git", ""}};
     case GitKind::directory:
         break;
     }
-    std::vector<GitProtected> out;
+    std::vector<GitProtected> out{top_head};
     for (const auto &dir : find_git_dirs(project)) {
         const std::string &g = dir.relative;
         // Read from the git dir itself, linked worktree or not (git's path.c: per-worktree paths).

@@ -30,6 +30,8 @@ enum class GitKind {
                 // a read-only directory, created empty when missing, so that no repository can appear
     file,       // a gitfile (`gitdir: ...`, a worktree or submodule checkout): read-only
     directory,  // a git dir (it has HEAD): see find_git_dirs
+    bare,       // the project's top has a HEAD that git takes for a repository's (a bare repository,
+                // or the git dir itself): refused, see git_protected_paths
 };
 
 GitKind git_kind(const std::filesystem::path &project);
@@ -47,7 +49,9 @@ struct GitProtected {
     std::string content;
 };
 
-// The project-relative paths to protect in the project's git metadata, in order.
+// The project-relative paths to protect in the project's git metadata, in order. The first is
+// always the project's own `HEAD` (so that git never takes the top for a bare repository). Throws
+// UsageError for GitKind::bare.
 std::vector<GitProtected> git_protected_paths(const std::filesystem::path &project);
 
 // The entries of the project's git dirs when the session starts (their top levels, and what is in

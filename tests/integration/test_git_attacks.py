@@ -69,3 +69,66 @@ def test_an_entry_that_cannot_be_renamed_does_not_keep_the_others_from_being_mov
         assert source.removeprefix(str(project) + "/") in run.err, run
     assert not (project / ".git" / LONG_NAME).exists(), run
 
+
+# --- a project without .git became a bare repository at its top -----------------------------------
+#
+# The read-only empty `.git` kept a `.git` repository from appearing, but git's discovery, finding no
+# repository in `.git`, takes the directory itself for a bare repository when it holds HEAD, objects/
+# and refs/ (setup.c: is_git_directory on the directory; safe.bareRepository=all by default in 2.39).
+# The agent writes them at /app's top with a config of its own; the owner's next git command in the
+# project reads that config (core.fsmonitor, core.pager, core.sshCommand, aliases, ...).
+
+BARE_CONFIG = ("[core]\n\trepositoryformatversion = 0\n\tbare = false\n\tworktree = .\n"
+               f"\tfsmonitor = \"touch {MARKER}; false\"\n")
+
+
+def test_a_project_without_git_does_not_become_a_bare_repository_at_its_top(rustyolo, project):
+    script = GIT_ENV + (
+        "git init -q --bare /tmp/b\n"
+        + try_line("layout", "cp -r /tmp/b/HEAD /tmp/b/objects /tmp/b/refs /app/")
+        + f"cat > /tmp/bare-config <<'EOF'\n{BARE_CONFIG}EOF\n"
+        + try_line("config", "cp /tmp/bare-config /app/config")
+        # twin: the agent's ordinary files, also the names objects/, refs/ and config, are its to write
+        + try_line("file", "sh -c 'echo x > /app/notes.txt'")
+    )
+    run = in_sandbox(rustyolo, project, script)
+    assert run.rc == 0, run
+    got = results(run)
+    assert got.get("file") == "ok" and got.get("config") == "ok", run
+    host_git(project, "status", "--short", check=False)
+    assert not (project / MARKER).exists(), \
+        f"the project's top became a bare repository with the agent's config, and the host's git ran it:{run}"
+    found = host_git(project, "rev-parse", "--absolute-git-dir", check=False)
+    assert found.returncode != 0, f"the host's git takes the project for a repository: {found.stdout}:{run}"
+    assert got.get("layout") == "fail", f"the agent could write HEAD at the project's top:{run}"
+    assert not (project / "HEAD").exists(), "the HEAD placeholder is left on the host"
+
+
+def test_a_spoiled_git_head_does_not_turn_the_top_into_a_bare_repository(rustyolo, project):
+    make_repo(project)
+    script = GIT_ENV + (
+        "git init -q --bare /tmp/b\n"
+        + try_line("spoil", "sh -c 'echo garbage > .git/HEAD'")
+        + try_line("layout", "cp -r /tmp/b/HEAD /tmp/b/objects /tmp/b/refs /app/")
+        + f"cat > /tmp/bare-config <<'EOF'\n{BARE_CONFIG}EOF\n"
+        + "cp /tmp/bare-config /app/config\n"
+    )
+    run = in_sandbox(rustyolo, project, script)
+    assert run.rc == 0, run
+    found = host_git(project, "rev-parse", "--absolute-git-dir", check=False)
+    assert found.stdout.strip() != str(project), f"the host's git takes the project's top for a bare repository:{run}"
+    assert results(run).get("layout") == "fail", f"the agent could write HEAD at the project's top:{run}"
+
+
+def test_a_project_whose_top_is_a_bare_repository_is_refused_with_the_reason(rustyolo, project):
+    host_git(project, "init", "-q", "--bare", ".")
+    run = rustyolo.exec(["true"], cwd=project)
+    assert run.rc == 2 and run.sessions == {}, run
+    assert "is itself a git dir" in run.err and str(project / "HEAD") in run.err, run
+    # twin: the same project with a work tree's .git starts
+    other = project / "work"
+    other.mkdir()
+    os.chown(other, *AGENT)
+    make_repo(other)
+    ok = rustyolo.exec(["true"], cwd=other)
+    assert ok.rc == 0, ok

@@ -52,25 +52,58 @@ protected:
 
 TEST_F(GitDirs, AProjectWithoutGitProtectsAnEmptyGitDirectory) {
     EXPECT_EQ(git_kind(project), GitKind::none);
-    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git/"}));
 }
 
 TEST_F(GitDirs, AGitDirectoryWithoutHeadIsNoRepositoryAndIsProtectedAsAWhole) {
     fs::create_directory(project / ".git");  // e.g. another session's placeholder
     EXPECT_EQ(git_kind(project), GitKind::none);
-    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git/"}));
+}
+
+TEST_F(GitDirs, TheTopLevelHeadIsAnEmptyPlaceholderSoThatTheTopCannotBecomeABareRepository) {
+    auto paths = git_protected_paths(project);
+    ASSERT_FALSE(paths.empty());
+    EXPECT_EQ(paths[0].relative, "HEAD");
+    EXPECT_EQ(paths[0].content, "");  // git's validate_headref refuses an empty HEAD
+    git_dir(".git");
+    EXPECT_EQ(git_protected_paths(project)[0].relative, "HEAD");  // .git/HEAD is the agent's to spoil
+}
+
+TEST_F(GitDirs, AProjectFileNamedHeadThatGitWouldNotTakeIsJustProtected) {
+    file("HEAD", "the head of the project\n");
+    fs::create_directories(project / "objects");
+    fs::create_directories(project / "refs");
+    EXPECT_EQ(git_kind(project), GitKind::none);
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git/"}));
+}
+
+TEST_F(GitDirs, AProjectWhoseTopIsABareRepositoryIsRefusedWithTheReason) {
+    for (const std::string head : {"ref: refs/heads/main\n", "ref:refs/heads/x", std::string(40, 'a') + "\n"}) {
+        fs::create_directories(project / "objects");  // the layout of `git init --bare`
+        fs::create_directories(project / "refs");
+        file("HEAD", head);
+        EXPECT_EQ(git_kind(project), GitKind::bare) << head;
+        try {
+            git_protected_paths(project);
+            FAIL() << "a bare repository at the top was accepted: " << head;
+        } catch (const UsageError &e) {
+            EXPECT_NE(std::string(e.what()).find("is itself a git dir"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find((project / "HEAD").string()), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST_F(GitDirs, AGitfileIsProtectedAsAWhole) {
     file(".git", "gitdir: ../elsewhere/.git/worktrees/x\n");
     EXPECT_EQ(git_kind(project), GitKind::file);
-    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git"});
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git"}));
 }
 
 TEST_F(GitDirs, TheMainGitDirHasEveryFileGitReadsAsConfigurationProtected) {
     git_dir(".git");
     EXPECT_EQ(protected_paths(),
-              (std::vector<std::string>{".git/commondir", ".git/gitdir", ".git/config.worktree", ".git/config",
+              (std::vector<std::string>{"HEAD", ".git/commondir", ".git/gitdir", ".git/config.worktree", ".git/config",
                                         ".git/hooks/", ".git/info/attributes", ".git/objects/info/alternates"}));
 }
 
