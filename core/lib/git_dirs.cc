@@ -125,7 +125,7 @@ private:
 // Top-level entries of a git dir that git keeps data in (or only takes as state of an operation
 // that needs no code: refs, messages), so the agent may add them. Anything else that is new, e.g.
 // `commondir`-like files of a later git, `rebase-merge/` (its todo list can `exec`), `sequencer/`,
-// `remotes/`, `branches/`, `modules/`, `worktrees/`, is moved aside.
+// `modules/`, `worktrees/`, is moved aside.
 bool allowed_new_top_level(const std::string &name) {
     static const std::set<std::string> allowed{
         "HEAD",          "ORIG_HEAD",   "FETCH_HEAD",   "MERGE_HEAD",      "MERGE_MSG",      "MERGE_MODE",
@@ -134,7 +134,8 @@ bool allowed_new_top_level(const std::string &name) {
         "refs",          "logs",        "description",  "info",            "shallow",        "rr-cache",
         "lfs",           "gc.pid",      "gc.log",
         // protected in every git dir (read-only inside; listed so that a missing one is no news)
-        "config",        "config.worktree", "commondir", "gitdir",         "hooks"};
+        "config",        "config.worktree", "commondir", "gitdir",         "hooks",          "branches",
+        "remotes"};
     if (allowed.count(name) || name.rfind("rustyolo-aside.", 0) == 0)  // what an earlier end moved aside
         return true;
     return name.size() > 5 && name.compare(name.size() - 5, 5, ".lock") == 0;
@@ -276,6 +277,11 @@ std::vector<GitProtected> git_protected_paths(const fs::path &project) {
         out.push_back({join(g, "hooks/"), ""});
         out.push_back({join(g, "info/attributes"), ""});
         out.push_back({join(g, "objects/info/alternates"), ""});
+        // Legacy remotes: `git fetch`/`pull` <name> (and a plain `git fetch` without a configured
+        // remote: "origin") read the remote's URL from `remotes/<name>` or `branches/<name>`
+        // (git 2.39 remote.c: read_remotes_file, read_branches_file).
+        out.push_back({join(g, "branches/"), ""});
+        out.push_back({join(g, "remotes/"), ""});
     }
     return out;
 }

@@ -132,3 +132,48 @@ def test_a_project_whose_top_is_a_bare_repository_is_refused_with_the_reason(rus
     make_repo(other)
     ok = rustyolo.exec(["true"], cwd=other)
     assert ok.rc == 0, ok
+
+
+# --- the legacy remotes dir `branches/` that git init makes was writable ---------------------------
+#
+# Debian's git templates create `.git/branches/`. It existed at the start, so it was neither protected
+# nor checked at the end. git reads `branches/<name>` ("URL#branch") as the definition of a remote that
+# the config does not define: in a repository without `origin`, the owner's plain `git fetch` /
+# `git pull` fetches (and merges) from where the agent says. `remotes/<name>` is the same.
+
+
+def evil_remote(tmp_path: Path, name: str, subject: str) -> Path:
+    repo = tmp_path / name
+    repo.mkdir()
+    os.chown(repo, *AGENT)
+    make_repo(repo)
+    host_git(repo, "commit", "-q", "--allow-empty", "-m", subject)
+    return repo
+
+
+@pytest.mark.parametrize("where", ["branches", "remotes"])
+def test_the_agent_cannot_define_a_remote_in_the_legacy_branches_dir(rustyolo, project, tmp_path, where):
+    evil = evil_remote(tmp_path, "evil", "agents-commit")
+    make_repo(project)
+    definition = f"{evil}#main" if where == "branches" else f"URL: {evil}\\nPull: refs/heads/main:refs/heads/x"
+    script = (f"mkdir -p /app/.git/{where} 2>/dev/null\n"
+              + try_line("define", f"sh -c 'printf \"{definition}\\n\" > /app/.git/{where}/origin'"))
+    run = in_sandbox(rustyolo, project, script)
+    assert run.rc == 0, run
+    host_git(project, "fetch", check=False)
+    fetched = host_git(project, "log", "--format=%s", "FETCH_HEAD", check=False).stdout
+    assert "agents-commit" not in fetched, f"the host's plain git fetch took the remote the agent defined:{run}"
+    assert results(run).get("define") == "fail", run
+    assert not (project / ".git" / where / "origin").exists(), run
+
+
+def test_twin_the_owners_own_legacy_remote_is_fetched_and_stays(rustyolo, project, tmp_path):
+    owners = evil_remote(tmp_path, "owners", "owners-commit")
+    make_repo(project)
+    (project / ".git/branches").mkdir(exist_ok=True)
+    (project / ".git/branches/origin").write_text(f"{owners}#main\n")
+    run = in_sandbox(rustyolo, project, "cat /app/.git/branches/origin")
+    assert run.rc == 0 and str(owners) in run.out, run
+    host_git(project, "fetch", check=False)
+    fetched = host_git(project, "log", "--format=%s", "FETCH_HEAD", check=False).stdout
+    assert "owners-commit" in fetched, f"the check cannot see a legacy remote being fetched:{run}"

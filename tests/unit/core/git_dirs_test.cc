@@ -104,7 +104,8 @@ TEST_F(GitDirs, TheMainGitDirHasEveryFileGitReadsAsConfigurationProtected) {
     git_dir(".git");
     EXPECT_EQ(protected_paths(),
               (std::vector<std::string>{"HEAD", ".git/commondir", ".git/gitdir", ".git/config.worktree", ".git/config",
-                                        ".git/hooks/", ".git/info/attributes", ".git/objects/info/alternates"}));
+                                        ".git/hooks/", ".git/info/attributes", ".git/objects/info/alternates",
+                                        ".git/branches/", ".git/remotes/"}));
 }
 
 TEST_F(GitDirs, AMissingCommondirIsAPlaceholderThatPointsAtTheGitDirItself) {
@@ -140,6 +141,15 @@ TEST_F(GitDirs, LinkedWorktreesGetOnlyTheirPerWorktreeFilesProtected) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/gitdir"), paths.end());
     EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/config.worktree"), paths.end());
     EXPECT_EQ(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/hooks/"), paths.end());
+    EXPECT_EQ(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/remotes/"), paths.end());  // common dir's
+}
+
+TEST_F(GitDirs, LegacyRemoteDefinitionsAreProtectedInEverySubmoduleGitDirToo) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    auto paths = protected_paths();
+    for (const char *p : {".git/branches/", ".git/remotes/", ".git/modules/lib/branches/", ".git/modules/lib/remotes/"})
+        EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
 }
 
 TEST_F(GitDirs, ASymbolicLinkAmongTheModulesIsRefusedWithTheReason) {
@@ -166,7 +176,7 @@ TEST_F(GitDirs, NewTopLevelEntriesOffTheAllowListAreMovedAsideAndNothingElse) {
     file(".git/COMMIT_EDITMSG", "x");
     // what git could read by name later
     file(".git/rebase-merge/git-rebase-todo", "exec touch /tmp/pwned\n");
-    file(".git/remotes/origin", "URL: ext::sh -c touch% /tmp/pwned\n");
+    file(".git/sequencer/todo", "exec touch /tmp/pwned\n");
     git_dir(".git/modules/evil");
     file(".git/modules/evil/config", "[core]\n\tfsmonitor = touch /tmp/pwned\n");
 
@@ -176,7 +186,7 @@ TEST_F(GitDirs, NewTopLevelEntriesOffTheAllowListAreMovedAsideAndNothingElse) {
     for (const auto &m : result.moved)
         from.push_back(m.from);
     std::sort(from.begin(), from.end());
-    EXPECT_EQ(from, (std::vector<std::string>{".git/modules", ".git/rebase-merge", ".git/remotes"}));
+    EXPECT_EQ(from, (std::vector<std::string>{".git/modules", ".git/rebase-merge", ".git/sequencer"}));
     EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
     for (const auto &m : result.moved) {
         EXPECT_EQ(m.to.rfind(".git/rustyolo-aside.s1.", 0), 0u) << m.to;
