@@ -1,6 +1,7 @@
 #include "git_dirs.hpp"
 
 #include "error.hpp"
+#include "git_checkouts.hpp"
 #include "unique_fd.hpp"
 
 #include <dirent.h>
@@ -250,7 +251,8 @@ std::vector<GitProtected> git_protected_paths(const fs::path &project) {
     // placeholder, which validate_headref refuses, when missing) is enough to keep it from being
     // one; objects/, refs/ and config are names a project may well use for itself.
     const GitProtected top_head{"HEAD", ""};
-    switch (git_kind(project)) {
+    const GitKind kind = git_kind(project);
+    switch (kind) {
     case GitKind::bare:
         throw UsageError("the project directory " + project.string() + " is itself a git dir: its HEAD is one "
                          "git takes for a repository's, so git would read the configuration at its top, which the "
@@ -258,14 +260,18 @@ std::vector<GitProtected> git_protected_paths(const fs::path &project) {
                          "repository (git clone, git worktree add), or rename " + (project / "HEAD").string() +
                          " if it is not a repository's");
     case GitKind::none:
-        return {top_head, {".git/", ""}};
-    case GitKind::file:
-        return {top_head, {".git", ""}};
+    case GitKind::file: {
+        std::vector<GitProtected> out{top_head, {kind == GitKind::none ? ".git/" : ".git", ""}};
+        for (const auto &gitfile : checkout_gitfiles(project, {}))
+            out.push_back({gitfile, ""});
+        return out;
+    }
     case GitKind::directory:
         break;
     }
     std::vector<GitProtected> out{top_head};
-    for (const auto &dir : find_git_dirs(project)) {
+    const std::vector<GitDir> dirs = find_git_dirs(project);
+    for (const auto &dir : dirs) {
         const std::string &g = dir.relative;
         // Read from the git dir itself, linked worktree or not (git's path.c: per-worktree paths).
         out.push_back({join(g, "commondir"), ".\n"});
@@ -283,6 +289,10 @@ std::vector<GitProtected> git_protected_paths(const fs::path &project) {
         out.push_back({join(g, "branches/"), ""});
         out.push_back({join(g, "remotes/"), ""});
     }
+    // The gitfiles of the submodule checkouts and linked worktrees inside the project, which say
+    // which of these git dirs git uses there (git_checkouts.hpp).
+    for (const auto &gitfile : checkout_gitfiles(project, dirs))
+        out.push_back({gitfile, ""});
     return out;
 }
 

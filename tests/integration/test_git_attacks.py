@@ -177,3 +177,70 @@ def test_twin_the_owners_own_legacy_remote_is_fetched_and_stays(rustyolo, projec
     host_git(project, "fetch", check=False)
     fetched = host_git(project, "log", "--format=%s", "FETCH_HEAD", check=False).stdout
     assert "owners-commit" in fetched, f"the check cannot see a legacy remote being fetched:{run}"
+
+
+# --- the gitfile of the owner's own submodule checkout was writable -------------------------------
+#
+# `.git/modules/sub/config` is read-only, but `sub/.git` ("gitdir: ../.git/modules/sub"), which tells
+# git WHICH git dir the submodule uses, is an ordinary file of the work tree. The agent pointed it at
+# a git dir of its own, hidden under `.git/logs/` (an allow-listed name: never moved aside, and no new
+# `.git` directory or `.gitmodules` change for the owner to notice). The superproject's plain
+# `git status` runs `git status` in every populated submodule: with the agent's config, so its
+# core.fsmonitor ran on the host.
+
+
+def make_repo_with_submodule(project: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    os.chown(other, *AGENT)
+    make_repo(other)
+    make_repo(project)
+    host_git(project, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(other), "sub")
+    host_git(project, "commit", "-q", "-m", "submodule")
+    assert (project / "sub/.git").read_text() == "gitdir: ../.git/modules/sub\n"
+
+
+def test_rewriting_the_gitfile_of_a_submodule_does_not_give_the_hosts_git_status_the_agents_config(
+        rustyolo, project, tmp_path):
+    make_repo_with_submodule(project, tmp_path)
+    script = GIT_ENV + (
+        "E=.git/logs/evil && mkdir -p $E && cp -r .git/modules/sub/HEAD .git/modules/sub/objects "
+        ".git/modules/sub/refs .git/modules/sub/packed-refs .git/modules/sub/index $E/ 2>/dev/null\n"
+        f"printf '%s' '{FSMONITOR}' > $E/config\n"
+        + try_line("gitfile", "sh -c 'echo gitdir: ../.git/logs/evil > sub/.git'")
+        + try_line("gitfile_mv", "sh -c 'mv sub/.git sub/.git-old && echo gitdir: ../.git/logs/evil > sub/.git'")
+        # twin: the agent's ordinary work in the submodule, with git, reaches the host
+        + try_line("edit", "sh -c 'echo agent-edit >> sub/README.md'")
+        + try_line("commit", "sh -c 'cd sub && git commit -q -am agent-sub-commit'")
+    )
+    run = in_sandbox(rustyolo, project, script)
+    assert run.rc == 0, run
+    got = results(run)
+    assert got.get("edit") == "ok" and "agent-edit" in (project / "sub/README.md").read_text(), run
+    assert got.get("commit") == "ok", f"git must keep working in the submodule inside:{run}"
+    assert host_git(project / "sub", "log", "-1", "--format=%s").stdout.strip() == "agent-sub-commit", run
+    host_git(project, "status", "--short", check=False)  # the owner's plain git status, at the top
+    assert not (project / "sub" / MARKER).exists(), \
+        f"the host's git status ran the agent's core.fsmonitor through the submodule's rewritten gitfile:{run}"
+    assert got.get("gitfile") == "fail" and got.get("gitfile_mv") == "fail", \
+        f"the agent could rewrite the submodule's gitfile sub/.git:{run}"
+    assert (project / "sub/.git").read_text() == "gitdir: ../.git/modules/sub\n", run
+
+
+def test_the_gitfile_of_a_linked_worktree_inside_the_project_is_read_only(rustyolo, project):
+    make_repo(project)
+    host_git(project, "worktree", "add", "-q", "-b", "wt", str(project / "trees/wt"))
+    gitfile = project / "trees/wt/.git"
+    before = gitfile.read_text()
+    script = GIT_ENV + (
+        try_line("gitfile", "sh -c 'echo gitdir: /app/.git/logs/evil > trees/wt/.git'")
+        # twin: the worktree's ordinary files are the agent's to write
+        + try_line("edit", "sh -c 'echo agent-edit >> trees/wt/README.md'")
+    )
+    run = in_sandbox(rustyolo, project, script)
+    assert run.rc == 0, run
+    got = results(run)
+    assert got.get("edit") == "ok", run
+    assert got.get("gitfile") == "fail" and gitfile.read_text() == before, \
+        f"the agent could rewrite the linked worktree's gitfile:{run}"
+
