@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 
 namespace rustyolo {
@@ -35,8 +36,8 @@ TEST(GitAsideReport, AFewEntriesGetALineAndARecordEach) {
     EXPECT_EQ(lines(r.err), 3u);
     ASSERT_EQ(r.records.size(), 3u);
     EXPECT_EQ(r.records[0].first, "git_moved_aside");
-    EXPECT_EQ(r.records[0].second.at("source"), "/p/.git/new0");
-    EXPECT_EQ(r.records[0].second.at("moved_to"), "/p/.git/rustyolo-aside.s.10");
+    EXPECT_EQ(r.records[0].second.at("source").as_string(), "/p/.git/new0");
+    EXPECT_EQ(r.records[0].second.at("moved_to").as_string(), "/p/.git/rustyolo-aside.s.10");
 }
 
 TEST(GitAsideReport, AFloodIsCappedInLinesAndRecordsAndTheTotalIsRecordedOnce) {
@@ -46,8 +47,8 @@ TEST(GitAsideReport, AFloodIsCappedInLinesAndRecordsAndTheTotalIsRecordedOnce) {
     ASSERT_EQ(r.records.size(), kAsideRecordsWritten + 1);
     EXPECT_EQ(r.records[kAsideRecordsWritten - 1].first, "git_moved_aside");
     EXPECT_EQ(r.records.back().first, "git_moved_aside_total");
-    EXPECT_EQ(r.records.back().second.at("count"), 50000u);
-    EXPECT_EQ(r.records.back().second.at("recorded"), kAsideRecordsWritten);
+    EXPECT_EQ(r.records.back().second.at("count").to_number<std::uint64_t>(), 50000u);
+    EXPECT_EQ(r.records.back().second.at("recorded").to_number<std::uint64_t>(), kAsideRecordsWritten);
 }
 
 TEST(GitAsideReport, FailuresAreCappedToo) {

@@ -79,7 +79,8 @@ TEST_F(GitDirs, AProjectFileNamedHeadThatGitWouldNotTakeIsJustProtected) {
 }
 
 TEST_F(GitDirs, AProjectWhoseTopIsABareRepositoryIsRefusedWithTheReason) {
-    for (const std::string head : {"ref: refs/heads/main\n", "ref:refs/heads/x", std::string(40, 'a') + "\n"}) {
+    const std::vector<std::string> heads{"ref: refs/heads/main\n", "ref:refs/heads/x", std::string(40, 'a') + "\n"};
+    for (const std::string &head : heads) {
         fs::create_directories(project / "objects");  // the layout of `git init --bare`
         fs::create_directories(project / "refs");
         file("HEAD", head);
