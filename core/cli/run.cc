@@ -187,8 +187,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     GitSnapshot git_before;
     try {
         if (start) {
-            placeholders = std::make_unique<ProjectPlaceholders>(runtime_base_dir(context.getenv_fn), build.cwd,
-                                                                 build.session);
+            placeholders = std::make_unique<ProjectPlaceholders>(uid_base_dir(), build.cwd, build.session);
             build.placeholders = placeholders.get();
         }
         plan = build_plan(context.config, *context.registry, build);

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -93,8 +92,11 @@ UniqueFd open_parent(const fs::path &path) {
 }
 
 // Removes a placeholder only if it is still exactly as created.
-void remove_if_unchanged(const Placeholder &p) {
-    const fs::path path(p.path);
+void remove_if_unchanged(const fs::path &project, const Placeholder &p) {
+    const fs::path rel = fs::path(p.path).lexically_normal();
+    if (rel.empty() || rel.is_absolute() || *rel.begin() == "..")
+        return;  // not a record of ours
+    const fs::path path = project / rel;
     UniqueFd dir = open_parent(path);
     if (!dir)
         return;
@@ -154,40 +156,42 @@ Registry read_registry(const fs::path &dir, const std::string &own_record) {
 
 // Removes the given placeholders that no live session holds (innermost first), then the dead
 // sessions' records.
-void remove_unheld(std::vector<Placeholder> candidates, const Registry &reg) {
+void remove_unheld(const fs::path &project, std::vector<Placeholder> candidates, const Registry &reg) {
     std::sort(candidates.begin(), candidates.end(),
               [](const Placeholder &a, const Placeholder &b) { return a.path.size() > b.path.size(); });
     for (const auto &p : candidates)
         if (!reg.live.count(p.path))
-            remove_if_unchanged(p);
+            remove_if_unchanged(project, p);
     for (const auto &record : reg.dead_records)
         ::unlink(record.c_str());
 }
 
 }  // namespace
 
-std::string placeholder_registry_dir(const std::string &runtime_base, const fs::path &project) {
-    std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
-    for (unsigned char c : project.string()) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    char key[17];
-    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
-    return runtime_base + "/projects/" + key;
+std::string placeholder_registry_dir(const std::string &registry_base, const fs::path &project) {
+    struct stat st {};
+    if (::stat(project.c_str(), &st) != 0)
+        throw Error("cannot find the project directory " + project.string() + " for its placeholder registry: " +
+                    errno_text());
+    if (!S_ISDIR(st.st_mode))
+        throw Error("the project " + project.string() + " is not a directory");
+    char key[40];
+    std::snprintf(key, sizeof key, "%llx-%llx", static_cast<unsigned long long>(st.st_dev),
+                  static_cast<unsigned long long>(st.st_ino));
+    return registry_base + "/projects/" + key;
 }
 
-ProjectPlaceholders::ProjectPlaceholders(const std::string &runtime_base, const fs::path &project,
+ProjectPlaceholders::ProjectPlaceholders(const std::string &registry_base, const fs::path &project,
                                          const std::string &session)
-    : dir_(placeholder_registry_dir(runtime_base, project)), session_(session) {
-    make_private_dir(runtime_base);
+    : project_(project), dir_(placeholder_registry_dir(registry_base, project)), session_(session) {
+    make_private_dir(registry_base);
     make_private_dir(dir_.parent_path().string());
     make_private_dir(dir_.string());
     lock_ = open_locked(dir_ / "lock", O_RDWR | O_CREAT, LOCK_EX);
     record_ = open_locked(dir_ / (session_ + kRecordSuffix), O_RDWR | O_CREAT | O_EXCL, LOCK_EX | LOCK_NB);
     write_record();
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
-    remove_unheld(reg.orphans, reg);
+    remove_unheld(project_, reg.orphans, reg);
     live_ = std::move(reg.live);  // cannot change while the registry's lock is ours
 }
 
@@ -203,15 +207,18 @@ bool ProjectPlaceholders::hold(const fs::path &path, bool directory, std::string
                                unsigned owner_gid) {
     if (!lock_)
         throw Error("internal: placeholder registry used after the start-up");
+    const std::string rel = path.lexically_relative(project_).lexically_normal().string();
+    if (rel.empty() || rel == "." || rel.rfind("..", 0) == 0)
+        throw Error("internal: the placeholder " + path.string() + " is not inside the project " + project_.string());
     for (const auto &p : held_)
-        if (p.path == path.string())
+        if (p.path == rel)
             return true;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
         // Another live session's placeholder, or a path of the project's own.
-        if (!live_.count(path.string()))
+        if (!live_.count(rel))
             return false;
-        held_.push_back({path.string(), S_ISDIR(st.st_mode), std::string(content)});
+        held_.push_back({rel, S_ISDIR(st.st_mode), std::string(content)});
         write_record();
         return true;
     }
@@ -231,7 +238,7 @@ bool ProjectPlaceholders::hold(const fs::path &path, bool directory, std::string
         throw Error("cannot create the read-only placeholder " + path.string() + ": " + errno_text() +
                     " (a directory on the way must not be a symbolic link)");
     // Recorded before anything else can fail, so that it is removed whatever happens next.
-    held_.push_back({path.string(), directory, std::string(content)});
+    held_.push_back({rel, directory, std::string(content)});
     write_record();
     if (::geteuid() == 0 && ::fchownat(dir.get(), name.c_str(), owner_uid, owner_gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw Error("cannot give the placeholder " + path.string() + " to uid " + std::to_string(owner_uid) + ": " +
@@ -261,7 +268,7 @@ void ProjectPlaceholders::release() {
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
     std::vector<Placeholder> mine = held_;
     mine.insert(mine.end(), reg.orphans.begin(), reg.orphans.end());
-    remove_unheld(std::move(mine), reg);
+    remove_unheld(project_, std::move(mine), reg);
     lock_.reset();
 }
 

@@ -6,9 +6,11 @@
 // as they are; if the first one removed them at its exit, the second one's mounts would detach
 // and its agent could create the real file (`.git/hooks/pre-commit`, `.envrc`) on the host.
 //
-// So placeholders are counted per project: a registry in the user's runtime dir
-// (<runtime>/projects/<key>/), guarded by an flock on its `lock` file, holds one record per live
-// session with the placeholders it holds. A session's record is flocked by that session for its
+// So placeholders are counted per project: a registry at a place fixed per user
+// (/tmp/rustyolo-<uid>/projects/<key>/, whatever XDG_RUNTIME_DIR says, so that a session from a
+// desktop terminal and one from su/ssh/cron see each other), keyed by the project directory's
+// device and inode (not its path, which can be spelled or renamed differently), guarded by an
+// flock on its `lock` file, holds one record per live session with the placeholders it holds. A session's record is flocked by that session for its
 // whole life: when the CLI dies (even by SIGKILL) the kernel releases it, and the next session on
 // the project (at its start or its end) takes the dead session's placeholders over for removal.
 // The last session out removes a placeholder, and only if it is still as it was created (an empty
@@ -26,23 +28,24 @@
 namespace rustyolo {
 
 struct Placeholder {
-    std::string path;  // absolute host path
+    std::string path;  // relative to the project (the registry is the project's, however it is reached)
     bool directory = false;
     std::string content;  // of a file placeholder
 };
 
 class ProjectPlaceholders {
 public:
-    // Locks the project's registry under `runtime_base` (created 0700 if needed) until commit().
+    // Locks the project's registry under `registry_base` (uid_base_dir(); created 0700 if needed)
+    // until commit().
     // Removes what dead sessions left, if no live session holds it.
-    ProjectPlaceholders(const std::string &runtime_base, const std::filesystem::path &project,
+    ProjectPlaceholders(const std::string &registry_base, const std::filesystem::path &project,
                         const std::string &session);
     // Releases this session's share: removes each placeholder no other live session holds.
     ~ProjectPlaceholders();
     ProjectPlaceholders(const ProjectPlaceholders &) = delete;
     ProjectPlaceholders &operator=(const ProjectPlaceholders &) = delete;
 
-    // Makes sure `path` (inside the project) exists for this session. Returns true when it is a
+    // Makes sure `path` (absolute, inside the project) exists for this session. Returns true when it is a
     // placeholder: created now, or one that another live session created and still holds (this
     // session then holds it too). Returns false for a path that exists on its own. As root, a
     // created placeholder is given to owner_uid:owner_gid (the agent's ids: the only owner that
@@ -59,6 +62,7 @@ private:
     void write_record();
     void release();
 
+    std::filesystem::path project_;
     std::filesystem::path dir_;  // the project's registry
     std::string session_;
     UniqueFd lock_;    // the registry's lock file, flocked while registry work runs
@@ -67,7 +71,8 @@ private:
     std::set<std::string> live_;  // what other live sessions held at the start-up
 };
 
-// <runtime>/projects/<key>: the key is a hash of the canonical project path.
-std::string placeholder_registry_dir(const std::string &runtime_base, const std::filesystem::path &project);
+// <registry_base>/projects/<key>: the key is the project directory's st_dev and st_ino (hex), the
+// same however the path is spelled. Throws when the project cannot be stat'ed.
+std::string placeholder_registry_dir(const std::string &registry_base, const std::filesystem::path &project);
 
 }  // namespace rustyolo

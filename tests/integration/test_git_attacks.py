@@ -244,3 +244,51 @@ def test_the_gitfile_of_a_linked_worktree_inside_the_project_is_read_only(rustyo
     assert got.get("gitfile") == "fail" and gitfile.read_text() == before, \
         f"the agent could rewrite the linked worktree's gitfile:{run}"
 
+
+# --- two registries for one project: the same user with and without XDG_RUNTIME_DIR ----------------
+#
+# The placeholder registry lived under the runtime dir, $XDG_RUNTIME_DIR/rustyolo when that is set
+# and /tmp/rustyolo-<uid> otherwise. Two sessions of the same user on one project, one started from a
+# shell with XDG_RUNTIME_DIR (a desktop terminal) and one without (su, sudo, ssh without pam_systemd,
+# cron), did not see each other: the first one out removed the placeholders the other one mounted,
+# the kernel detached that session's read-only mounts, and its agent wrote `.envrc` and
+# `.git/hooks/pre-commit` on the host.
+
+
+def test_the_same_user_with_and_without_xdg_runtime_dir_keeps_the_others_protection(rustyolo, project, tmp_path):
+    make_repo(project)
+    hooks = project / ".git/hooks"
+    for p in sorted(hooks.iterdir()):
+        p.unlink()
+    hooks.rmdir()  # a repository without hooks/ (e.g. `git init --template=`): hooks/ is a placeholder
+    xdg = tmp_path / "xdg"
+    xdg.mkdir(mode=0o700)
+    wait = "touch /app/{0}-started; while [ ! -e /app/{0}-go ]; do sleep 0.1; done; "
+    a = rustyolo.popen(["exec", "--", "sh", "-c", wait.format("a")], cwd=project, env={"XDG_RUNTIME_DIR": str(xdg)})
+    b = None
+    try:
+        wait_for(project / "a-started", a)
+        attack = ("mkdir -p /app/.git/hooks 2>/dev/null; for f in .envrc .git/hooks/pre-commit; do "
+                  "if sh -c \"echo 'touch pwned' > /app/$f\" 2>/dev/null; "
+                  "then echo RESULT $f ok; else echo RESULT $f fail; fi; done")
+        b = rustyolo.popen(["exec", "--", "sh", "-c", wait.format("b") + attack], cwd=project)
+        wait_for(project / "b-started", b)
+        (project / "a-go").touch()
+        a_out, a_err = a.communicate(timeout=120)
+        assert a.returncode == 0, f"A failed:\n{a_out}\n{a_err}"
+        # twin of the docs' promise: what B mounts is still there after A
+        (project / "b-go").touch()
+        b_out, b_err = b.communicate(timeout=120)
+    finally:
+        for p in (a, b):
+            if p is not None and p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.communicate()
+    assert b.returncode == 0, f"B failed:\n{b_out}\n{b_err}"
+    assert "RESULT .envrc fail" in b_out and "RESULT .git/hooks/pre-commit fail" in b_out, \
+        f"B's agent wrote protected files on the host after A ended:\n{b_out}\n{b_err}"
+    assert not (project / ".git/hooks/pre-commit").exists() and \
+        (not (project / ".envrc").exists() or (project / ".envrc").read_text() == ""), "B's writes are on the host"
+    # and after both, the placeholders are gone: the last one out removed them
+    assert not (project / ".envrc").exists() and not (project / ".git/hooks").exists()
+

@@ -144,6 +144,34 @@ TEST_F(Placeholders, NothingIsRemovedThroughADirectoryThatBecameASymbolicLink) {
     EXPECT_TRUE(fs::exists(root / "elsewhere/settings.json"));
 }
 
+TEST_F(Placeholders, TheRegistryIsKeyedByTheProjectDirectoryNotByHowItsPathIsSpelled) {
+    fs::create_directory_symlink(project, root / "link");
+    EXPECT_EQ(placeholder_registry_dir(runtime, project), placeholder_registry_dir(runtime, root / "link"));
+    EXPECT_EQ(placeholder_registry_dir(runtime, project), placeholder_registry_dir(runtime, project / "."));
+    fs::create_directory(root / "other");
+    EXPECT_NE(placeholder_registry_dir(runtime, project), placeholder_registry_dir(runtime, root / "other"));
+    // a session through either spelling sees the other's placeholder as held
+    auto a = session("a");
+    EXPECT_TRUE(hold(*a, ".envrc"));
+    a->commit();
+    auto b = std::make_unique<ProjectPlaceholders>(runtime, root / "link", "b");
+    EXPECT_TRUE(b->hold(root / "link/.envrc", false, "", ::getuid(), ::getgid()));
+    b->commit();
+    a.reset();
+    EXPECT_TRUE(fs::exists(project / ".envrc")) << "the first session out removed what the other one mounts";
+    b.reset();
+    EXPECT_FALSE(fs::exists(project / ".envrc"));
+}
+
+TEST_F(Placeholders, AProjectThatCannotBeFoundIsRefusedWithItsPath) {
+    try {
+        placeholder_registry_dir(runtime, root / "missing");
+        FAIL() << "a missing project got a registry";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find((root / "missing").string()), std::string::npos) << e.what();
+    }
+}
+
 TEST_F(Placeholders, TheRegistryLivesInAPrivateDirectory) {
     auto a = session("a");
     struct stat st {};
