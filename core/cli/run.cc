@@ -187,13 +187,22 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     GitSnapshot git_before;
     try {
         if (start) {
-            placeholders = std::make_unique<ProjectPlaceholders>(uid_base_dir(), build.cwd, build.session);
+            // A session found dead (its CLI killed) never moved aside what its agent added to the
+            // git dirs: this one does it, under that session's id, and reports it.
+            auto on_dead = [&build, &audit](const std::string &dead, const json::value &snapshot) {
+                move_aside_git_entries(dead, build.cwd, git_snapshot_from_json(snapshot), *audit,
+                                       "a session whose rustyolo was killed");
+            };
+            placeholders = std::make_unique<ProjectPlaceholders>(uid_base_dir(), build.cwd, build.session,
+                                                                 on_dead);
             build.placeholders = placeholders.get();
         }
         plan = build_plan(context.config, *context.registry, build);
         if (placeholders) {
-            placeholders->commit();
+            // Taken while the registry is locked, and kept in this session's record.
             git_before = snapshot_git_dirs(build.cwd);
+            placeholders->set_git_snapshot(to_json(git_before));
+            placeholders->commit();
         }
     } catch (const std::exception &e) {
         fail(e, 2, "start refused: ");
@@ -259,6 +268,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     } catch (const std::exception &e) {
         fail(e, 125, "start failed: ");
     }
+    placeholders.reset();  // its end may move aside for a dead session, which is audited
     end_audit(code, "connection lost");
     return code;
 }

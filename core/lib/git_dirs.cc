@@ -4,6 +4,8 @@
 #include "git_checkouts.hpp"
 #include "unique_fd.hpp"
 
+#include <boost/json.hpp>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -307,6 +309,56 @@ GitSnapshot snapshot_git_dirs(const fs::path &project) {
         for (const auto &dir : *dirs)
             for (const auto &name : names_in(project / dir))
                 snap.entries.insert(join(dir, name));
+    return snap;
+}
+
+namespace {
+
+boost::json::array to_array(const auto &strings) {
+    boost::json::array out;
+    for (const auto &s : strings)
+        out.emplace_back(s);
+    return out;
+}
+
+// Project-relative, inside the project, as the walker makes them.
+bool safe_relative(const std::string &rel) {
+    if (rel.empty() || rel.front() == '/')
+        return false;
+    for (const auto &part : fs::path(rel))
+        if (part == ".." || part == ".")
+            return false;
+    return true;
+}
+
+std::vector<std::string> from_array(const boost::json::object &o, const char *key) {
+    std::vector<std::string> out;
+    const auto *list = o.if_contains(key);
+    if (!list || !list->is_array())
+        return out;
+    for (const auto &item : list->as_array())
+        if (item.is_string() && safe_relative(std::string(item.as_string())))
+            out.emplace_back(item.as_string());
+    return out;
+}
+
+}  // namespace
+
+boost::json::value to_json(const GitSnapshot &snapshot) {
+    return boost::json::object{{"git_dirs", to_array(snapshot.git_dirs)},
+                               {"containers", to_array(snapshot.containers)},
+                               {"entries", to_array(snapshot.entries)}};
+}
+
+GitSnapshot git_snapshot_from_json(const boost::json::value &value) {
+    GitSnapshot snap;
+    if (!value.is_object())
+        return snap;
+    const auto &o = value.as_object();
+    snap.git_dirs = from_array(o, "git_dirs");
+    snap.containers = from_array(o, "containers");
+    for (auto &e : from_array(o, "entries"))
+        snap.entries.insert(std::move(e));
     return snap;
 }
 

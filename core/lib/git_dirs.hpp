@@ -10,6 +10,8 @@
 // `worktrees/*`. docs/security-model.md lists the git sources this was read from.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <filesystem>
 #include <set>
 #include <string>
@@ -62,6 +64,12 @@ struct GitSnapshot {
     std::set<std::string> entries;        // what was in them, project-relative
 };
 GitSnapshot snapshot_git_dirs(const std::filesystem::path &project);
+
+// The snapshot as it is kept in the session's placeholder record (placeholders.hpp), so that
+// whoever finds the session dead can move aside what its agent added. Reading it back keeps only
+// project-relative paths that stay inside the project (nothing absolute, no "..").
+boost::json::value to_json(const GitSnapshot &snapshot);
+GitSnapshot git_snapshot_from_json(const boost::json::value &value);
 
 struct MovedAside {
     std::string from, to;  // project-relative

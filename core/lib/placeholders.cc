@@ -117,11 +117,35 @@ void remove_if_unchanged(const fs::path &project, const Placeholder &p) {
 }
 
 // The registry's records: what live sessions hold, and the records (and holdings) of dead ones.
+struct DeadSession {
+    std::string session;
+    json::value git_snapshot;
+};
 struct Registry {
     std::set<std::string> live;  // paths held by a live session
     std::vector<Placeholder> orphans;
     std::vector<fs::path> dead_records;
+    std::vector<DeadSession> dead_sessions;  // those with a git snapshot
 };
+
+// A session id as new_session_id() makes them (it names aside entries in the project).
+bool plain_session_id(const std::string &id) {
+    return !id.empty() && id.size() <= 64 &&
+           std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+DeadSession dead_session_of(const std::string &text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object())
+        return {};
+    const auto &o = v.as_object();
+    const auto *id = o.if_contains("session");
+    const auto *snap = o.if_contains("git_snapshot");
+    if (!id || !id->is_string() || !plain_session_id(std::string(id->as_string())) || !snap || !snap->is_object())
+        return {};
+    return {std::string(id->as_string()), *snap};
+}
 
 Registry read_registry(const fs::path &dir, const std::string &own_record) {
     Registry reg;
@@ -142,10 +166,13 @@ Registry read_registry(const fs::path &dir, const std::string &own_record) {
             continue;
         // A live session holds its record's flock for its whole life.
         const bool dead = ::flock(fd.get(), LOCK_SH | LOCK_NB) == 0;
-        auto holdings = parse_record(read_all(fd.get()));
+        const std::string text = read_all(fd.get());
+        auto holdings = parse_record(text);
         if (dead) {
             reg.orphans.insert(reg.orphans.end(), holdings.begin(), holdings.end());
             reg.dead_records.push_back(path);
+            if (DeadSession s = dead_session_of(text); !s.session.empty())
+                reg.dead_sessions.push_back(std::move(s));
         } else {
             for (const auto &p : holdings)
                 reg.live.insert(p.path);
@@ -181,9 +208,29 @@ std::string placeholder_registry_dir(const std::string &registry_base, const fs:
     return registry_base + "/projects/" + key;
 }
 
+namespace {
+
+// What a dead session left besides placeholders: its agent's additions to the git dirs.
+void handle_dead(const Registry &reg, const DeadSessionHandler &on_dead) {
+    if (!on_dead)
+        return;
+    for (const auto &dead : reg.dead_sessions) {
+        try {
+            on_dead(dead.session, dead.git_snapshot);
+        } catch (const std::exception &e) {
+            spdlog::warn("what the killed session {} added to the project's git metadata could not be moved "
+                         "aside: {}",
+                         dead.session, e.what());
+        }
+    }
+}
+
+}  // namespace
+
 ProjectPlaceholders::ProjectPlaceholders(const std::string &registry_base, const fs::path &project,
-                                         const std::string &session)
-    : project_(project), dir_(placeholder_registry_dir(registry_base, project)), session_(session) {
+                                         const std::string &session, DeadSessionHandler on_dead)
+    : project_(project), dir_(placeholder_registry_dir(registry_base, project)), session_(session),
+      on_dead_(std::move(on_dead)) {
     make_private_dir(registry_base);
     make_private_dir(dir_.parent_path().string());
     make_private_dir(dir_.string());
@@ -191,6 +238,7 @@ ProjectPlaceholders::ProjectPlaceholders(const std::string &registry_base, const
     record_ = open_locked(dir_ / (session_ + kRecordSuffix), O_RDWR | O_CREAT | O_EXCL, LOCK_EX | LOCK_NB);
     write_record();
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
+    handle_dead(reg, on_dead_);
     remove_unheld(project_, reg.orphans, reg);
     live_ = std::move(reg.live);  // cannot change while the registry's lock is ours
 }
@@ -246,13 +294,23 @@ bool ProjectPlaceholders::hold(const fs::path &path, bool directory, std::string
     return true;
 }
 
+void ProjectPlaceholders::set_git_snapshot(json::value snapshot) {
+    if (!lock_)
+        throw Error("internal: placeholder registry used after the start-up");
+    git_snapshot_ = std::move(snapshot);
+    write_record();
+}
+
 void ProjectPlaceholders::commit() { lock_.reset(); }
 
 void ProjectPlaceholders::write_record() {
     json::array list;
     for (const auto &p : held_)
         list.push_back(json::object{{"path", p.path}, {"directory", p.directory}, {"content", p.content}});
-    const std::string text = json::serialize(json::object{{"session", session_}, {"placeholders", list}});
+    json::object record{{"session", session_}, {"placeholders", list}};
+    if (!git_snapshot_.is_null())
+        record["git_snapshot"] = git_snapshot_;
+    const std::string text = json::serialize(record);
     if (::ftruncate(record_.get(), 0) != 0 ||
         ::pwrite(record_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
         throw Error("cannot write the placeholder record in " + dir_.string() + ": " + errno_text());
@@ -266,6 +324,7 @@ void ProjectPlaceholders::release() {
     ::unlink((dir_ / (session_ + kRecordSuffix)).c_str());
     record_.reset();
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
+    handle_dead(reg, on_dead_);
     std::vector<Placeholder> mine = held_;
     mine.insert(mine.end(), reg.orphans.begin(), reg.orphans.end());
     remove_unheld(project_, std::move(mine), reg);

@@ -15,11 +15,18 @@
 // the project (at its start or its end) takes the dead session's placeholders over for removal.
 // The last session out removes a placeholder, and only if it is still as it was created (an empty
 // directory, a file with exactly its placeholder content): nothing anybody wrote is removed.
+//
+// A record also keeps the session's start snapshot of the project's git dirs (git_dirs.hpp): the
+// end-of-session move-aside of a session whose CLI was killed is done by whoever finds its record
+// dead (a DeadSessionHandler, called with the registry locked, before its placeholders go).
 #pragma once
 
 #include "unique_fd.hpp"
 
+#include <boost/json/value.hpp>
+
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -33,13 +40,16 @@ struct Placeholder {
     std::string content;  // of a file placeholder
 };
 
+// Called for each dead session's record that holds a git snapshot: its id and the snapshot.
+using DeadSessionHandler = std::function<void(const std::string &session, const boost::json::value &git_snapshot)>;
+
 class ProjectPlaceholders {
 public:
     // Locks the project's registry under `registry_base` (uid_base_dir(); created 0700 if needed)
     // until commit().
     // Removes what dead sessions left, if no live session holds it.
     ProjectPlaceholders(const std::string &registry_base, const std::filesystem::path &project,
-                        const std::string &session);
+                        const std::string &session, DeadSessionHandler on_dead = {});
     // Releases this session's share: removes each placeholder no other live session holds.
     ~ProjectPlaceholders();
     ProjectPlaceholders(const ProjectPlaceholders &) = delete;
@@ -52,6 +62,9 @@ public:
     // makes sense inside); nothing that already existed is ever chowned.
     bool hold(const std::filesystem::path &path, bool directory, std::string_view content, unsigned owner_uid,
               unsigned owner_gid);
+
+    // Keeps the session's start snapshot of the git dirs in its record (before commit()).
+    void set_git_snapshot(boost::json::value snapshot);
 
     // Ends the start-up: the project lock is released (the session's record stays, flocked).
     void commit();
@@ -69,6 +82,8 @@ private:
     UniqueFd record_;  // this session's record, flocked for the session's life
     std::vector<Placeholder> held_;
     std::set<std::string> live_;  // what other live sessions held at the start-up
+    boost::json::value git_snapshot_;
+    DeadSessionHandler on_dead_;
 };
 
 // <registry_base>/projects/<key>: the key is the project directory's st_dev and st_ino (hex), the

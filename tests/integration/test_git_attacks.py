@@ -292,3 +292,41 @@ def test_the_same_user_with_and_without_xdg_runtime_dir_keeps_the_others_protect
     # and after both, the placeholders are gone: the last one out removed them
     assert not (project / ".envrc").exists() and not (project / ".git/hooks").exists()
 
+
+# --- a killed CLI never moved aside what its agent added, and no later session did ----------------
+#
+# Placeholders of a SIGKILLed session were found by the next one (its record's flock is free); the
+# git entries its agent added were not: the end-of-session step ran only in the CLI that started the
+# session, and the next session's snapshot took them for the project's own.
+
+
+@pytest.mark.kills_cli
+def test_what_the_agent_of_a_killed_session_added_to_git_is_moved_aside_by_the_next_session(
+        rustyolo, docker, project, tmp_path):
+    make_repo(project)
+    a = rustyolo.popen(["exec", "--", "bash", "-c", GIT_ENV + REBASE_MERGE
+                        + "echo x > .git/ORIG_HEAD; touch /app/a-ready; sleep 60"], cwd=project)
+    wait_for(project / "a-ready", a)
+    names = list(a.sessions().values())
+    killed = list(a.sessions().keys())
+    os.killpg(a.pid, signal.SIGKILL)
+    a.communicate()
+    for name in names:
+        assert docker.wait_gone(name, 30), f"A's container {name} outlived its CLI"
+    state = tmp_path / "state"
+    state.mkdir()
+    run = in_sandbox(rustyolo, project, "ls /app/.git", env={"XDG_STATE_HOME": str(state)})
+    assert run.rc == 0, run
+    host_git(project, "rebase", "--continue", check=False)
+    assert not (project / "pwned-by-rebase").exists(), f"the host's git ran the killed session's rebase todo:{run}"
+    assert not (project / ".git/rebase-merge").exists(), run
+    assert "rebase-merge" not in run.out.split(), f"the next session's agent still saw it:{run}"
+    # twin: moved under the killed session's id, reported and audited by the session that did it;
+    # what is on the allow-list stays
+    assert len(killed) == 1, killed
+    assert f"rustyolo-aside.{killed[0]}." in run.err and "killed" in run.err, run
+    records = [r for r in audit_records(state) if r["event"] == "git_moved_aside"]
+    assert [r["details"]["source"] for r in records] == [str(project / ".git/rebase-merge")], records
+    assert records[0]["details"]["added_by_session"] == killed[0], records
+    assert (Path(records[0]["details"]["moved_to"]) / "git-rebase-todo").exists(), records
+    assert (project / ".git/ORIG_HEAD").read_text() == "x\n"

@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -276,6 +277,19 @@ TEST_F(GitDirs, AModulesDirReplacedByASymbolicLinkIsMovedAsideAsAWhole) {
     EXPECT_EQ(result.moved[0].from, ".git/modules");
     EXPECT_FALSE(fs::exists(fs::symlink_status(project / ".git/modules")));
     EXPECT_TRUE(fs::exists(project / "elsewhere/evil"));  // the link's target is left alone
+}
+
+TEST_F(GitDirs, ASnapshotKeptInARecordReadsBackAndNothingOutsideTheProjectIsTakenFromIt) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    GitSnapshot snap = snapshot_git_dirs(project);
+    GitSnapshot back = git_snapshot_from_json(to_json(snap));
+    EXPECT_EQ(back.git_dirs, snap.git_dirs);
+    EXPECT_EQ(back.containers, snap.containers);
+    EXPECT_EQ(back.entries, snap.entries);
+    boost::json::value bad = boost::json::object{
+        {"git_dirs", boost::json::array{"/etc", "../up", ".git/../..", ".git"}}, {"entries", 7}};
+    EXPECT_EQ(git_snapshot_from_json(bad).git_dirs, std::vector<std::string>{".git"});
 }
 
 }  // namespace

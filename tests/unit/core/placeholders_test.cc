@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -120,6 +121,38 @@ TEST_F(Placeholders, ADeadSessionsPlaceholdersAreRemovedByTheNextOneUnlessALiveO
     EXPECT_TRUE(fs::exists(project / ".idea"));
     b.reset();
     EXPECT_FALSE(fs::exists(project / ".idea"));
+}
+
+TEST_F(Placeholders, ADeadSessionsGitSnapshotIsHandedToTheNextSessionOnceBeforeItsPlaceholdersGo) {
+    auto live = session("b");
+    live->set_git_snapshot(boost::json::object{{"entries", boost::json::array{"live"}}});
+    live->commit();
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto a = std::make_unique<ProjectPlaceholders>(runtime, project, "a0");
+        bool ok = a->hold(project / ".envrc", false, "", ::getuid(), ::getgid());
+        a->set_git_snapshot(boost::json::object{{"entries", boost::json::array{".git/x"}}});
+        a->commit();
+        a.release();  // killed: never released
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    std::vector<std::pair<std::string, std::string>> handed;
+    bool placeholder_there = false;
+    auto on_dead = [&](const std::string &id, const boost::json::value &snapshot) {
+        handed.emplace_back(id, boost::json::serialize(snapshot));
+        placeholder_there = fs::exists(project / ".envrc");
+    };
+    auto c = std::make_unique<ProjectPlaceholders>(runtime, project, "c0", on_dead);
+    ASSERT_EQ(handed.size(), 1u) << "only the dead session's snapshot, not the live one's";
+    EXPECT_EQ(handed[0].first, "a0");
+    EXPECT_NE(handed[0].second.find(".git/x"), std::string::npos) << handed[0].second;
+    EXPECT_TRUE(placeholder_there) << "the dead session's move-aside runs before its placeholders are removed";
+    c.reset();
+    EXPECT_EQ(handed.size(), 1u) << "a dead session is handled once";
 }
 
 TEST_F(Placeholders, NothingIsCreatedThroughADirectoryThatIsASymbolicLink) {
