@@ -206,8 +206,10 @@ bool valid_head(const fs::path &head) {
         std::error_code ec;
         return fs::read_symlink(head, ec).string().rfind("refs/", 0) == 0;
     }
+    if (!S_ISREG(st.st_mode))
+        return false;
     UniqueFd fd(::open(head.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
-    if (!fd || !S_ISREG(st.st_mode))
+    if (!fd)
         return false;
     char buf[256];
     ssize_t n = ::read(fd.get(), buf, sizeof buf - 1);
