@@ -229,8 +229,8 @@ void handle_dead(const Registry &reg, const DeadSessionHandler &on_dead) {
 
 ProjectPlaceholders::ProjectPlaceholders(const std::string &registry_base, const fs::path &project,
                                          const std::string &session, DeadSessionHandler on_dead)
-    : project_(project), dir_(placeholder_registry_dir(registry_base, project)), session_(session),
-      on_dead_(std::move(on_dead)) {
+    : project_(project), real_project_(fs::canonical(project)), dir_(placeholder_registry_dir(registry_base, project)),
+      session_(session), on_dead_(std::move(on_dead)) {
     make_private_dir(registry_base);
     make_private_dir(dir_.parent_path().string());
     make_private_dir(dir_.string());
@@ -239,7 +239,7 @@ ProjectPlaceholders::ProjectPlaceholders(const std::string &registry_base, const
     write_record();
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
     handle_dead(reg, on_dead_);
-    remove_unheld(project_, reg.orphans, reg);
+    remove_unheld(real_project_, reg.orphans, reg);
     live_ = std::move(reg.live);  // cannot change while the registry's lock is ours
 }
 
@@ -327,7 +327,7 @@ void ProjectPlaceholders::release() {
     handle_dead(reg, on_dead_);
     std::vector<Placeholder> mine = held_;
     mine.insert(mine.end(), reg.orphans.begin(), reg.orphans.end());
-    remove_unheld(project_, std::move(mine), reg);
+    remove_unheld(real_project_, std::move(mine), reg);
     lock_.reset();
 }
 

@@ -75,7 +75,8 @@ private:
     void write_record();
     void release();
 
-    std::filesystem::path project_;
+    std::filesystem::path project_;       // as the caller spells it (hold() takes paths under it)
+    std::filesystem::path real_project_;  // without symbolic links: placeholders are removed through it
     std::filesystem::path dir_;  // the project's registry
     std::string session_;
     UniqueFd lock_;    // the registry's lock file, flocked while registry work runs
