@@ -6,6 +6,7 @@
 #include "audit_summary.hpp"
 #include "engine_api.hpp"
 #include "error.hpp"
+#include "git_aside_report.hpp"
 #include "git_dirs.hpp"
 #include "json_pretty.hpp"
 #include "paths.hpp"
@@ -49,19 +50,16 @@ private:
 };
 
 // What the session added to the project's git metadata that git could later read by name is
-// moved aside (core/lib/git_dirs.hpp), reported on stderr and audited.
-void move_aside_git_entries(const Plan &plan, const std::string &project, const GitSnapshot &before,
-                            AuditHub &audit) {
-    for (const MovedAside &m : move_aside_new_git_entries(project, before, plan.session)) {
-        std::cerr << "rustyolo: the session added " << m.from << " to the project's git metadata; git could "
-                  << "read it as configuration or run it, so it was moved aside to " << m.to
-                  << " (look at it before you use it)\n";
-        audit.host_record("mount", "block", "git_moved_aside",
-                          json::object{{"source", (fs::path(project) / m.from).string()},
-                                       {"moved_to", (fs::path(project) / m.to).string()},
-                                       {"rule", "git-new-entry"},
-                                       {"reason", "a new entry in a git dir that is not on the allow-list"}});
-    }
+// moved aside (core/lib/git_dirs.hpp), reported on stderr and audited (capped:
+// core/lib/git_aside_report.hpp). Returns false when something could not be moved.
+bool move_aside_git_entries(const std::string &session, const std::string &project, const GitSnapshot &before,
+                            AuditHub &audit, const std::string &by = "") {
+    const MoveAsideResult result = move_aside_new_git_entries(project, before, session);
+    report_moved_aside(result, AsideReportContext{project, session, by}, std::cerr,
+                       [&audit](const std::string &event, json::object fields) {
+                           audit.host_record("mount", "block", event, std::move(fields));
+                       });
+    return result.failures.empty();
 }
 
 std::vector<std::string> runtime_command(const LoadedPlugin &runtime, const Plan &plan,
@@ -189,14 +187,22 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     GitSnapshot git_before;
     try {
         if (start) {
-            placeholders = std::make_unique<ProjectPlaceholders>(runtime_base_dir(context.getenv_fn), build.cwd,
-                                                                 build.session);
+            // A session found dead (its CLI killed) never moved aside what its agent added to the
+            // git dirs: this one does it, under that session's id, and reports it.
+            auto on_dead = [&build, &audit](const std::string &dead, const json::value &snapshot) {
+                move_aside_git_entries(dead, build.cwd, git_snapshot_from_json(snapshot), *audit,
+                                       "a session whose rustyolo was killed");
+            };
+            placeholders = std::make_unique<ProjectPlaceholders>(uid_base_dir(), build.cwd, build.session,
+                                                                 on_dead);
             build.placeholders = placeholders.get();
         }
         plan = build_plan(context.config, *context.registry, build);
         if (placeholders) {
-            placeholders->commit();
+            // Taken while the registry is locked, and kept in this session's record.
             git_before = snapshot_git_dirs(build.cwd);
+            placeholders->set_git_snapshot(to_json(git_before));
+            placeholders->commit();
         }
     } catch (const std::exception &e) {
         fail(e, 2, "start refused: ");
@@ -256,17 +262,13 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         // The supervisor's last records (its exit record) come just before its connection closes.
         if (!lifeline.wait_closed(3000))
             spdlog::warn("the container's session connection is still open after it exited");
-        try {
-            move_aside_git_entries(plan, build.cwd, git_before, *audit);
-        } catch (const std::exception &e) {
-            // The session ran; what could not be moved aside is named, and the run fails.
-            std::cerr << "rustyolo: error: " << e.what() << "\n";
-            if (code == 0)
-                code = 1;
-        }
+        // The session ran; what could not be moved aside is named, and the run fails.
+        if (!move_aside_git_entries(plan.session, build.cwd, git_before, *audit) && code == 0)
+            code = 1;
     } catch (const std::exception &e) {
         fail(e, 125, "start failed: ");
     }
+    placeholders.reset();  // its end may move aside for a dead session, which is audited
     end_audit(code, "connection lost");
     return code;
 }

@@ -10,6 +10,8 @@
 // `worktrees/*`. docs/security-model.md lists the git sources this was read from.
 #pragma once
 
+#include <boost/json/value.hpp>
+
 #include <filesystem>
 #include <set>
 #include <string>
@@ -30,6 +32,8 @@ enum class GitKind {
                 // a read-only directory, created empty when missing, so that no repository can appear
     file,       // a gitfile (`gitdir: ...`, a worktree or submodule checkout): read-only
     directory,  // a git dir (it has HEAD): see find_git_dirs
+    bare,       // the project's top has a HEAD that git takes for a repository's (a bare repository,
+                // or the git dir itself): refused, see git_protected_paths
 };
 
 GitKind git_kind(const std::filesystem::path &project);
@@ -47,7 +51,9 @@ struct GitProtected {
     std::string content;
 };
 
-// The project-relative paths to protect in the project's git metadata, in order.
+// The project-relative paths to protect in the project's git metadata, in order. The first is
+// always the project's own `HEAD` (so that git never takes the top for a bare repository). Throws
+// UsageError for GitKind::bare.
 std::vector<GitProtected> git_protected_paths(const std::filesystem::path &project);
 
 // The entries of the project's git dirs when the session starts (their top levels, and what is in
@@ -59,16 +65,33 @@ struct GitSnapshot {
 };
 GitSnapshot snapshot_git_dirs(const std::filesystem::path &project);
 
+// The snapshot as it is kept in the session's placeholder record (placeholders.hpp), so that
+// whoever finds the session dead can move aside what its agent added. Reading it back keeps only
+// project-relative paths that stay inside the project (nothing absolute, no "..").
+boost::json::value to_json(const GitSnapshot &snapshot);
+GitSnapshot git_snapshot_from_json(const boost::json::value &value);
+
 struct MovedAside {
     std::string from, to;  // project-relative
+};
+struct AsideFailure {
+    std::string path;  // project-relative
+    std::string reason;
+};
+struct MoveAsideResult {
+    std::vector<MovedAside> moved;
+    std::vector<AsideFailure> failures;
 };
 
 // Moves aside what the session added to the git dirs that git could read by name later: a new
 // top-level entry of a git dir that is not on the allow-list (docs/security-model.md), and a new
 // entry under `modules/` or `worktrees/` (a git dir whose configuration the agent wrote). Each is
-// renamed in its own directory to `rustyolo-aside.<session>.<name>`, which git never reads;
-// nothing is deleted. Returns what was moved; throws only for a rename that failed.
-std::vector<MovedAside> move_aside_new_git_entries(const std::filesystem::path &project, const GitSnapshot &before,
-                                                   const std::string &session);
+// renamed in its own directory to `rustyolo-aside.<session>.<n>` (n = 1, 2, ...: a name that git
+// never reads and that cannot be too long, whatever the entry's name); nothing is deleted. A
+// container (`modules/`, a level of names in it, `worktrees/`) that cannot be opened any more is
+// moved aside as a whole. Each entry is handled on its own: what failed is in `failures`, and
+// everything else was still moved.
+MoveAsideResult move_aside_new_git_entries(const std::filesystem::path &project, const GitSnapshot &before,
+                                           const std::string &session);
 
 }  // namespace rustyolo

@@ -80,6 +80,12 @@ void make_private_dir(const std::string &dir) {
                     "(it must be mode 0700, not a symlink); remove it and run again");
 }
 
+std::string uid_base_dir() {
+    std::string base = "/tmp/rustyolo-" + std::to_string(::getuid());
+    make_private_dir(base);
+    return base;
+}
+
 std::string runtime_base_dir(const GetEnv &getenv_fn) {
     std::string base;
     if (const char *runtime = getenv_fn("XDG_RUNTIME_DIR"); runtime && *runtime == '/' &&

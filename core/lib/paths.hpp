@@ -32,6 +32,11 @@ void make_private_dir(const std::string &dir);
 // $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>, created private if needed.
 std::string runtime_base_dir(const GetEnv &getenv_fn);
 
+// /tmp/rustyolo-<uid>, created private if needed (fail-closed: refused when it exists and is not
+// a private directory of ours). The same for a user whatever the environment says: the placeholder
+// registry lives there, and every session of the user on a project must find it.
+std::string uid_base_dir();
+
 // A private (0700) directory for one session's runtime files (the Plan, the audit socket), under
 // $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller. With `reuse`, an
 // existing directory of that name (owned by us, private) is used as it is (for dry runs).

@@ -14,7 +14,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <set>
@@ -93,8 +92,11 @@ UniqueFd open_parent(const fs::path &path) {
 }
 
 // Removes a placeholder only if it is still exactly as created.
-void remove_if_unchanged(const Placeholder &p) {
-    const fs::path path(p.path);
+void remove_if_unchanged(const fs::path &project, const Placeholder &p) {
+    const fs::path rel = fs::path(p.path).lexically_normal();
+    if (rel.empty() || rel.is_absolute() || *rel.begin() == "..")
+        return;  // not a record of ours
+    const fs::path path = project / rel;
     UniqueFd dir = open_parent(path);
     if (!dir)
         return;
@@ -115,11 +117,35 @@ void remove_if_unchanged(const Placeholder &p) {
 }
 
 // The registry's records: what live sessions hold, and the records (and holdings) of dead ones.
+struct DeadSession {
+    std::string session;
+    json::value git_snapshot;
+};
 struct Registry {
     std::set<std::string> live;  // paths held by a live session
     std::vector<Placeholder> orphans;
     std::vector<fs::path> dead_records;
+    std::vector<DeadSession> dead_sessions;  // those with a git snapshot
 };
+
+// A session id as new_session_id() makes them (it names aside entries in the project).
+bool plain_session_id(const std::string &id) {
+    return !id.empty() && id.size() <= 64 &&
+           std::all_of(id.begin(), id.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+DeadSession dead_session_of(const std::string &text) {
+    boost::system::error_code ec;
+    json::value v = json::parse(text, ec);
+    if (ec || !v.is_object())
+        return {};
+    const auto &o = v.as_object();
+    const auto *id = o.if_contains("session");
+    const auto *snap = o.if_contains("git_snapshot");
+    if (!id || !id->is_string() || !plain_session_id(std::string(id->as_string())) || !snap || !snap->is_object())
+        return {};
+    return {std::string(id->as_string()), *snap};
+}
 
 Registry read_registry(const fs::path &dir, const std::string &own_record) {
     Registry reg;
@@ -140,10 +166,13 @@ Registry read_registry(const fs::path &dir, const std::string &own_record) {
             continue;
         // A live session holds its record's flock for its whole life.
         const bool dead = ::flock(fd.get(), LOCK_SH | LOCK_NB) == 0;
-        auto holdings = parse_record(read_all(fd.get()));
+        const std::string text = read_all(fd.get());
+        auto holdings = parse_record(text);
         if (dead) {
             reg.orphans.insert(reg.orphans.end(), holdings.begin(), holdings.end());
             reg.dead_records.push_back(path);
+            if (DeadSession s = dead_session_of(text); !s.session.empty())
+                reg.dead_sessions.push_back(std::move(s));
         } else {
             for (const auto &p : holdings)
                 reg.live.insert(p.path);
@@ -154,40 +183,63 @@ Registry read_registry(const fs::path &dir, const std::string &own_record) {
 
 // Removes the given placeholders that no live session holds (innermost first), then the dead
 // sessions' records.
-void remove_unheld(std::vector<Placeholder> candidates, const Registry &reg) {
+void remove_unheld(const fs::path &project, std::vector<Placeholder> candidates, const Registry &reg) {
     std::sort(candidates.begin(), candidates.end(),
               [](const Placeholder &a, const Placeholder &b) { return a.path.size() > b.path.size(); });
     for (const auto &p : candidates)
         if (!reg.live.count(p.path))
-            remove_if_unchanged(p);
+            remove_if_unchanged(project, p);
     for (const auto &record : reg.dead_records)
         ::unlink(record.c_str());
 }
 
 }  // namespace
 
-std::string placeholder_registry_dir(const std::string &runtime_base, const fs::path &project) {
-    std::uint64_t h = 14695981039346656037ull;  // FNV-1a, 64 bits
-    for (unsigned char c : project.string()) {
-        h ^= c;
-        h *= 1099511628211ull;
-    }
-    char key[17];
-    std::snprintf(key, sizeof key, "%016llx", static_cast<unsigned long long>(h));
-    return runtime_base + "/projects/" + key;
+std::string placeholder_registry_dir(const std::string &registry_base, const fs::path &project) {
+    struct stat st {};
+    if (::stat(project.c_str(), &st) != 0)
+        throw Error("cannot find the project directory " + project.string() + " for its placeholder registry: " +
+                    errno_text());
+    if (!S_ISDIR(st.st_mode))
+        throw Error("the project " + project.string() + " is not a directory");
+    char key[40];
+    std::snprintf(key, sizeof key, "%llx-%llx", static_cast<unsigned long long>(st.st_dev),
+                  static_cast<unsigned long long>(st.st_ino));
+    return registry_base + "/projects/" + key;
 }
 
-ProjectPlaceholders::ProjectPlaceholders(const std::string &runtime_base, const fs::path &project,
-                                         const std::string &session)
-    : dir_(placeholder_registry_dir(runtime_base, project)), session_(session) {
-    make_private_dir(runtime_base);
+namespace {
+
+// What a dead session left besides placeholders: its agent's additions to the git dirs.
+void handle_dead(const Registry &reg, const DeadSessionHandler &on_dead) {
+    if (!on_dead)
+        return;
+    for (const auto &dead : reg.dead_sessions) {
+        try {
+            on_dead(dead.session, dead.git_snapshot);
+        } catch (const std::exception &e) {
+            spdlog::warn("what the killed session {} added to the project's git metadata could not be moved "
+                         "aside: {}",
+                         dead.session, e.what());
+        }
+    }
+}
+
+}  // namespace
+
+ProjectPlaceholders::ProjectPlaceholders(const std::string &registry_base, const fs::path &project,
+                                         const std::string &session, DeadSessionHandler on_dead)
+    : project_(project), real_project_(fs::canonical(project)), dir_(placeholder_registry_dir(registry_base, project)),
+      session_(session), on_dead_(std::move(on_dead)) {
+    make_private_dir(registry_base);
     make_private_dir(dir_.parent_path().string());
     make_private_dir(dir_.string());
     lock_ = open_locked(dir_ / "lock", O_RDWR | O_CREAT, LOCK_EX);
     record_ = open_locked(dir_ / (session_ + kRecordSuffix), O_RDWR | O_CREAT | O_EXCL, LOCK_EX | LOCK_NB);
     write_record();
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
-    remove_unheld(reg.orphans, reg);
+    handle_dead(reg, on_dead_);
+    remove_unheld(real_project_, reg.orphans, reg);
     live_ = std::move(reg.live);  // cannot change while the registry's lock is ours
 }
 
@@ -203,15 +255,18 @@ bool ProjectPlaceholders::hold(const fs::path &path, bool directory, std::string
                                unsigned owner_gid) {
     if (!lock_)
         throw Error("internal: placeholder registry used after the start-up");
+    const std::string rel = path.lexically_relative(project_).lexically_normal().string();
+    if (rel.empty() || rel == "." || rel.rfind("..", 0) == 0)
+        throw Error("internal: the placeholder " + path.string() + " is not inside the project " + project_.string());
     for (const auto &p : held_)
-        if (p.path == path.string())
+        if (p.path == rel)
             return true;
     struct stat st {};
     if (::lstat(path.c_str(), &st) == 0) {
         // Another live session's placeholder, or a path of the project's own.
-        if (!live_.count(path.string()))
+        if (!live_.count(rel))
             return false;
-        held_.push_back({path.string(), S_ISDIR(st.st_mode), std::string(content)});
+        held_.push_back({rel, S_ISDIR(st.st_mode), std::string(content)});
         write_record();
         return true;
     }
@@ -231,12 +286,19 @@ bool ProjectPlaceholders::hold(const fs::path &path, bool directory, std::string
         throw Error("cannot create the read-only placeholder " + path.string() + ": " + errno_text() +
                     " (a directory on the way must not be a symbolic link)");
     // Recorded before anything else can fail, so that it is removed whatever happens next.
-    held_.push_back({path.string(), directory, std::string(content)});
+    held_.push_back({rel, directory, std::string(content)});
     write_record();
     if (::geteuid() == 0 && ::fchownat(dir.get(), name.c_str(), owner_uid, owner_gid, AT_SYMLINK_NOFOLLOW) != 0)
         throw Error("cannot give the placeholder " + path.string() + " to uid " + std::to_string(owner_uid) + ": " +
                     errno_text());
     return true;
+}
+
+void ProjectPlaceholders::set_git_snapshot(json::value snapshot) {
+    if (!lock_)
+        throw Error("internal: placeholder registry used after the start-up");
+    git_snapshot_ = std::move(snapshot);
+    write_record();
 }
 
 void ProjectPlaceholders::commit() { lock_.reset(); }
@@ -245,7 +307,10 @@ void ProjectPlaceholders::write_record() {
     json::array list;
     for (const auto &p : held_)
         list.push_back(json::object{{"path", p.path}, {"directory", p.directory}, {"content", p.content}});
-    const std::string text = json::serialize(json::object{{"session", session_}, {"placeholders", list}});
+    json::object record{{"session", session_}, {"placeholders", list}};
+    if (!git_snapshot_.is_null())
+        record["git_snapshot"] = git_snapshot_;
+    const std::string text = json::serialize(record);
     if (::ftruncate(record_.get(), 0) != 0 ||
         ::pwrite(record_.get(), text.data(), text.size(), 0) != static_cast<ssize_t>(text.size()))
         throw Error("cannot write the placeholder record in " + dir_.string() + ": " + errno_text());
@@ -259,9 +324,10 @@ void ProjectPlaceholders::release() {
     ::unlink((dir_ / (session_ + kRecordSuffix)).c_str());
     record_.reset();
     Registry reg = read_registry(dir_, session_ + kRecordSuffix);
+    handle_dead(reg, on_dead_);
     std::vector<Placeholder> mine = held_;
     mine.insert(mine.end(), reg.orphans.begin(), reg.orphans.end());
-    remove_unheld(std::move(mine), reg);
+    remove_unheld(real_project_, std::move(mine), reg);
     lock_.reset();
 }
 

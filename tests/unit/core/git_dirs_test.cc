@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -52,26 +53,61 @@ protected:
 
 TEST_F(GitDirs, AProjectWithoutGitProtectsAnEmptyGitDirectory) {
     EXPECT_EQ(git_kind(project), GitKind::none);
-    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git/"}));
 }
 
 TEST_F(GitDirs, AGitDirectoryWithoutHeadIsNoRepositoryAndIsProtectedAsAWhole) {
     fs::create_directory(project / ".git");  // e.g. another session's placeholder
     EXPECT_EQ(git_kind(project), GitKind::none);
-    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git/"});
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git/"}));
+}
+
+TEST_F(GitDirs, TheTopLevelHeadIsAnEmptyPlaceholderSoThatTheTopCannotBecomeABareRepository) {
+    auto paths = git_protected_paths(project);
+    ASSERT_FALSE(paths.empty());
+    EXPECT_EQ(paths[0].relative, "HEAD");
+    EXPECT_EQ(paths[0].content, "");  // git's validate_headref refuses an empty HEAD
+    git_dir(".git");
+    EXPECT_EQ(git_protected_paths(project)[0].relative, "HEAD");  // .git/HEAD is the agent's to spoil
+}
+
+TEST_F(GitDirs, AProjectFileNamedHeadThatGitWouldNotTakeIsJustProtected) {
+    file("HEAD", "the head of the project\n");
+    fs::create_directories(project / "objects");
+    fs::create_directories(project / "refs");
+    EXPECT_EQ(git_kind(project), GitKind::none);
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git/"}));
+}
+
+TEST_F(GitDirs, AProjectWhoseTopIsABareRepositoryIsRefusedWithTheReason) {
+    const std::vector<std::string> heads{"ref: refs/heads/main\n", "ref:refs/heads/x", std::string(40, 'a') + "\n"};
+    for (const std::string &head : heads) {
+        fs::create_directories(project / "objects");  // the layout of `git init --bare`
+        fs::create_directories(project / "refs");
+        file("HEAD", head);
+        EXPECT_EQ(git_kind(project), GitKind::bare) << head;
+        try {
+            git_protected_paths(project);
+            FAIL() << "a bare repository at the top was accepted: " << head;
+        } catch (const UsageError &e) {
+            EXPECT_NE(std::string(e.what()).find("is itself a git dir"), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find((project / "HEAD").string()), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST_F(GitDirs, AGitfileIsProtectedAsAWhole) {
     file(".git", "gitdir: ../elsewhere/.git/worktrees/x\n");
     EXPECT_EQ(git_kind(project), GitKind::file);
-    EXPECT_EQ(protected_paths(), std::vector<std::string>{".git"});
+    EXPECT_EQ(protected_paths(), (std::vector<std::string>{"HEAD", ".git"}));
 }
 
 TEST_F(GitDirs, TheMainGitDirHasEveryFileGitReadsAsConfigurationProtected) {
     git_dir(".git");
     EXPECT_EQ(protected_paths(),
-              (std::vector<std::string>{".git/commondir", ".git/gitdir", ".git/config.worktree", ".git/config",
-                                        ".git/hooks/", ".git/info/attributes", ".git/objects/info/alternates"}));
+              (std::vector<std::string>{"HEAD", ".git/commondir", ".git/gitdir", ".git/config.worktree", ".git/config",
+                                        ".git/hooks/", ".git/info/attributes", ".git/objects/info/alternates",
+                                        ".git/branches/", ".git/remotes/"}));
 }
 
 TEST_F(GitDirs, AMissingCommondirIsAPlaceholderThatPointsAtTheGitDirItself) {
@@ -107,6 +143,15 @@ TEST_F(GitDirs, LinkedWorktreesGetOnlyTheirPerWorktreeFilesProtected) {
     EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/gitdir"), paths.end());
     EXPECT_NE(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/config.worktree"), paths.end());
     EXPECT_EQ(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/hooks/"), paths.end());
+    EXPECT_EQ(std::find(paths.begin(), paths.end(), ".git/worktrees/wt/remotes/"), paths.end());  // common dir's
+}
+
+TEST_F(GitDirs, LegacyRemoteDefinitionsAreProtectedInEverySubmoduleGitDirToo) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    auto paths = protected_paths();
+    for (const char *p : {".git/branches/", ".git/remotes/", ".git/modules/lib/branches/", ".git/modules/lib/remotes/"})
+        EXPECT_NE(std::find(paths.begin(), paths.end(), p), paths.end()) << p;
 }
 
 TEST_F(GitDirs, ASymbolicLinkAmongTheModulesIsRefusedWithTheReason) {
@@ -133,18 +178,24 @@ TEST_F(GitDirs, NewTopLevelEntriesOffTheAllowListAreMovedAsideAndNothingElse) {
     file(".git/COMMIT_EDITMSG", "x");
     // what git could read by name later
     file(".git/rebase-merge/git-rebase-todo", "exec touch /tmp/pwned\n");
-    file(".git/remotes/origin", "URL: ext::sh -c touch% /tmp/pwned\n");
+    file(".git/sequencer/todo", "exec touch /tmp/pwned\n");
     git_dir(".git/modules/evil");
     file(".git/modules/evil/config", "[core]\n\tfsmonitor = touch /tmp/pwned\n");
 
-    auto moved = move_aside_new_git_entries(project, before, "s1");
+    auto result = move_aside_new_git_entries(project, before, "s1");
+    EXPECT_TRUE(result.failures.empty());
     std::vector<std::string> from;
-    for (const auto &m : moved)
+    for (const auto &m : result.moved)
         from.push_back(m.from);
     std::sort(from.begin(), from.end());
-    EXPECT_EQ(from, (std::vector<std::string>{".git/modules", ".git/rebase-merge", ".git/remotes"}));
+    EXPECT_EQ(from, (std::vector<std::string>{".git/modules", ".git/rebase-merge", ".git/sequencer"}));
     EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
-    EXPECT_TRUE(fs::exists(project / ".git/rustyolo-aside.s1.rebase-merge/git-rebase-todo"));  // nothing lost
+    for (const auto &m : result.moved) {
+        EXPECT_EQ(m.to.rfind(".git/rustyolo-aside.s1.", 0), 0u) << m.to;
+        if (m.from == ".git/rebase-merge") {
+            EXPECT_TRUE(fs::exists(project / m.to / "git-rebase-todo"));  // nothing lost
+        }
+    }
     EXPECT_TRUE(fs::exists(project / ".git/user-thing"));
     EXPECT_TRUE(fs::exists(project / ".git/index"));
     EXPECT_TRUE(fs::exists(project / ".git/packed-refs.lock"));
@@ -157,27 +208,88 @@ TEST_F(GitDirs, ANewSubmoduleGitDirInAnExistingModulesDirIsMovedAside) {
     git_dir(".git/modules/evil");
     git_dir(".git/modules/lib/modules/nested-evil");
     file(".git/modules/lib/FETCH_HEAD", "x");  // allowed in an existing submodule git dir
-    auto moved = move_aside_new_git_entries(project, before, "s2");
+    auto result = move_aside_new_git_entries(project, before, "s2");
     std::vector<std::string> from;
-    for (const auto &m : moved)
+    for (const auto &m : result.moved) {
         from.push_back(m.from);
+        if (m.from == ".git/modules/evil") {
+            EXPECT_TRUE(fs::exists(project / m.to / "HEAD")) << m.to;
+        }
+    }
     std::sort(from.begin(), from.end());
     EXPECT_EQ(from, (std::vector<std::string>{".git/modules/evil", ".git/modules/lib/modules"}));
-    EXPECT_TRUE(fs::exists(project / ".git/modules/rustyolo-aside.s2.evil/HEAD"));
     EXPECT_TRUE(fs::exists(project / ".git/modules/lib/FETCH_HEAD"));
 }
 
-TEST_F(GitDirs, AMovedAsideNameThatIsTakenGetsANumberAndReplacesNothing) {
+TEST_F(GitDirs, AMovedAsideNameThatIsTakenGetsTheNextNumberAndReplacesNothing) {
     git_dir(".git");
     GitSnapshot before = snapshot_git_dirs(project);
     file(".git/sequencer/todo", "new\n");
-    file(".git/rustyolo-aside.s3.sequencer", "already there\n");
-    auto moved = move_aside_new_git_entries(project, before, "s3");
-    ASSERT_EQ(moved.size(), 1u);  // the aside-named file is itself new, but git never reads it
-    EXPECT_EQ(moved[0].to, ".git/rustyolo-aside.s3.sequencer.1");
-    std::ifstream kept(project / ".git/rustyolo-aside.s3.sequencer");
+    file(".git/rustyolo-aside.s3.1", "already there\n");
+    auto result = move_aside_new_git_entries(project, before, "s3");
+    ASSERT_EQ(result.moved.size(), 1u);  // the aside-named file is itself new, but git never reads it
+    EXPECT_EQ(result.moved[0].to, ".git/rustyolo-aside.s3.2");
+    std::ifstream kept(project / ".git/rustyolo-aside.s3.1");
     std::string text((std::istreambuf_iterator<char>(kept)), {});
     EXPECT_EQ(text, "already there\n");
+}
+
+TEST_F(GitDirs, AnEntryWithANameOfNameMaxBytesIsMovedAsideAndSoIsEverythingAfterIt) {
+    git_dir(".git");
+    GitSnapshot before = snapshot_git_dirs(project);
+    const std::string longest(255, 'a');  // NAME_MAX: no name built from it could be longer
+    file(".git/" + longest, "x");
+    file(".git/rebase-merge/git-rebase-todo", "exec touch /tmp/pwned\n");
+    auto result = move_aside_new_git_entries(project, before, "0123456789ab");
+    EXPECT_TRUE(result.failures.empty());
+    ASSERT_EQ(result.moved.size(), 2u);
+    EXPECT_EQ(result.moved[0].from, ".git/" + longest);  // the original name stays in the report
+    EXPECT_FALSE(fs::exists(project / ".git" / longest));
+    EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
+}
+
+TEST_F(GitDirs, AnEntryThatCannotBeMovedDoesNotKeepTheOthersInPlace) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    GitSnapshot before = snapshot_git_dirs(project);
+    file(".git/modules/lib/sequencer/todo", "x");
+    file(".git/rebase-merge/git-rebase-todo", "x");
+    fs::permissions(project / ".git/modules/lib", fs::perms::owner_write, fs::perm_options::remove);
+    auto result = move_aside_new_git_entries(project, before, "s4");
+    fs::permissions(project / ".git/modules/lib", fs::perms::owner_write, fs::perm_options::add);
+    if (::geteuid() != 0) {  // root renames in a read-only directory all the same
+        ASSERT_EQ(result.failures.size(), 1u);
+        EXPECT_EQ(result.failures[0].path, ".git/modules/lib/sequencer");
+    }
+    EXPECT_FALSE(fs::exists(project / ".git/rebase-merge"));
+}
+
+TEST_F(GitDirs, AModulesDirReplacedByASymbolicLinkIsMovedAsideAsAWhole) {
+    git_dir(".git");
+    fs::create_directories(project / ".git/modules");  // empty: no protected path pins it
+    GitSnapshot before = snapshot_git_dirs(project);
+    fs::create_directories(project / "elsewhere/evil");
+    fs::remove(project / ".git/modules");
+    fs::create_directory_symlink(project / "elsewhere", project / ".git/modules");
+    auto result = move_aside_new_git_entries(project, before, "s5");
+    EXPECT_TRUE(result.failures.empty());
+    ASSERT_EQ(result.moved.size(), 1u);
+    EXPECT_EQ(result.moved[0].from, ".git/modules");
+    EXPECT_FALSE(fs::exists(fs::symlink_status(project / ".git/modules")));
+    EXPECT_TRUE(fs::exists(project / "elsewhere/evil"));  // the link's target is left alone
+}
+
+TEST_F(GitDirs, ASnapshotKeptInARecordReadsBackAndNothingOutsideTheProjectIsTakenFromIt) {
+    git_dir(".git");
+    git_dir(".git/modules/lib");
+    GitSnapshot snap = snapshot_git_dirs(project);
+    GitSnapshot back = git_snapshot_from_json(to_json(snap));
+    EXPECT_EQ(back.git_dirs, snap.git_dirs);
+    EXPECT_EQ(back.containers, snap.containers);
+    EXPECT_EQ(back.entries, snap.entries);
+    boost::json::value bad = boost::json::object{
+        {"git_dirs", boost::json::array{"/etc", "../up", ".git/../..", ".git"}}, {"entries", 7}};
+    EXPECT_EQ(git_snapshot_from_json(bad).git_dirs, std::vector<std::string>{".git"});
 }
 
 }  // namespace

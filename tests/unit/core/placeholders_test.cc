@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 
+#include <boost/json.hpp>
 #include <gtest/gtest.h>
 
 #include <sys/stat.h>
@@ -122,6 +123,38 @@ TEST_F(Placeholders, ADeadSessionsPlaceholdersAreRemovedByTheNextOneUnlessALiveO
     EXPECT_FALSE(fs::exists(project / ".idea"));
 }
 
+TEST_F(Placeholders, ADeadSessionsGitSnapshotIsHandedToTheNextSessionOnceBeforeItsPlaceholdersGo) {
+    auto live = session("b");
+    live->set_git_snapshot(boost::json::object{{"entries", boost::json::array{"live"}}});
+    live->commit();
+    pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+        auto a = std::make_unique<ProjectPlaceholders>(runtime, project, "a0");
+        bool ok = a->hold(project / ".envrc", false, "", ::getuid(), ::getgid());
+        a->set_git_snapshot(boost::json::object{{"entries", boost::json::array{".git/x"}}});
+        a->commit();
+        a.release();  // killed: never released
+        ::_exit(ok ? 0 : 1);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    std::vector<std::pair<std::string, std::string>> handed;
+    bool placeholder_there = false;
+    auto on_dead = [&](const std::string &id, const boost::json::value &snapshot) {
+        handed.emplace_back(id, boost::json::serialize(snapshot));
+        placeholder_there = fs::exists(project / ".envrc");
+    };
+    auto c = std::make_unique<ProjectPlaceholders>(runtime, project, "c0", on_dead);
+    ASSERT_EQ(handed.size(), 1u) << "only the dead session's snapshot, not the live one's";
+    EXPECT_EQ(handed[0].first, "a0");
+    EXPECT_NE(handed[0].second.find(".git/x"), std::string::npos) << handed[0].second;
+    EXPECT_TRUE(placeholder_there) << "the dead session's move-aside runs before its placeholders are removed";
+    c.reset();
+    EXPECT_EQ(handed.size(), 1u) << "a dead session is handled once";
+}
+
 TEST_F(Placeholders, NothingIsCreatedThroughADirectoryThatIsASymbolicLink) {
     fs::create_directory(root / "elsewhere");
     fs::create_directory_symlink(root / "elsewhere", project / ".claude");
@@ -142,6 +175,34 @@ TEST_F(Placeholders, NothingIsRemovedThroughADirectoryThatBecameASymbolicLink) {
     fs::create_directory_symlink(root / "elsewhere", project / ".claude");
     a.reset();
     EXPECT_TRUE(fs::exists(root / "elsewhere/settings.json"));
+}
+
+TEST_F(Placeholders, TheRegistryIsKeyedByTheProjectDirectoryNotByHowItsPathIsSpelled) {
+    fs::create_directory_symlink(project, root / "link");
+    EXPECT_EQ(placeholder_registry_dir(runtime, project), placeholder_registry_dir(runtime, root / "link"));
+    EXPECT_EQ(placeholder_registry_dir(runtime, project), placeholder_registry_dir(runtime, project / "."));
+    fs::create_directory(root / "other");
+    EXPECT_NE(placeholder_registry_dir(runtime, project), placeholder_registry_dir(runtime, root / "other"));
+    // a session through either spelling sees the other's placeholder as held
+    auto a = session("a");
+    EXPECT_TRUE(hold(*a, ".envrc"));
+    a->commit();
+    auto b = std::make_unique<ProjectPlaceholders>(runtime, root / "link", "b");
+    EXPECT_TRUE(b->hold(root / "link/.envrc", false, "", ::getuid(), ::getgid()));
+    b->commit();
+    a.reset();
+    EXPECT_TRUE(fs::exists(project / ".envrc")) << "the first session out removed what the other one mounts";
+    b.reset();
+    EXPECT_FALSE(fs::exists(project / ".envrc"));
+}
+
+TEST_F(Placeholders, AProjectThatCannotBeFoundIsRefusedWithItsPath) {
+    try {
+        placeholder_registry_dir(runtime, root / "missing");
+        FAIL() << "a missing project got a registry";
+    } catch (const Error &e) {
+        EXPECT_NE(std::string(e.what()).find((root / "missing").string()), std::string::npos) << e.what();
+    }
 }
 
 TEST_F(Placeholders, TheRegistryLivesInAPrivateDirectory) {
