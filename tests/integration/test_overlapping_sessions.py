@@ -165,6 +165,9 @@ def test_a_mount_source_swapped_for_a_link_after_the_check_is_refused_by_the_ent
             a_out, a_err = a.communicate()
     assert "SWAPPED" in a_out, f"the attacker never swapped the directory (the test proves nothing):\n{a_out}{a_err}"
     assert "HOST-SECRET-KEY" not in b.out, f"session B mounted a host directory that A's agent linked in:{b}"
-    # Refused either by the CLI (the link was there before its check) or by the entrypoint (after).
+    # Refused by the CLI (the link was there before its check), by the entrypoint (it came after the
+    # check: the mount is not what was checked), or by the engine itself (the link's target, made
+    # inside the container, cannot take the mount).
     assert b.rc != 0, b
-    assert ("rustyolo checked" in b.err) or ("symbolic link" in b.err), b
+    assert any(why in b.err for why in ("rustyolo checked", "symbolic link", "docker: Error response from daemon")), \
+        f"not refused for the swap: {b.err!r}"
