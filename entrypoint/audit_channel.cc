@@ -136,12 +136,13 @@ void enqueue(Channel &c, json::object record) {
     }
 }
 
-// A record that could not be queued nor counted by key: counted as lost (without allocating).
-void count_lost(Channel &c, std::string_view verdict) noexcept {
+// A record that could not be queued nor counted by key: its `events` (audit::weight) counted as
+// lost (without allocating).
+void count_lost(Channel &c, std::string_view verdict, std::uint64_t events) noexcept {
     std::lock_guard lock(c.mutex);
     if (c.finished || (!c.level.empty() && !audit::level_admits(c.level, verdict)))
         return;
-    c.suppressed.lost(verdict);
+    c.suppressed.lost(verdict, events);
     c.wake.notify_one();
 }
 
@@ -177,13 +178,14 @@ void audit_start(int fd, std::string level) {
 void audit_emit(std::string_view layer, std::string_view verdict, std::string_view event,
                 json::object details) {
     Channel &c = channel();
+    const std::uint64_t events = audit::weight(layer, event, details);
     try {
         json::object record = audit::make_record(layer, verdict, event, std::move(details));
         std::lock_guard lock(c.mutex);
         enqueue(c, std::move(record));
     } catch (...) {
         // Out of memory or the like: never take the supervisor down for a record, but count it.
-        count_lost(c, verdict);
+        count_lost(c, verdict, events);
     }
 }
 
@@ -209,7 +211,8 @@ void audit_emit_from_plugin(const std::string &plugin, const json::object &event
         enqueue(c, std::move(record));
     } catch (...) {
         const json::value *verdict = event.if_contains("verdict");
-        count_lost(channel(), verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info");
+        count_lost(channel(), verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info",
+                   audit::weight(event));
     }
 }
 

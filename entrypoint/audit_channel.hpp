@@ -8,7 +8,8 @@
 // bucket (200 records/s, bursts of 2000) limits what is sent. What the limit or a full queue holds
 // back is counted by summary key and sent as "lifecycle/suppressed" records, so totals stay exact:
 // as many lines as the counts need, none longer than the host accepts (suppressed_tally.hpp). A
-// record that cannot even be counted by key (out of memory) is counted as "lost" in them.
+// record that cannot even be counted by key (out of memory) is counted as "lost" in them. A record
+// counts as many events as it stands for (audit::weight).
 #pragma once
 
 #include <boost/json.hpp>
