@@ -10,8 +10,10 @@
 //              point /etc/resolv.conf at it.
 //   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp); the probes'
 //              own drops are not reported as blocked packets.
-//   destroy    (the plugin's destructor) compare the firewall's drop counters with the packet log
-//              messages received and report the difference as one "lost" record.
+//   destroy    (the plugin's destructor, once the supervisor has killed every other process,
+//              the DNS filter too) read the filter's last query reports to the end of its pipe,
+//              then compare the firewall's drop counters with the packet log messages received and
+//              report the difference as one "lost" record.
 // Any failure throws: the supervisor stops the start (fail closed).
 #include "allow_entry.hpp"
 #include "drop_counters.hpp"
@@ -26,6 +28,8 @@
 #include "self_test.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
+
+#include <sys/wait.h>
 
 #include <chrono>
 #include <concepts>
@@ -78,8 +82,14 @@ class NetNftables final : public sdk::Plugin, public sdk::NetworkHook {
 public:
     using sdk::Plugin::Plugin;
 
-    // The end of the session (the supervisor's destroy()): the packet audit's final accounting.
+    // The end of the session (the supervisor's destroy()), once no process but the supervisor is
+    // left (entrypoint/supervisor.cc): the DNS filter's last query reports, then the packet
+    // audit's final accounting.
     ~NetNftables() override {
+        if (feeder_) {
+            end_filter();
+            feeder_->drain(std::chrono::seconds(2));
+        }
         if (!packet_audit_)
             return;
         if (installed_) {
@@ -220,6 +230,17 @@ public:
     }
 
 private:
+    // The supervisor killed the filter with every other process after the agent exited (and
+    // reaped it). When the start failed before that, it still runs: killed here, so that its
+    // events pipe ends. waitid(WNOWAIT) looks without reaping: an unreaped child's pid cannot
+    // have been reused.
+    void end_filter() const {
+        siginfo_t info{};
+        if (filter_pid_ > 0 && ::waitid(P_PID, static_cast<id_t>(filter_pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == 0)
+            nft::kill_filter(filter_pid_);
+    }
+
     // Packets counted by the firewall's drop rules so far.
     static std::uint64_t drop_counters() {
         nft::NftContext nft(true);
