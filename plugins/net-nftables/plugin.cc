@@ -31,6 +31,9 @@
 
 #include <sys/wait.h>
 
+#include <cerrno>
+#include <csignal>
+
 #include <chrono>
 #include <concepts>
 #include <cstdio>
@@ -86,10 +89,8 @@ public:
     // left (entrypoint/supervisor.cc): the DNS filter's last query reports, then the packet
     // audit's final accounting.
     ~NetNftables() override {
-        if (feeder_) {
-            end_filter();
+        if (feeder_ && end_filter())
             feeder_->drain(std::chrono::seconds(2));
-        }
         if (!packet_audit_)
             return;
         if (installed_) {
@@ -231,14 +232,20 @@ public:
 
 private:
     // The supervisor killed the filter with every other process after the agent exited (and
-    // reaped it). When the start failed before that, it still runs: killed here, so that its
-    // events pipe ends. waitid(WNOWAIT) looks without reaping: an unreaped child's pid cannot
-    // have been reused.
-    void end_filter() const {
+    // reaped it). When the start failed before that (or in a host without PID 1's sweep), it still
+    // runs: killed here, so that its events pipe ends. waitid(WNOWAIT) looks without reaping: an
+    // unreaped child's pid cannot have been reused. Returns whether the filter has ended (false
+    // when it cannot be killed here, e.g. without CAP_KILL: then there is no end to read up to).
+    bool end_filter() const {
         siginfo_t info{};
-        if (filter_pid_ > 0 && ::waitid(P_PID, static_cast<id_t>(filter_pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-            info.si_pid == 0)
-            nft::kill_filter(filter_pid_);
+        if (filter_pid_ <= 0 ||
+            ::waitid(P_PID, static_cast<id_t>(filter_pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0)
+            return true;  // reaped already, or exited
+        if (::kill(filter_pid_, SIGKILL) != 0)
+            return false;
+        while (::waitpid(filter_pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        return true;
     }
 
     // Packets counted by the firewall's drop rules so far.
