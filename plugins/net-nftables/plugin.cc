@@ -205,7 +205,7 @@ public:
         lap("ruleset read back");
 
         nft::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
-                                 setup_.mode == "filter"};
+                                 setup_.mode == "filter", self_test_name_};
         for (nft::Check &check : nft::guard_set_checks(expected_))
             checks.push_back(std::move(check));
         lap("guard sets");
@@ -261,8 +261,11 @@ private:
             h.log(error ? sdk::LogLevel::error : sdk::LogLevel::info, "dns filter feed: " + message);
         };
         // docs/audit-schema.md, layer dns, event query.
-        events.query = [&h](const dns::feed::QueryReport &query, bool allowed, dns::feed::DenyReason reason) {
-            if (query.name == "rustyolo-self-test.invalid")
+        // Reports for the self-test's own probe name are left out: a name new in each session,
+        // unknown to the agent, so the agent cannot hide its own queries under it.
+        events.query = [&h, probe_name = self_test_name_](const dns::feed::QueryReport &query, bool allowed,
+                                                           dns::feed::DenyReason reason) {
+            if (query.name == probe_name)
                 return;  // self_test's own probe
             std::string rule = "dns-filter: allowed name";
             if (!allowed && reason == dns::feed::DenyReason::name)
@@ -299,6 +302,7 @@ private:
     }
 
     bool installed_ = false;
+    const std::string self_test_name_ = nft::random_self_test_name();  // the stub probe's name, this session's
     std::unique_ptr<net::PacketAudit> packet_audit_;  // blocked packets -> audit records
     nft::StubSockets sockets_;  // held for the whole session: port 53 can never be taken over
     std::unique_ptr<nft::Feeder> feeder_;

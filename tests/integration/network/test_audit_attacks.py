@@ -88,3 +88,21 @@ def test_denied_syscalls_of_a_process_left_behind_are_all_recorded(hopper_sessio
                              f"{answered} answered, {recorded} recorded")
     assert answered <= recorded <= answered + 16, (answered, recorded)
 
+
+def test_the_agent_cannot_hide_queries_under_the_self_tests_name(rustyolo_bin, testnet, probes_dir, project_dir,
+                                                                 workdir, state):
+    """The firewall plugin drops the DNS filter's report of any query for the self-test's name
+    (net-nftables plugin.cc: `query.name == "rustyolo-self-test.invalid"`), whoever sent it. The
+    packet audit tells its probes from the agent by a gid the agent cannot take; the DNS side only
+    by a name the agent can send as often as it likes: refused queries that are in no record and no
+    count. (The name is fixed and refused at the stub, so nothing leaves — but 'exact' is not.)"""
+    from test_audit_cli import finish, open_cli
+    box = open_cli(rustyolo_bin, testnet, probes_dir, project_dir, workdir, state)
+    for qtype in ("A", "TXT", "AAAA"):
+        assert box.cmd(f"dns 127.0.0.1 53 udp rustyolo-self-test.invalid {qtype}").startswith("ok rcode=5 ")
+    # Positive control: another refused name is a record.
+    assert box.cmd("dns 127.0.0.1 53 udp other-name.invalid A").startswith("ok rcode=5 ")
+    finish(box)
+    queries = [(r["details"]["name"], r["details"]["qtype"]) for r in records_of(state) if r["layer"] == "dns"]
+    assert ("other-name.invalid", "A") in queries, queries
+    assert sum(1 for name, _ in queries if name == "rustyolo-self-test.invalid") == 3, queries
