@@ -31,6 +31,18 @@ constexpr double kRatePerSecond = 200.0;
 constexpr double kBurst = 2000.0;
 constexpr std::size_t kMaxQueued = 4096;  // records waiting for the writer
 constexpr auto kSuppressedInterval = std::chrono::seconds(1);
+// The supervisor's own records (own_record) skip the token bucket and the queue's bound: at most
+// this many per session, far more than there are (a few self-test records, the exit, one network
+// "lost" record per firewall plugin); any beyond are rate-limited like the rest.
+constexpr std::size_t kMaxOwnRecords = 64;
+
+// Records that are few by construction and must never become a count under a flood: the
+// supervisor's own lifecycle records (self_test, exit; made with audit_emit, never by a plugin)
+// and the firewall plugin's network "lost" record (made once, at the end of the session: the
+// count of packets whose log messages never arrived).
+bool own_record(std::string_view layer, std::string_view event, bool from_plugin) {
+    return from_plugin ? layer == "network" && event == "lost" : layer == "lifecycle";
+}
 
 struct Channel {
     std::mutex mutex;
@@ -45,6 +57,7 @@ struct Channel {
     double tokens = kBurst;
     Clock::time_point refilled = Clock::now();
     Clock::time_point last_suppressed_sent = Clock::now();
+    std::size_t own_records = 0;  // sent past the token bucket (kMaxOwnRecords)
     std::string level;  // empty until audit_start()
     int fd = -1;
     bool started = false;
@@ -112,7 +125,8 @@ void writer_loop() {
     c.done_cv.notify_all();
 }
 
-void enqueue(Channel &c, json::object record) {
+// `own`: one of the supervisor's own records (own_record), sent past the rate limit.
+void enqueue(Channel &c, json::object record, bool own) {
     // Called with the lock held.
     if (c.finished)
         return;
@@ -125,8 +139,12 @@ void enqueue(Channel &c, json::object record) {
                                                kRatePerSecond);
     c.refilled = now;
     std::string line = json::serialize(record);
-    if (c.tokens >= 1.0 && c.queue.size() < kMaxQueued && line.size() <= audit::kMaxWireLine) {
-        c.tokens -= 1.0;
+    const bool unlimited = own && c.own_records < kMaxOwnRecords;
+    if (line.size() <= audit::kMaxWireLine && (unlimited || (c.tokens >= 1.0 && c.queue.size() < kMaxQueued))) {
+        if (unlimited)
+            ++c.own_records;
+        else
+            c.tokens -= 1.0;
         c.queue.push_back(Channel::Line{verdict && verdict->is_string() ? std::string(verdict->as_string()) : "",
                                         std::move(line)});
         c.wake.notify_one();
@@ -136,12 +154,13 @@ void enqueue(Channel &c, json::object record) {
     }
 }
 
-// A record that could not be queued nor counted by key: counted as lost (without allocating).
-void count_lost(Channel &c, std::string_view verdict) noexcept {
+// A record that could not be queued nor counted by key: its `events` (audit::weight) counted as
+// lost (without allocating).
+void count_lost(Channel &c, std::string_view verdict, std::uint64_t events) noexcept {
     std::lock_guard lock(c.mutex);
     if (c.finished || (!c.level.empty() && !audit::level_admits(c.level, verdict)))
         return;
-    c.suppressed.lost(verdict);
+    c.suppressed.lost(verdict, events);
     c.wake.notify_one();
 }
 
@@ -177,13 +196,14 @@ void audit_start(int fd, std::string level) {
 void audit_emit(std::string_view layer, std::string_view verdict, std::string_view event,
                 json::object details) {
     Channel &c = channel();
+    const std::uint64_t events = audit::weight(layer, event, details);
     try {
         json::object record = audit::make_record(layer, verdict, event, std::move(details));
         std::lock_guard lock(c.mutex);
-        enqueue(c, std::move(record));
+        enqueue(c, std::move(record), own_record(layer, event, false));
     } catch (...) {
         // Out of memory or the like: never take the supervisor down for a record, but count it.
-        count_lost(c, verdict);
+        count_lost(c, verdict, events);
     }
 }
 
@@ -204,12 +224,14 @@ void audit_emit_from_plugin(const std::string &plugin, const json::object &event
                          json::serialize(event).substr(0, 300));
             return;
         }
+        const bool own = own_record(record.at("layer").as_string(), record.at("event").as_string(), true);
         Channel &c = channel();
         std::lock_guard lock(c.mutex);
-        enqueue(c, std::move(record));
+        enqueue(c, std::move(record), own);
     } catch (...) {
         const json::value *verdict = event.if_contains("verdict");
-        count_lost(channel(), verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info");
+        count_lost(channel(), verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info",
+                   audit::weight(event));
     }
 }
 

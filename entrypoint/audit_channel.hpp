@@ -8,7 +8,13 @@
 // bucket (200 records/s, bursts of 2000) limits what is sent. What the limit or a full queue holds
 // back is counted by summary key and sent as "lifecycle/suppressed" records, so totals stay exact:
 // as many lines as the counts need, none longer than the host accepts (suppressed_tally.hpp). A
-// record that cannot even be counted by key (out of memory) is counted as "lost" in them.
+// record that cannot even be counted by key (out of memory) is counted as "lost" in them. A record
+// counts as many events as it stands for (audit::weight).
+//
+// The supervisor's own records skip the token bucket: its lifecycle records (self_test, exit) and
+// the firewall plugin's final network "lost" record. They are a handful by construction (at most
+// 64 per session skip it; any further ones are limited like the rest), and a flood must never turn
+// the session's exit into a count.
 #pragma once
 
 #include <boost/json.hpp>

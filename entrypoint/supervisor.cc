@@ -17,6 +17,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 namespace rustyolo::entrypoint {
 
@@ -127,26 +128,77 @@ bool signal_all(const std::vector<pid_t> &pids, int sig) {
     return any;
 }
 
-// Ends what is left of the agent: SIGTERM (and SIGCONT, for stopped ones), up to 2 s for them to
-// exit, then SIGKILL.
-void end_leftovers(pid_t agent, uid_t uid) {
-    std::vector<pid_t> left = agent_processes(agent, uid);
-    if (left.empty())
-        return;
-    spdlog::info("the agent exited; ending {} process(es) it left behind", left.size());
-    if (!signal_all(left, SIGTERM))
-        return;  // no right to signal them: they end with the container when PID 1 exits
-    signal_all(left, SIGCONT);
-    int ignored = 0;
-    const auto deadline = Clock::now() + kGracePeriod;
-    while (Clock::now() < deadline) {
-        wait_a_little(std::chrono::milliseconds(50));
-        reap(-1, ignored);
-        left = agent_processes(agent, uid);
-        if (left.empty())
+// PID 1 only: ends every other process of the container and reaps until none is left. kill(-1)
+// from PID 1 reaches every process of its PID namespace but itself; every process of the
+// namespace that the agent can have made descends from PID 1 (orphans re-parent to it), so when
+// waitpid() says ECHILD, no process of the agent exists any more: nothing it left behind can
+// send a packet, make a syscall or query DNS after this returns. The kill is repeated on every
+// round, so a process forked while a round ran is killed by the next. The supervisor's own helper
+// (the DNS filter, uid 65533) ends here too: its reports are already in its events pipe, which
+// the firewall plugin reads to the end before the final accounting (net-nftables ~NetNftables).
+// Gives up (with an error) only when the processes do not die within kEndTimeout (uninterruptible
+// sleep) or cannot be signalled: then the accounting is not provably final, and the log says so.
+constexpr auto kEndTimeout = std::chrono::seconds(10);
+
+void end_every_other_process() {
+    const auto deadline = Clock::now() + kEndTimeout;
+    std::size_t reaped = 0;
+    bool warned = false;
+    for (;;) {
+        if (::kill(-1, SIGKILL) != 0 && errno == EPERM && !std::exchange(warned, true))
+            spdlog::error("cannot kill the container's remaining processes: {} (the supervisor needs CAP_KILL)",
+                          std::strerror(errno));
+        int status = 0;
+        pid_t pid = ::waitpid(-1, &status, WNOHANG);
+        while (pid > 0) {
+            ++reaped;
+            pid = ::waitpid(-1, &status, WNOHANG);
+        }
+        if (pid < 0 && errno == ECHILD)
+            break;  // no process is left but PID 1
+        if (pid < 0 && errno != EINTR) {
+            spdlog::error("waitpid: {}", std::strerror(errno));
             return;
+        }
+        if (Clock::now() >= deadline) {
+            spdlog::error("processes of the container are still running {} s after SIGKILL; the session's final "
+                          "audit accounting may miss what they do",
+                          kEndTimeout.count());
+            return;
+        }
+        wait_a_little(std::chrono::milliseconds(20));
     }
-    spdlog::info("{} process(es) still running after {} s; killing them", left.size(), kGracePeriod.count());
+    spdlog::debug("no process is left in the container ({} reaped at the end)", reaped);
+}
+
+// Ends what is left of the agent: SIGTERM (and SIGCONT, for stopped ones) to those a /proc listing
+// finds, up to 2 s for them to exit; then, as PID 1, SIGKILL to every other process of the
+// container until none is left (end_every_other_process: a listing can miss a process that never
+// keeps its pid for long). Outside a container (tests) the listing is all there is: SIGKILL to
+// what it finds, for a while.
+void end_leftovers(pid_t agent, uid_t uid) {
+    const bool pid1 = ::getpid() == 1;
+    std::vector<pid_t> left = agent_processes(agent, uid);
+    if (!left.empty()) {
+        spdlog::info("the agent exited; ending {} process(es) it left behind", left.size());
+        if (signal_all(left, SIGTERM)) {
+            signal_all(left, SIGCONT);
+            int ignored = 0;
+            const auto deadline = Clock::now() + kGracePeriod;
+            while (!left.empty() && Clock::now() < deadline) {
+                wait_a_little(std::chrono::milliseconds(50));
+                reap(-1, ignored);
+                left = agent_processes(agent, uid);
+            }
+        }
+    }
+    if (pid1) {
+        if (!left.empty())
+            spdlog::info("{} process(es) still running after {} s; killing them", left.size(), kGracePeriod.count());
+        end_every_other_process();
+        return;
+    }
+    int ignored = 0;
     for (int round = 0; round < 40 && !left.empty(); ++round) {
         signal_all(left, SIGKILL);
         wait_a_little(std::chrono::milliseconds(50));

@@ -1,6 +1,9 @@
 // What PID 1 does while the agent runs: passes signals on to the agent's process group, reaps
 // every child (orphans of the whole container re-parent to it), and once the agent has exited
-// ends what is left of it (SIGTERM, then SIGKILL after 2 s), so that nothing keeps running.
+// ends what is left of it (SIGTERM, then SIGKILL after 2 s), so that nothing keeps running. As
+// PID 1 it then kills every other process of the container and reaps until none is left (ECHILD):
+// the session's final accounting (drop counters, syscall and DNS reports) starts only once the
+// agent provably has no process left.
 #pragma once
 
 #include <sys/types.h>

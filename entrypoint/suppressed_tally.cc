@@ -46,31 +46,36 @@ std::size_t SuppressedTally::verdict_index(std::string_view verdict) {
 }
 
 void SuppressedTally::count(std::string_view verdict, const json::object &record) {
+    const std::uint64_t events = audit::weight(record);
+    if (events == 0)
+        return;
     auto &by_key = counts_[verdict_index(verdict)];
     std::string key = cut(audit::summary_key(record));
     if (auto it = by_key.find(key); it != by_key.end()) {
-        ++it->second;
+        it->second += events;
         return;
     }
     if (keys_ < kMaxKeys) {
         ++keys_;
-        by_key.emplace(std::move(key), 1);
+        by_key.emplace(std::move(key), events);
         return;
     }
     key = cut(audit::coarse_summary_key(record));
     if (auto it = by_key.find(key); it != by_key.end()) {
-        ++it->second;
+        it->second += events;
         return;
     }
     if (coarse_keys_ < kMaxCoarseKeys) {
         ++coarse_keys_;
-        by_key.emplace(std::move(key), 1);
+        by_key.emplace(std::move(key), events);
         return;
     }
-    ++by_key[cut(audit::catch_all_summary_key(record))];
+    by_key[cut(audit::catch_all_summary_key(record))] += events;
 }
 
-void SuppressedTally::lost(std::string_view verdict) noexcept { ++lost_[verdict_index(verdict)]; }
+void SuppressedTally::lost(std::string_view verdict, std::uint64_t events) noexcept {
+    lost_[verdict_index(verdict)] += events;
+}
 
 bool SuppressedTally::empty() const {
     for (std::size_t i = 0; i < kVerdicts.size(); ++i)

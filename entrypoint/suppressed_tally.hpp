@@ -32,11 +32,13 @@ public:
     static constexpr std::size_t kMaxKeyBytes = 512;    // a longer key is cut and ends in kCutMark
     static constexpr std::string_view kCutMark = "...(cut)";
 
-    // One record not sent: counted under its summary key (or a coarser one, see above).
+    // One record not sent: the events it stands for (audit::weight: a network "lost" record its
+    // count, a resource record its "new", any other 1) counted under its summary key (or a
+    // coarser one, see above).
     void count(std::string_view verdict, const boost::json::object &record);
-    // One record that could not even be counted by key (out of memory while building it): counted
-    // by verdict only and sent as "lost". Never allocates, never throws.
-    void lost(std::string_view verdict) noexcept;
+    // A record that could not even be counted by key (out of memory while building it): its
+    // `events` (its weight) counted by verdict only and sent as "lost". Never allocates, never throws.
+    void lost(std::string_view verdict, std::uint64_t events = 1) noexcept;
 
     bool empty() const;
     // Every count as suppressed record lines (without newlines), each at most `max_line` bytes

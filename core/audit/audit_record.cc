@@ -159,6 +159,34 @@ std::string summary_key(const json::object &record) {
     return layer + " " + event;
 }
 
+std::string_view weight_field(std::string_view layer, std::string_view event) noexcept {
+    if (layer == "network" && event == "lost")
+        return "count";
+    if (layer == "resource" && (event == "oom_kill" || event == "pids_limit"))
+        return "new";
+    return {};
+}
+
+std::uint64_t weight(std::string_view layer, std::string_view event, const json::object &details) noexcept {
+    const std::string_view field = weight_field(layer, event);
+    if (field.empty())
+        return 1;
+    const json::value *n = details.if_contains(field);
+    if (n && n->is_uint64())
+        return n->as_uint64();
+    if (n && n->is_int64() && n->as_int64() >= 0)
+        return static_cast<std::uint64_t>(n->as_int64());
+    return 1;
+}
+
+std::uint64_t weight(const json::object &record) noexcept {
+    const json::value *layer = record.if_contains("layer");
+    const json::value *event = record.if_contains("event");
+    if (!layer || !layer->is_string() || !event || !event->is_string())
+        return 1;
+    return weight(layer->as_string(), event->as_string(), details_of(record));
+}
+
 std::string coarse_summary_key(const json::object &record) {
     const json::object &details = details_of(record);
     const std::string layer = string_field(record, "layer");
@@ -264,6 +292,12 @@ private:
         return true;
     }
     bool number(std::uint64_t n) {
+        if (path_.size() == 2 && path_[0] == "details") {
+            if (path_[1] == "count" && !result_count_)
+                result_count_ = n;
+            else if (path_[1] == "new" && !result_new_)
+                result_new_ = n;
+        }
         if (path_.size() == 3 && path_[0] == "details" && path_[1] == "total") {
             for (std::size_t i = 0; i < kVerdicts.size(); ++i)
                 if (path_[2] == kVerdicts[i]) {
@@ -274,6 +308,10 @@ private:
         return true;
     }
 
+public:
+    std::optional<std::uint64_t> result_count_, result_new_;  // details.count, details.new
+
+private:
     std::vector<std::string> path_;  // the key of each open object (arrays: "[]")
     std::string key_, value_;
 };
@@ -286,9 +324,17 @@ Salvage salvage_line(std::string_view line) {
     // more = true: a line cut at the length limit is read as far as it goes, without an error
     // for its missing end.
     parser.write_some(true, line.data(), line.size(), ec);
-    Salvage salvage = parser.handler().result;
-    if (salvage.event != "suppressed")
+    const SalvageHandler &handler = parser.handler();
+    Salvage salvage = handler.result;
+    if (salvage.event != "suppressed") {
         salvage = Salvage{salvage.layer, salvage.verdict, salvage.event};  // "total" means nothing elsewhere
+        const std::string_view field = weight_field(salvage.layer, salvage.event);
+        const std::optional<std::uint64_t> &n = field == "count" ? handler.result_count_ : handler.result_new_;
+        if (!field.empty()) {
+            salvage.weight = n.value_or(0);
+            salvage.weight_known = n.has_value();
+        }
+    }
     return salvage;
 }
 

@@ -31,6 +31,18 @@ std::optional<std::string> check_wire_record(const boost::json::value &record);
 // 0x20..0x7e in names are escaped.
 std::string summary_key(const boost::json::object &record);
 
+// How many events a record stands for (docs/audit-schema.md, "Rate limit and exact counts"): a
+// network "lost" record its details.count (packets whose log messages never arrived), a resource
+// "oom_kill" or "pids_limit" record its details.new (hits since the previous record), any other
+// record 1. A weighted record whose field is missing or not an integer >= 0 counts 1 (it reports
+// at least the one event it is about). The one rule for every exact count: the supervisor's
+// suppressed counts, the host's blocked counts and summary, `rustyolo audit`.
+std::uint64_t weight(const boost::json::object &record) noexcept;
+std::uint64_t weight(std::string_view layer, std::string_view event, const boost::json::object &details) noexcept;
+// The details field that holds the weight of records of this layer and event ("count", "new"), or
+// "" when such a record always stands for one event.
+std::string_view weight_field(std::string_view layer, std::string_view event) noexcept;
+
 // Coarser keys for the supervisor's suppressed counts once an interval holds too many distinct
 // keys (docs/audit-schema.md, "Rate limit and exact counts"): the same record, with the part an
 // agent can vary without end replaced by "*".
@@ -44,13 +56,17 @@ std::string catch_all_summary_key(const boost::json::object &record);
 
 // What a line the host refused still tells (docs/audit-schema.md, "Refused lines"). The line is
 // read as far as it is JSON (a line cut at the length limit is read up to the cut): the top-level
-// "layer", "verdict" and "event" strings, and for a suppressed record the numbers of its
-// "details"."total" object (verdict -> events the line stands for). The supervisor writes these
+// "layer", "verdict" and "event" strings, for a suppressed record the numbers of its
+// "details"."total" object (verdict -> events the line stands for), for any other its weight. The supervisor writes these
 // fields first, so they survive a cut.
 struct Salvage {
     std::string layer, verdict, event;             // empty when not found
     std::uint64_t total[3] = {0, 0, 0};            // block, allow, info
     bool has_total = false;
+    // What any other line stands for (audit::weight): 1, or its weight field's value; false when
+    // the line's event has a weight field (weight_field) and the line was cut before it.
+    std::uint64_t weight = 1;
+    bool weight_known = true;
 };
 Salvage salvage_line(std::string_view line);
 

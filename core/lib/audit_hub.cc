@@ -112,13 +112,10 @@ void AuditHub::write(json::object wire) {
     const std::string verdict(wire.at("verdict").as_string());
     const std::string layer(wire.at("layer").as_string());
     const std::string event(wire.at("event").as_string());
-    if (verdict == "block") {
-        // A "lost" record stands for `count` packets (docs/audit-schema.md), any other for one.
-        std::uint64_t n = 1;
-        if (layer == "network" && event == "lost")
-            n = count_of(wire.at("details").as_object().if_contains("count"));
-        count_blocked(audit::summary_key(wire), n);
-    }
+    if (verdict == "block")
+        // As many events as the record stands for (audit::weight): a network "lost" record its
+        // count, a resource record its "new", any other one.
+        count_blocked(audit::summary_key(wire), audit::weight(wire));
     if (layer == "lifecycle" && event == "suppressed") {
         const json::object &details = wire.at("details").as_object();
         const json::value *counts = details.if_contains("counts");
@@ -214,7 +211,8 @@ void AuditHub::wire_line(std::string_view line, bool overlong) {
 
 void AuditHub::account_refused(std::string_view line) {
     // What the line stood for, as far as it can be read: a suppressed record's "total" (written
-    // first by the supervisor, so a cut line keeps it), else one record of the verdict it names.
+    // first by the supervisor, so a cut line keeps it), else the events of the verdict it names
+    // that a record of its event stands for (audit::weight; unknown when cut before its weight).
     const audit::Salvage salvage = audit::salvage_line(line);
     static constexpr const char *kVerdicts[] = {"block", "allow", "info"};
     std::uint64_t events[3] = {0, 0, 0};
@@ -223,8 +221,8 @@ void AuditHub::account_refused(std::string_view line) {
     } else {
         bool known = false;
         for (std::size_t i = 0; i < 3; ++i)
-            if (salvage.verdict == kVerdicts[i] && salvage.event != "suppressed") {
-                events[i] = 1;
+            if (salvage.verdict == kVerdicts[i] && salvage.event != "suppressed" && salvage.weight_known) {
+                events[i] = salvage.weight;  // audit::weight, as far as the line could be read
                 known = true;
             }
         if (!known) {

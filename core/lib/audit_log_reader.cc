@@ -142,11 +142,9 @@ void account(SessionInfo &info, const json::object &record) {
     const json::object &details = details_value && details_value->is_object() ? details_value->as_object() : empty;
 
     if (verdict == "block") {
-        // A network "lost" record stands for `count` packets.
-        const auto *count = details.if_contains("count");
-        info.blocked += layer == "network" && event == "lost" && count && count->is_int64() && count->as_int64() > 0
-                            ? static_cast<std::uint64_t>(count->as_int64())
-                            : 1;
+        // As many events as the record stands for (a network "lost" record its count, a
+        // resource record its "new").
+        info.blocked += audit::weight(record);
         if (layer == "dns")
             info.dns_block_keys.insert(audit::summary_key(record));
     }

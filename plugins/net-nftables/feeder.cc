@@ -22,6 +22,11 @@ Feeder::Feeder(UniqueFd events, UniqueFd acks, FeedPolicy policy, FeederEvents c
 
 Feeder::~Feeder() {
     if (thread_.joinable()) {
+        {
+            std::lock_guard lock(mutex_);
+            ending_ = true;
+            ready_changed_.notify_all();
+        }
         std::uint64_t one = 1;
         ssize_t ignored = ::write(stop_.get(), &one, sizeof one);
         (void)ignored;
@@ -30,6 +35,13 @@ Feeder::~Feeder() {
 }
 
 void Feeder::start() { thread_ = std::thread([this] { run(); }); }
+
+void Feeder::drain(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    ending_ = true;
+    ready_changed_.notify_all();
+    ready_changed_.wait_for(lock, timeout, [this] { return done_; });
+}
 
 bool Feeder::wait_ready(std::chrono::milliseconds timeout) {
     std::unique_lock lock(mutex_);
@@ -164,8 +176,18 @@ void Feeder::run() {
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {
-            callbacks_.log(true, "the DNS filter exited: DNS answers stop (fail closed); the session keeps its "
-                                 "current allow sets until they time out");
+            // Every line the filter wrote has been read. At the end of the session the supervisor
+            // (PID 1) kills the filter with every other process and then destroys the plugin,
+            // which drains this: no failure. Otherwise the filter died during the session: warn,
+            // after a moment in which the end of the session would have shown itself.
+            std::unique_lock lock(mutex_);
+            alive_ = false;
+            ready_changed_.notify_all();
+            if (!ready_changed_.wait_for(lock, kEndOfSessionGrace, [this] { return ending_; })) {
+                lock.unlock();
+                callbacks_.log(true, "the DNS filter exited: DNS answers stop (fail closed); the session keeps its "
+                                     "current allow sets until they time out");
+            }
             break;
         }
         splitter.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
@@ -182,6 +204,7 @@ void Feeder::run() {
     }
     std::lock_guard lock(mutex_);
     alive_ = false;
+    done_ = true;
     ready_changed_.notify_all();
 }
 

@@ -47,6 +47,12 @@ public:
     // True while the filter's events pipe is open.
     bool filter_alive() const { return alive_.load(); }
 
+    // The end of the session, once the filter is dead (the supervisor, PID 1, kills every other
+    // process before the final accounting): waits at most `timeout` until the thread has read
+    // every line the filter wrote (its query reports) up to the end of the pipe, so that each
+    // refusal the filter reported is recorded. Its exit is then not reported as a failure.
+    void drain(std::chrono::milliseconds timeout);
+
     struct Counters {
         std::uint64_t batches = 0, transactions = 0, failed = 0, addresses = 0, refused = 0, denied = 0;
     };
@@ -75,6 +81,9 @@ private:
     mutable std::mutex mutex_;
     std::condition_variable ready_changed_;
     bool ready_ = false;
+    bool ending_ = false;  // drain() or the destructor: the filter's exit is the session's end
+    bool done_ = false;    // the thread has ended
+    static constexpr std::chrono::seconds kEndOfSessionGrace{2};
     Counters counters_;
     FreshElements fresh_;  // feeder thread only
     mutable std::mutex names_mutex_;

@@ -10,8 +10,10 @@
 //              point /etc/resolv.conf at it.
 //   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp); the probes'
 //              own drops are not reported as blocked packets.
-//   destroy    (the plugin's destructor) compare the firewall's drop counters with the packet log
-//              messages received and report the difference as one "lost" record.
+//   destroy    (the plugin's destructor, once the supervisor has killed every other process,
+//              the DNS filter too) read the filter's last query reports to the end of its pipe,
+//              then compare the firewall's drop counters with the packet log messages received and
+//              report the difference as one "lost" record.
 // Any failure throws: the supervisor stops the start (fail closed).
 #include "allow_entry.hpp"
 #include "drop_counters.hpp"
@@ -26,6 +28,11 @@
 #include "self_test.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
+
+#include <sys/wait.h>
+
+#include <cerrno>
+#include <csignal>
 
 #include <chrono>
 #include <concepts>
@@ -78,8 +85,12 @@ class NetNftables final : public sdk::Plugin, public sdk::NetworkHook {
 public:
     using sdk::Plugin::Plugin;
 
-    // The end of the session (the supervisor's destroy()): the packet audit's final accounting.
+    // The end of the session (the supervisor's destroy()), once no process but the supervisor is
+    // left (entrypoint/supervisor.cc): the DNS filter's last query reports, then the packet
+    // audit's final accounting.
     ~NetNftables() override {
+        if (feeder_ && end_filter())
+            feeder_->drain(std::chrono::seconds(2));
         if (!packet_audit_)
             return;
         if (installed_) {
@@ -194,7 +205,7 @@ public:
         lap("ruleset read back");
 
         nft::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
-                                 setup_.mode == "filter"};
+                                 setup_.mode == "filter", self_test_name_};
         for (nft::Check &check : nft::guard_set_checks(expected_))
             checks.push_back(std::move(check));
         lap("guard sets");
@@ -220,6 +231,23 @@ public:
     }
 
 private:
+    // The supervisor killed the filter with every other process after the agent exited (and
+    // reaped it). When the start failed before that (or in a host without PID 1's sweep), it still
+    // runs: killed here, so that its events pipe ends. waitid(WNOWAIT) looks without reaping: an
+    // unreaped child's pid cannot have been reused. Returns whether the filter has ended (false
+    // when it cannot be killed here, e.g. without CAP_KILL: then there is no end to read up to).
+    bool end_filter() const {
+        siginfo_t info{};
+        if (filter_pid_ <= 0 ||
+            ::waitid(P_PID, static_cast<id_t>(filter_pid_), &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid != 0)
+            return true;  // reaped already, or exited
+        if (::kill(filter_pid_, SIGKILL) != 0)
+            return false;
+        while (::waitpid(filter_pid_, nullptr, 0) < 0 && errno == EINTR) {
+        }
+        return true;
+    }
+
     // Packets counted by the firewall's drop rules so far.
     static std::uint64_t drop_counters() {
         nft::NftContext nft(true);
@@ -233,8 +261,11 @@ private:
             h.log(error ? sdk::LogLevel::error : sdk::LogLevel::info, "dns filter feed: " + message);
         };
         // docs/audit-schema.md, layer dns, event query.
-        events.query = [&h](const dns::feed::QueryReport &query, bool allowed, dns::feed::DenyReason reason) {
-            if (query.name == "rustyolo-self-test.invalid")
+        // Reports for the self-test's own probe name are left out: a name new in each session,
+        // unknown to the agent, so the agent cannot hide its own queries under it.
+        events.query = [&h, probe_name = self_test_name_](const dns::feed::QueryReport &query, bool allowed,
+                                                           dns::feed::DenyReason reason) {
+            if (query.name == probe_name)
                 return;  // self_test's own probe
             std::string rule = "dns-filter: allowed name";
             if (!allowed && reason == dns::feed::DenyReason::name)
@@ -271,6 +302,7 @@ private:
     }
 
     bool installed_ = false;
+    const std::string self_test_name_ = nft::random_self_test_name();  // the stub probe's name, this session's
     std::unique_ptr<net::PacketAudit> packet_audit_;  // blocked packets -> audit records
     nft::StubSockets sockets_;  // held for the whole session: port 53 can never be taken over
     std::unique_ptr<nft::Feeder> feeder_;

@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,7 +32,6 @@ namespace {
 namespace json = boost::json;
 
 constexpr std::size_t max_probed_upstreams = 16;
-constexpr const char *self_test_name = "rustyolo-self-test.invalid.";
 
 std::string join(const std::vector<std::string> &items) {
     std::string out;
@@ -134,8 +134,8 @@ struct PacketFree {
     void operator()(ldns_pkt *p) const noexcept { ldns_pkt_free(p); }
 };
 
-std::vector<std::uint8_t> self_test_query() {
-    ldns_rdf *name = ldns_dname_new_frm_str(self_test_name);
+std::vector<std::uint8_t> self_test_query(const std::string &probe_name) {
+    ldns_rdf *name = ldns_dname_new_frm_str((probe_name + ".").c_str());
     if (!name)
         return {};
     std::unique_ptr<ldns_pkt, PacketFree> query(ldns_pkt_query_new(name, LDNS_RR_TYPE_A, LDNS_RR_CLASS_IN, LDNS_RD));
@@ -350,6 +350,26 @@ std::vector<Check> guard_set_checks(const Ruleset &expected) {
     return checks;
 }
 
+std::string random_self_test_name() {
+    std::uint8_t bytes[8] = {};
+    std::size_t got = 0;
+    while (got < sizeof bytes) {
+        const ssize_t n = ::getrandom(bytes + got, sizeof bytes - got, 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw std::runtime_error(std::string("getrandom for the self-test's DNS name: ") + std::strerror(errno));
+        got += static_cast<std::size_t>(n);
+    }
+    std::string name = "rustyolo-self-test-";
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (std::uint8_t b : bytes) {
+        name += kHex[b >> 4];
+        name += kHex[b & 15];
+    }
+    return name + ".invalid";
+}
+
 std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
     std::vector<Check> checks;
     // The probes as the agent's uid, in a child.
@@ -360,7 +380,7 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
     Target loopback_from = target(false, "127.0.0.11", 0), loopback_to = target(false, "127.0.0.1", 9);
     Target v6 = target(true, "::1", 9);
     Target stub = target(false, "127.0.0.1", 53);
-    std::vector<std::uint8_t> query = spec.probe_stub ? self_test_query() : std::vector<std::uint8_t>{};
+    std::vector<std::uint8_t> query = spec.probe_stub ? self_test_query(spec.stub_probe_name) : std::vector<std::uint8_t>{};
     Target root_flow_from = open_root_flow_to_stub(stub);
 
     int fds[2];
@@ -452,7 +472,7 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
                 std::unique_ptr<ldns_pkt, PacketFree> reply(raw);
                 refused = ldns_pkt_get_rcode(raw) == LDNS_RCODE_REFUSED;
                 detail = refused ? "the stub answers the agent and refuses a name that is not allowed"
-                                 : "the stub did not refuse " + std::string(self_test_name) + " (rcode " +
+                                 : "the stub did not refuse " + spec.stub_probe_name + " (rcode " +
                                        std::to_string(ldns_pkt_get_rcode(raw)) + ")";
             } else {
                 detail = "the stub's reply is not a DNS message";

@@ -46,7 +46,14 @@ struct LiveProbeSpec {
     std::uint32_t probe_gid = 0;  // the group the probes send as (net::self_test_probe_gid)
     std::vector<Resolver> upstreams;
     bool probe_stub = true;   // false in mode any
+    // The name the stub probe asks for (refused: not allowed). net-nftables makes one per session
+    // (random_self_test_name) and leaves exactly that name's reports out of the audit: a fixed one
+    // would let the agent hide its own queries under it.
+    std::string stub_probe_name = "rustyolo-self-test.invalid";
 };
+
+// "rustyolo-self-test-<16 random hex digits>.invalid", new for each call (getrandom).
+std::string random_self_test_name();
 
 // The guard sets as the kernel sees them (`get element` for every range that was meant).
 std::vector<Check> guard_set_checks(const Ruleset &expected);

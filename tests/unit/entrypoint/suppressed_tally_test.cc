@@ -144,5 +144,23 @@ TEST(SuppressedTally, LostRecordsAreDeliveredAndCounted) {
     EXPECT_TRUE(tally.take_lines(audit::kMaxWireLine).empty());
 }
 
+// A held-back record that stands for several events counts all of them (audit::weight): a network
+// "lost" record its count, a resource record its "new"; also when counted by verdict only.
+TEST(SuppressedTally, ARecordThatStandsForSeveralEventsCountsThemAll) {
+    SuppressedTally tally;
+    tally.count("block", audit::make_record("network", "block", "lost", json::object{{"count", 5000}}));
+    tally.count("block", audit::make_record("resource", "block", "pids_limit",
+                                            json::object{{"count", 9000}, {"new", 2500}}));
+    tally.count("block", audit::make_record("resource", "block", "pids_limit",
+                                            json::object{{"count", 9001}, {"new", 1}}));
+    tally.count("block", packet("10.1.2.3", 22, "tcp"));
+    tally.lost("block", 7);
+    const Read read = read_lines(tally.take_lines(audit::kMaxWireLine), audit::kMaxWireLine);
+    EXPECT_EQ(read.counts, (std::map<std::string, std::uint64_t>{
+                               {"block lost", 5000}, {"block resource pids_limit", 2501}, {"block 10.1.2.3:22/tcp", 1}}));
+    EXPECT_EQ(read.lost_block, 7u);
+    EXPECT_EQ(read.events, 5000u + 2501u + 1u + 7u);
+}
+
 }  // namespace
 }  // namespace rustyolo::entrypoint

@@ -116,6 +116,17 @@ TEST_F(HubTest, SuppressedLinesThatFitAreCountedByKeyWithTheirLost) {
         EXPECT_NE(r.at("event"), "transport");
 }
 
+// A refused line that stood for several events (a network "lost" record with a field too many)
+// is counted with its weight under "lifecycle refused", not as one.
+TEST_F(HubTest, ARefusedLostLineCountsItsWeight) {
+    AuditHub h(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"abc123", "exec", "basic", "/x", "/dev/log"});
+    json::object record = audit::make_record("network", "block", "lost", {{"count", 40}});
+    record["extra"] = 1;
+    h.wire_line(json::serialize(record), false);
+    h.finish(0, "connection lost");
+    EXPECT_EQ(h.blocked_counts(), (std::map<std::string, std::uint64_t>{{"lifecycle refused", 40}}));
+}
+
 // A long flood of distinct keys (each interval's 1024 are new) must not grow the host's memory
 // without end: the exact counts keep a bounded number of keys, and the total stays exact.
 TEST_F(HubTest, ExactCountsKeepBoundedKeysAndAnExactTotal) {

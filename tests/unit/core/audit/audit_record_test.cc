@@ -104,5 +104,31 @@ TEST(SummaryKey, CoarserKeysKeepAddressAndProtocol) {
     EXPECT_EQ(summary_key(make_record("network", "block", "lost", json::object{{"count", 3}})), "lost");
 }
 
+// How many events a record stands for: the one rule behind every exact count.
+TEST(Weight, WeightedRecordsCountTheirFieldAnyOtherOne) {
+    EXPECT_EQ(weight(make_record("network", "block", "packet", json::object{{"count", 9}})), 1u);
+    EXPECT_EQ(weight(make_record("network", "block", "lost", json::object{{"count", 5000}})), 5000u);
+    EXPECT_EQ(weight(make_record("resource", "block", "pids_limit", json::object{{"count", 9000}, {"new", 2500}})),
+              2500u);
+    EXPECT_EQ(weight(make_record("resource", "block", "oom_kill", json::object{{"count", 3}, {"new", 2}})), 2u);
+    // A weighted record without a valid field still reports the one event it is about.
+    EXPECT_EQ(weight(make_record("network", "block", "lost", json::object{})), 1u);
+    EXPECT_EQ(weight(make_record("resource", "block", "pids_limit", json::object{{"new", -4}})), 1u);
+    EXPECT_EQ(weight(make_record("dns", "block", "query", json::object{{"new", 7}})), 1u);
+}
+
+// A refused line stands for its weight too, as far as it can be read.
+TEST(Salvage, ARefusedWeightedLineTellsItsWeightUnlessCutBeforeIt) {
+    const std::string line = json::serialize(make_record("network", "block", "lost", json::object{{"count", 77}}));
+    Salvage whole = salvage_line(line);
+    EXPECT_TRUE(whole.weight_known);
+    EXPECT_EQ(whole.weight, 77u);
+    Salvage cut = salvage_line(line.substr(0, line.find("\"count\"")));
+    EXPECT_FALSE(cut.weight_known);
+    Salvage packet = salvage_line(json::serialize(make_record("network", "block", "packet", json::object{})));
+    EXPECT_TRUE(packet.weight_known);
+    EXPECT_EQ(packet.weight, 1u);
+}
+
 }  // namespace
 }  // namespace rustyolo::audit
