@@ -38,20 +38,12 @@ bool present(const fs::path &path) {
     return lstat_of(path, st);
 }
 
+std::vector<std::string> names_in_fd(int dir_fd);
+
 // The names in a directory, sorted; none when it cannot be read.
 std::vector<std::string> names_in(const fs::path &dir) {
-    std::vector<std::string> names;
-    DIR *d = ::opendir(dir.c_str());
-    if (!d)
-        return names;
-    while (const dirent *e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name != "." && name != "..")
-            names.push_back(name);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    return names;
+    UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    return fd ? names_in_fd(fd.get()) : std::vector<std::string>{};
 }
 
 std::string join(const std::string &dir, const std::string &name) { return dir + "/" + name; }
