@@ -116,58 +116,54 @@ def test_a_killed_session_leaves_the_others_protection_in_place_and_its_placehol
 
 # --- a directory swapped for a link between the CLI's check and the engine's mount ------------------
 #
-# Session A's agent makes a git dir under `.git/modules/` that session B, started meanwhile, walks and
-# protects. A's agent leaves its `gitdir` missing, so B's CLI creates a placeholder there: that tells
-# A's agent that B's checks are done. It then swaps `hooks/` for a symbolic link to a host directory
-# outside the project (found through /proc/self/mountinfo) before B's `docker run`. The engine follows
-# links in mount sources; B's entrypoint must notice that the mount is not what the CLI checked
-# (entrypoint/mount_check.hpp) and start nothing.
+# Anything that can write in the project while a session starts (e.g. the agent of another session on
+# it) can swap a directory the CLI checked for a symbolic link to a host directory outside the project
+# before the engine mounts it; the engine follows links in mount sources. The swap is made here at
+# exactly that moment, deterministically: by a `docker` wrapper first on the CLI's PATH, which swaps
+# `.git/modules/evil/hooks` and then runs the real client. The entrypoint must notice that the mount
+# is not what the CLI checked (entrypoint/mount_check.hpp) and start nothing. (The same swap raced by
+# a real second session's agent was seen refused the same way, and once by the engine itself.)
 
-A_SWAPPER = r"""
-cd /app
-E=.git/modules/evil
-mkdir -p $E/hooks $E/info $E/objects/info $E/refs
-cp .git/HEAD $E/HEAD; : > $E/config; : > $E/info/attributes; : > $E/objects/info/alternates
-echo . > $E/commondir; : > $E/config.worktree
-HOSTPROJ=$(awk '$5 == "/app" {print $4; exit}' /proc/self/mountinfo)
-touch /app/a-started
-n=0; while [ ! -e $E/gitdir ] && [ $n -lt 1500 ]; do sleep 0.02; n=$((n+1)); done
-sleep 0.05
-mv $E/hooks $E/hooks.real && ln -s "$(dirname "$HOSTPROJ")/secret" $E/hooks && echo SWAPPED
-while [ ! -e /app/a-go ]; do sleep 0.1; done
+SWAPPER = """#!{python}
+import os, sys
+if sys.argv[1:2] == ["run"]:
+    hooks = {hooks!r}
+    os.rename(hooks, hooks + ".real")
+    os.symlink({secret!r}, hooks)
+os.execv({next_docker!r}, [{next_docker!r}] + sys.argv[1:])
 """
 
 
-def test_a_mount_source_swapped_for_a_link_after_the_check_is_refused_by_the_entrypoint(rustyolo, project,
-                                                                                       tmp_path):
+def test_a_mount_source_swapped_for_a_link_after_the_check_is_refused_by_the_entrypoint(rustyolo, docker_shim,
+                                                                                       project, tmp_path):
+    import sys
     from test_git_metadata import make_repo, traversable
     make_repo(project)
+    evil = project / ".git/modules/evil"
+    (evil / "hooks").mkdir(parents=True)
+    (evil / "HEAD").write_text((project / ".git/HEAD").read_text())
+    for root, dirs, files in os.walk(project / ".git/modules"):
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), 1000, 1000)
+    os.chown(project / ".git/modules", 1000, 1000)
     secret = tmp_path / "secret"
     secret.mkdir(mode=0o700)
     (secret / "id_ed25519").write_text("HOST-SECRET-KEY\n")
     for p in (secret, secret / "id_ed25519"):
         os.chown(p, 1000, 1000)
     traversable(secret)
-    # twin: without the attacker, a session on the project reads its files
-    twin = rustyolo.exec(["sh", "-c", "grep -c . /app/README.md"], cwd=project)
-    assert twin.rc == 0 and "1" in twin.out.split(), twin
+    read = ["sh", "-c", "cat /app/.git/modules/evil/hooks/id_ed25519; ls /app/.git/modules/evil/hooks"]
+    # twin: without the swap, the session starts and sees the (empty, read-only) hooks directory
+    twin = rustyolo.exec(read, cwd=project)
+    assert twin.rc == 0 and "HOST-SECRET-KEY" not in twin.out and "rustyolo checked" not in twin.err, twin
 
-    a = rustyolo.popen(["exec", "--", "sh", "-c", A_SWAPPER], cwd=project)
-    try:
-        wait_for(project / "a-started", a)
-        b = rustyolo.exec(["sh", "-c", "cat /app/.git/modules/evil/hooks/id_ed25519"], cwd=project)
-    finally:
-        (project / "a-go").touch()
-        try:
-            a_out, a_err = a.communicate(timeout=120)
-        except Exception:
-            os.killpg(a.pid, signal.SIGKILL)
-            a_out, a_err = a.communicate()
-    assert "SWAPPED" in a_out, f"the attacker never swapped the directory (the test proves nothing):\n{a_out}{a_err}"
-    assert "HOST-SECRET-KEY" not in b.out, f"session B mounted a host directory that A's agent linked in:{b}"
-    # Refused by the CLI (the link was there before its check), by the entrypoint (it came after the
-    # check: the mount is not what was checked), or by the engine itself (the link's target, made
-    # inside the container, cannot take the mount).
-    assert b.rc != 0, b
-    assert any(why in b.err for why in ("rustyolo checked", "symbolic link", "docker: Error response from daemon")), \
-        f"not refused for the swap: {b.err!r}"
+    wrapper_dir = tmp_path / "swapper"
+    wrapper_dir.mkdir()
+    wrapper = wrapper_dir / "docker"
+    wrapper.write_text(SWAPPER.format(python=sys.executable, hooks=str(evil / "hooks"), secret=str(secret),
+                                      next_docker=str(docker_shim / "docker")))
+    wrapper.chmod(0o755)
+    b = rustyolo.exec(read, cwd=project, env={"PATH": f"{wrapper_dir}:{docker_shim}:/usr/local/bin:/usr/bin:/bin"})
+    assert (evil / "hooks").is_symlink(), "the wrapper did not swap the directory (the test proves nothing)"
+    assert "HOST-SECRET-KEY" not in b.out, f"the session mounted a host directory the swap linked in:{b}"
+    assert b.rc == 125 and "rustyolo checked" in b.err and "is a symbolic link" in b.err, b
