@@ -86,6 +86,9 @@ std::string uid_base_dir() {
     return base;
 }
 
+namespace {
+
+// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>, created private if needed.
 std::string runtime_base_dir(const GetEnv &getenv_fn) {
     std::string base;
     if (const char *runtime = getenv_fn("XDG_RUNTIME_DIR"); runtime && *runtime == '/' &&
@@ -96,6 +99,8 @@ std::string runtime_base_dir(const GetEnv &getenv_fn) {
     make_private_dir(base);
     return base;
 }
+
+}  // namespace
 
 std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse) {
     std::string dir = runtime_base_dir(getenv_fn) + "/" + session;

@@ -29,9 +29,6 @@ std::string resolve_plugin_argument(const std::string &argument, const std::stri
 // Creates `dir` (mode 0700) if needed and checks that it is a private directory of ours.
 void make_private_dir(const std::string &dir);
 
-// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>, created private if needed.
-std::string runtime_base_dir(const GetEnv &getenv_fn);
-
 // /tmp/rustyolo-<uid>, created private if needed (fail-closed: refused when it exists and is not
 // a private directory of ours). The same for a user whatever the environment says: the placeholder
 // registry lives there, and every session of the user on a project must find it.
