@@ -1,9 +1,9 @@
-#include "agent_account.hpp"
+#include "entrypoint/agent_account.hpp"
 
-#include "files.hpp"
+#include "entrypoint/files.hpp"
 
-#include "setup_error.hpp"
-#include "unique_fd.hpp"
+#include "entrypoint/setup_error.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <spdlog/spdlog.h>
 

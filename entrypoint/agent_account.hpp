@@ -3,7 +3,9 @@
 // uid. Nothing is chowned, recursively or at all; /etc files are opened without following links.
 #pragma once
 
-#include "plan.hpp"
+#include "core/private_header.hpp"
+
+#include <rustyolo/sdk/plan.hpp>
 
 #include <sys/types.h>
 

@@ -1,12 +1,12 @@
-#include "agent_process.hpp"
+#include "entrypoint/agent_process.hpp"
 
-#include "credentials.hpp"
-#include "diagnostics.hpp"
-#include "fds.hpp"
-#include "setup_error.hpp"
-#include "signals.hpp"
-#include "syscall_reporter.hpp"
-#include "terminal.hpp"
+#include "entrypoint/credentials.hpp"
+#include "entrypoint/diagnostics.hpp"
+#include "entrypoint/fds.hpp"
+#include "entrypoint/setup_error.hpp"
+#include "entrypoint/signals.hpp"
+#include "entrypoint/syscall_reporter.hpp"
+#include "entrypoint/terminal.hpp"
 
 #include <sys/prctl.h>
 #include <sys/socket.h>

@@ -6,8 +6,10 @@
 // returns.
 #pragma once
 
-#include "plugin_loader.hpp"
-#include "unique_fd.hpp"
+#include "core/private_header.hpp"
+
+#include "core/loader/plugin_loader.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <boost/json.hpp>
 

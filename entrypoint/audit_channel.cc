@@ -1,8 +1,8 @@
-#include "audit_channel.hpp"
+#include "entrypoint/audit_channel.hpp"
 
-#include "audit_record.hpp"
-#include "send_all.hpp"
-#include "suppressed_tally.hpp"
+#include "core/audit/record.hpp"
+#include <rustyolo/sdk/send_all.hpp>
+#include "entrypoint/suppressed_tally.hpp"
 
 #include <spdlog/spdlog.h>
 

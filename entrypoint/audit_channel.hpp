@@ -17,6 +17,8 @@
 // the session's exit into a count.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <boost/json.hpp>
 
 #include <string>

@@ -1,4 +1,4 @@
-#include "container_plugins.hpp"
+#include "entrypoint/container_plugins.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -2,8 +2,10 @@
 // plugin directory) and pick out the ones the following steps call.
 #pragma once
 
-#include "plan.hpp"
-#include "plugin_loader.hpp"
+#include "core/private_header.hpp"
+
+#include <rustyolo/sdk/plan.hpp>
+#include "core/loader/plugin_loader.hpp"
 
 #include <string>
 #include <vector>

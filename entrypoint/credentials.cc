@@ -1,6 +1,6 @@
-#include "credentials.hpp"
+#include "entrypoint/credentials.hpp"
 
-#include "setup_error.hpp"
+#include "entrypoint/setup_error.hpp"
 
 #include <grp.h>
 #include <linux/capability.h>

@@ -4,6 +4,8 @@
 // exec (setuid binaries, file capabilities) can give anything back. Each result is verified.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <sys/types.h>
 
 namespace rustyolo::entrypoint {

@@ -1,4 +1,4 @@
-#include "diagnostics.hpp"
+#include "entrypoint/diagnostics.hpp"
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>

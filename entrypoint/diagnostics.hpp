@@ -4,6 +4,8 @@
 // or info (for running the image by hand; the CLI does not pass RUSTYOLO_* variables in).
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <string>
 #include <string_view>
 

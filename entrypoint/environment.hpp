@@ -2,8 +2,10 @@
 // own environment reaches the agent unless the Plan names it.
 #pragma once
 
-#include "agent_account.hpp"
-#include "plan.hpp"
+#include "core/private_header.hpp"
+
+#include "entrypoint/agent_account.hpp"
+#include <rustyolo/sdk/plan.hpp>
 
 #include <functional>
 #include <string>

@@ -1,6 +1,6 @@
-#include "fds.hpp"
+#include "entrypoint/fds.hpp"
 
-#include "setup_error.hpp"
+#include "entrypoint/setup_error.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

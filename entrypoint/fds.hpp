@@ -1,6 +1,8 @@
 // File descriptors: the entrypoint makes sure 0-2 exist, and the agent inherits nothing else.
 #pragma once
 
+#include "core/private_header.hpp"
+
 namespace rustyolo::entrypoint {
 
 // Opens /dev/null on any of 0, 1, 2 that is closed, so that no later file lands there by accident.

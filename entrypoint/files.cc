@@ -1,7 +1,7 @@
-#include "files.hpp"
+#include "entrypoint/files.hpp"
 
-#include "setup_error.hpp"
-#include "unique_fd.hpp"
+#include "entrypoint/setup_error.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -2,6 +2,8 @@
 // a symlink, only regular files, bounded in size.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <cstddef>
 #include <string>
 

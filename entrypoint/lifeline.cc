@@ -1,7 +1,7 @@
-#include "lifeline.hpp"
+#include "entrypoint/lifeline.hpp"
 
-#include "setup_error.hpp"
-#include "signals.hpp"
+#include "entrypoint/setup_error.hpp"
+#include "entrypoint/signals.hpp"
 
 #include <signal.h>
 #include <sys/socket.h>

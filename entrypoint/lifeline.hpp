@@ -4,7 +4,9 @@
 // ends the agent: no session runs on without the CLI that started it.
 #pragma once
 
-#include "unique_fd.hpp"
+#include "core/private_header.hpp"
+
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <string>
 

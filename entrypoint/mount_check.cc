@@ -1,7 +1,7 @@
-#include "mount_check.hpp"
+#include "entrypoint/mount_check.hpp"
 
-#include "setup_error.hpp"
-#include "unique_fd.hpp"
+#include "entrypoint/setup_error.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <sys/fsuid.h>

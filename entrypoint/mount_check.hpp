@@ -7,7 +7,9 @@
 // the recorded identity; a difference stops the start.
 #pragma once
 
-#include "plan.hpp"
+#include "core/private_header.hpp"
+
+#include <rustyolo/sdk/plan.hpp>
 
 namespace rustyolo::entrypoint {
 

@@ -1,6 +1,6 @@
-#include "network.hpp"
+#include "entrypoint/network.hpp"
 
-#include "audit_channel.hpp"
+#include "entrypoint/audit_channel.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -3,7 +3,9 @@
 // start, and the agent never runs without its firewall.
 #pragma once
 
-#include "container_plugins.hpp"
+#include "core/private_header.hpp"
+
+#include "entrypoint/container_plugins.hpp"
 
 #include <boost/json.hpp>
 

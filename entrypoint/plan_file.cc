@@ -1,9 +1,9 @@
-#include "plan_file.hpp"
+#include "entrypoint/plan_file.hpp"
 
-#include "files.hpp"
+#include "entrypoint/files.hpp"
 
-#include "setup_error.hpp"
-#include "unique_fd.hpp"
+#include "entrypoint/setup_error.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

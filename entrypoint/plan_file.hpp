@@ -1,7 +1,9 @@
 // Step "plan": the Plan the host CLI wrote, mounted read-only at /run/rustyolo/plan.json.
 #pragma once
 
-#include "plan.hpp"
+#include "core/private_header.hpp"
+
+#include <rustyolo/sdk/plan.hpp>
 
 #include <boost/json.hpp>
 

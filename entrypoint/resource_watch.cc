@@ -1,6 +1,6 @@
-#include "resource_watch.hpp"
+#include "entrypoint/resource_watch.hpp"
 
-#include "audit_channel.hpp"
+#include "entrypoint/audit_channel.hpp"
 
 #include <sys/stat.h>
 

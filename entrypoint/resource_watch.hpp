@@ -5,7 +5,9 @@
 // reported too.
 #pragma once
 
-#include "plan.hpp"
+#include "core/private_header.hpp"
+
+#include <rustyolo/sdk/plan.hpp>
 
 #include <condition_variable>
 #include <cstdint>

@@ -3,6 +3,8 @@
 // be started" and which tells a sandbox failure apart from the agent's own exit codes.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>

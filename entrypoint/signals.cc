@@ -1,4 +1,4 @@
-#include "signals.hpp"
+#include "entrypoint/signals.hpp"
 
 #include <signal.h>
 

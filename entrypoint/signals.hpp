@@ -5,6 +5,8 @@
 // it between two steps. The agent's process starts with default dispositions and an empty mask.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <csignal>
 #include <vector>
 

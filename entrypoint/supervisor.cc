@@ -1,6 +1,6 @@
-#include "supervisor.hpp"
+#include "entrypoint/supervisor.hpp"
 
-#include "signals.hpp"
+#include "entrypoint/signals.hpp"
 
 #include <spdlog/spdlog.h>
 

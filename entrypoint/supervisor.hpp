@@ -6,6 +6,8 @@
 // agent provably has no process left.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <sys/types.h>
 
 #include <vector>

@@ -1,6 +1,6 @@
-#include "suppressed_tally.hpp"
+#include "entrypoint/suppressed_tally.hpp"
 
-#include "audit_record.hpp"
+#include "core/audit/record.hpp"
 
 #include <limits>
 

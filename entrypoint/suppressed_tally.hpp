@@ -13,6 +13,8 @@
 // Not thread-safe: the channel holds its mutex around every call.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <boost/json.hpp>
 
 #include <array>

@@ -1,6 +1,6 @@
-#include "syscall_reporter.hpp"
+#include "entrypoint/syscall_reporter.hpp"
 
-#include "seccomp_arch.hpp"
+#include <rustyolo/sdk/seccomp_arch.hpp>
 
 #include <seccomp.h>
 #include <spdlog/spdlog.h>

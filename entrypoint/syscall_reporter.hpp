@@ -19,8 +19,10 @@
 //     as it would a blocking call: it is restarted (and reported again) or fails with EINTR.
 #pragma once
 
-#include "audit_channel.hpp"
-#include "unique_fd.hpp"
+#include "core/private_header.hpp"
+
+#include "entrypoint/audit_channel.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <boost/json.hpp>
 

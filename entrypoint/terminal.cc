@@ -1,7 +1,7 @@
-#include "terminal.hpp"
+#include "entrypoint/terminal.hpp"
 
-#include "diagnostics.hpp"
-#include "signals.hpp"
+#include "entrypoint/diagnostics.hpp"
+#include "entrypoint/signals.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -4,6 +4,8 @@
 // the supervisor gives it up before the fork and the agent takes it in its new session.
 #pragma once
 
+#include "core/private_header.hpp"
+
 namespace rustyolo::entrypoint {
 
 // Parent, before fork. Returns whether stdin is a terminal. Detaching (TIOCNOTTY) makes the kernel

@@ -10,6 +10,8 @@
 // prints Claude Code's version.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <set>
 #include <string>
 #include <vector>

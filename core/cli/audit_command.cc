@@ -4,12 +4,12 @@
 //   rustyolo audit [list]                          past sessions, oldest first
 //   rustyolo audit show SESSION|PREFIX|latest      one session, human-readable (--json: the records)
 //   rustyolo audit --follow | show ... --follow    the live session's records as they are written
-#include "audit_log_reader.hpp"
-#include "audit_paths.hpp"
-#include "commands.hpp"
-#include "error.hpp"
-#include "text.hpp"
-#include "unique_fd.hpp"
+#include "core/audit/log_reader.hpp"
+#include "core/audit/log_paths.hpp"
+#include "core/cli/commands.hpp"
+#include "core/error.hpp"
+#include <rustyolo/sdk/text.hpp>
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <unistd.h>
 

@@ -1,8 +1,10 @@
 // The rustyolo commands. Each returns the process exit code.
 #pragma once
 
-#include "arguments.hpp"
-#include "context.hpp"
+#include "core/private_header.hpp"
+
+#include "core/cli/arguments.hpp"
+#include "core/cli/context.hpp"
 
 #include <exception>
 

@@ -1,9 +1,9 @@
-#include "context.hpp"
+#include "core/cli/context.hpp"
 
-#include "config_env.hpp"
-#include "config_toml.hpp"
-#include "error.hpp"
-#include "trust.hpp"
+#include "core/config/config_env.hpp"
+#include "core/config/config_toml.hpp"
+#include "core/error.hpp"
+#include "core/config/trust.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,10 +1,12 @@
 // What every command needs: the environment, the plugins, and the merged configuration.
 #pragma once
 
-#include "config.hpp"
-#include "paths.hpp"
-#include "plugin_loader.hpp"
-#include "run_options.hpp"
+#include "core/private_header.hpp"
+
+#include "core/config/config.hpp"
+#include "core/host/paths.hpp"
+#include "core/loader/plugin_loader.hpp"
+#include "core/cli/run_options.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,9 +1,9 @@
 // rustyolo: run an AI coding agent in YOLO mode inside a hardened container.
-#include "arguments.hpp"
-#include "commands.hpp"
-#include "context.hpp"
-#include "error.hpp"
-#include "run_options.hpp"
+#include "core/cli/arguments.hpp"
+#include "core/cli/commands.hpp"
+#include "core/cli/context.hpp"
+#include "core/error.hpp"
+#include "core/cli/run_options.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>

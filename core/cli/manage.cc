@@ -1,15 +1,15 @@
 // rustyolo plugins | trust | image build | update.
-#include "commands.hpp"
+#include "core/cli/commands.hpp"
 
-#include "config_env.hpp"
-#include "config_toml.hpp"
-#include "error.hpp"
-#include "text.hpp"
-#include "plan.hpp"
-#include "plan_builder.hpp"
-#include "process.hpp"
-#include "shell_quote.hpp"
-#include "trust.hpp"
+#include "core/config/config_env.hpp"
+#include "core/config/config_toml.hpp"
+#include "core/error.hpp"
+#include <rustyolo/sdk/text.hpp>
+#include <rustyolo/sdk/plan.hpp>
+#include "core/plan/plan_builder.hpp"
+#include "core/host/process.hpp"
+#include "core/host/shell_quote.hpp"
+#include "core/config/trust.hpp"
 
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>

@@ -1,20 +1,20 @@
 // rustyolo [AGENT], exec, shell, plan, --dry-run: from the Config to a running container.
-#include "commands.hpp"
+#include "core/cli/commands.hpp"
 
-#include "audit_hub.hpp"
-#include "audit_paths.hpp"
-#include "audit_summary.hpp"
-#include "engine_api.hpp"
-#include "error.hpp"
-#include "git_aside_report.hpp"
-#include "git_dirs.hpp"
-#include "json_pretty.hpp"
-#include "paths.hpp"
-#include "placeholders.hpp"
-#include "plan_builder.hpp"
-#include "process.hpp"
-#include "session_socket.hpp"
-#include "shell_quote.hpp"
+#include "core/audit/hub.hpp"
+#include "core/audit/log_paths.hpp"
+#include "core/audit/summary.hpp"
+#include "core/host/engine_api.hpp"
+#include "core/error.hpp"
+#include "core/host/git_aside_report.hpp"
+#include "core/host/git_dirs.hpp"
+#include "core/host/json_pretty.hpp"
+#include "core/host/paths.hpp"
+#include "core/host/placeholders.hpp"
+#include "core/plan/plan_builder.hpp"
+#include "core/host/process.hpp"
+#include "core/host/session_socket.hpp"
+#include "core/host/shell_quote.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -50,8 +50,8 @@ private:
 };
 
 // What the session added to the project's git metadata that git could later read by name is
-// moved aside (core/lib/git_dirs.hpp), reported on stderr and audited (capped:
-// core/lib/git_aside_report.hpp). Returns false when something could not be moved.
+// moved aside (core/host/git_dirs.hpp), reported on stderr and audited (capped:
+// core/host/git_aside_report.hpp). Returns false when something could not be moved.
 bool move_aside_git_entries(const std::string &session, const std::string &project, const GitSnapshot &before,
                             AuditHub &audit, const std::string &by = "") {
     const MoveAsideResult result = move_aside_new_git_entries(project, before, session);

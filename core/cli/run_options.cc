@@ -1,4 +1,4 @@
-#include "run_options.hpp"
+#include "core/cli/run_options.hpp"
 
 #include <optional>
 #include <sstream>

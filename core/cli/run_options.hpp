@@ -2,8 +2,10 @@
 // command-line ConfigLayer; a few only steer the CLI itself (dry run, logging).
 #pragma once
 
-#include "arguments.hpp"
-#include "config.hpp"
+#include "core/private_header.hpp"
+
+#include "core/cli/arguments.hpp"
+#include "core/config/config.hpp"
 
 #include <CLI/CLI.hpp>
 

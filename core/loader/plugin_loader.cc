@@ -1,6 +1,6 @@
-#include "plugin_loader.hpp"
+#include "core/loader/plugin_loader.hpp"
 
-#include "error.hpp"
+#include "core/error.hpp"
 
 #include <boost/dll/shared_library.hpp>
 #include <spdlog/spdlog.h>

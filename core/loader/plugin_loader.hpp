@@ -2,6 +2,8 @@
 // host may trust them and that their ABI matches, and wraps their hook calls in a JSON interface.
 #pragma once
 
+#include "core/private_header.hpp"
+
 #include <rustyolo/abi/plugin_abi.h>
 
 #include <boost/json.hpp>

@@ -1,4 +1,4 @@
-#include "file_sink.hpp"
+#include "plugins/audit-file/file_sink.hpp"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -7,7 +7,7 @@
 // sink holds flock(LOCK_EX) on the file; a reader tells a live session by that lock.
 #pragma once
 
-#include "unique_fd.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <string>
 #include <string_view>

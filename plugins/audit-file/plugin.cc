@@ -2,8 +2,8 @@
 // The hub calls open({"session", "agent", "level", "started", "directory", "max_bytes", ...}), then
 // event(record) for each record, then close({"exit_code", "counts"}); records are written exactly as
 // received until the file reaches max_bytes (record_cap.hpp says what happens then).
-#include "file_sink.hpp"
-#include "record_cap.hpp"
+#include "plugins/audit-file/file_sink.hpp"
+#include "plugins/audit-file/record_cap.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

@@ -1,4 +1,4 @@
-#include "record_cap.hpp"
+#include "plugins/audit-file/record_cap.hpp"
 
 #include <algorithm>
 #include <limits>

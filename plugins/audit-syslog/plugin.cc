@@ -1,6 +1,6 @@
 // audit-syslog: the built-in audit sink that sends each record to syslog as an RFC 5424 message
 // (syslog_format.hpp) over the Unix datagram socket the hub names in open() ("syslog_socket").
-#include "syslog_sink.hpp"
+#include "plugins/audit-syslog/syslog_sink.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

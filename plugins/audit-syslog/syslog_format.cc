@@ -1,4 +1,4 @@
-#include "syslog_format.hpp"
+#include "plugins/audit-syslog/syslog_format.hpp"
 
 namespace rustyolo::audit_syslog {
 

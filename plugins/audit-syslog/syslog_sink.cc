@@ -1,6 +1,6 @@
-#include "syslog_sink.hpp"
+#include "plugins/audit-syslog/syslog_sink.hpp"
 
-#include "syslog_format.hpp"
+#include "plugins/audit-syslog/syslog_format.hpp"
 
 #include <sys/socket.h>
 #include <sys/un.h>

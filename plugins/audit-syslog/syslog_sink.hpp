@@ -7,7 +7,7 @@
 // costs one timeout, not one per record.
 #pragma once
 
-#include "unique_fd.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <boost/json.hpp>
 

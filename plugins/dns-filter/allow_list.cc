@@ -1,4 +1,4 @@
-#include "allow_list.hpp"
+#include "plugins/dns-filter/allow_list.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -25,7 +25,7 @@
 // found in O(log n) (an index by expiry, a list by age): a full cache costs no scan per insert.
 #pragma once
 
-#include "dns_message.hpp"
+#include "plugins/dns-filter/dns_message.hpp"
 
 #include <chrono>
 #include <cstddef>

@@ -1,4 +1,4 @@
-#include "dns_message.hpp"
+#include "plugins/dns-filter/dns_message.hpp"
 
 #include <arpa/inet.h>
 

@@ -3,7 +3,7 @@
 // client gets.
 #pragma once
 
-#include "ldns_include.hpp"
+#include "plugins/dns-filter/ldns_include.hpp"
 
 #include <cstddef>
 #include <cstdint>

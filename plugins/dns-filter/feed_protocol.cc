@@ -1,4 +1,4 @@
-#include "feed_protocol.hpp"
+#include "plugins/dns-filter/feed_protocol.hpp"
 
 #include <arpa/inet.h>
 

@@ -1,4 +1,4 @@
-#include "filter_config.hpp"
+#include "plugins/dns-filter/filter_config.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

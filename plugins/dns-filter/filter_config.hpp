@@ -12,7 +12,7 @@
 //                       [--cache-entries N]              answer cache size, 0 = off, default 10000
 #pragma once
 
-#include "allow_list.hpp"
+#include "plugins/dns-filter/allow_list.hpp"
 
 #include <sys/socket.h>
 

@@ -1,9 +1,9 @@
 // rustyolo-dns-filter: the sandbox's only DNS resolver. Started by the net-nftables plugin (the
 // supervisor) as uid/gid 65533 without capabilities; see server.hpp for what it does and
 // feed_protocol.hpp for how it talks to the supervisor.
-#include "filter_config.hpp"
-#include "sandbox.hpp"
-#include "server.hpp"
+#include "plugins/dns-filter/filter_config.hpp"
+#include "plugins/dns-filter/sandbox.hpp"
+#include "plugins/dns-filter/server.hpp"
 
 #include <arpa/inet.h>
 #include <fcntl.h>

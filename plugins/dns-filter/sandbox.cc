@@ -1,4 +1,4 @@
-#include "sandbox.hpp"
+#include "plugins/dns-filter/sandbox.hpp"
 
 #include <linux/capability.h>
 #include <seccomp.h>

@@ -1,4 +1,4 @@
-#include "server.hpp"
+#include "plugins/dns-filter/server.hpp"
 
 #include <netinet/in.h>
 #include <poll.h>

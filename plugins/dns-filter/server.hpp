@@ -19,10 +19,10 @@
 // reused. TCP upstream connections are one per query.
 #pragma once
 
-#include "answer_cache.hpp"
-#include "dns_message.hpp"
-#include "feed_protocol.hpp"
-#include "filter_config.hpp"
+#include "plugins/dns-filter/answer_cache.hpp"
+#include "plugins/dns-filter/dns_message.hpp"
+#include "plugins/dns-filter/feed_protocol.hpp"
+#include "plugins/dns-filter/filter_config.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,6 @@
-#include "mount_rules.hpp"
+#include "plugins/mount-guard/mount_rules.hpp"
 
-#include "text.hpp"
+#include <rustyolo/sdk/text.hpp>
 
 #include <fnmatch.h>
 

@@ -1,6 +1,6 @@
 // mount-guard: the built-in mount guard. Maps the mount hook's JSON (plugin_abi.h) onto
 // judge_mount(); the policy itself lives in mount_rules.cc.
-#include "mount_rules.hpp"
+#include "plugins/mount-guard/mount_rules.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

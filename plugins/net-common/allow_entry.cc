@@ -1,6 +1,6 @@
-#include "allow_entry.hpp"
+#include "plugins/net-common/allow_entry.hpp"
 
-#include "text.hpp"
+#include <rustyolo/sdk/text.hpp>
 
 #include <rustyolo/sdk/plugin.hpp>
 

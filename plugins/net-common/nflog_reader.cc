@@ -1,4 +1,4 @@
-#include "nflog_reader.hpp"
+#include "plugins/net-common/nflog_reader.hpp"
 
 #include <arpa/inet.h>
 #include <poll.h>

@@ -14,7 +14,7 @@
 // say how many.
 #pragma once
 
-#include "unique_fd.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <atomic>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "packet_audit.hpp"
+#include "plugins/net-common/packet_audit.hpp"
 
 namespace rustyolo::net {
 

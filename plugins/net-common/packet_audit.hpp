@@ -17,7 +17,7 @@
 //              after the counters were read may still be reported; it is not in `counted`.
 #pragma once
 
-#include "nflog_reader.hpp"
+#include "plugins/net-common/nflog_reader.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,6 +1,6 @@
-#include "iptables_rules.hpp"
+#include "plugins/net-iptables/iptables_rules.hpp"
 
-#include "nflog_reader.hpp"
+#include "plugins/net-common/nflog_reader.hpp"
 
 #include <sstream>
 #include <tuple>

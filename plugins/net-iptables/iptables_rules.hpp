@@ -18,7 +18,7 @@
 // iptables-save reports with what was meant.
 #pragma once
 
-#include "ruleset.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
 #include <cstdint>
 #include <map>

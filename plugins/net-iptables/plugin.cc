@@ -13,16 +13,16 @@
 //              difference is reported as one "lost" record.
 // Limits (the seed's): addresses are fixed at start, so a name whose addresses rotate becomes
 // unreachable on its new addresses; wildcard entries resolve but open nothing.
-#include "feed_batch.hpp"
-#include "filter_process.hpp"
-#include "iptables_rules.hpp"
-#include "network_setup.hpp"
-#include "normalize.hpp"
-#include "packet_audit.hpp"
-#include "resolv_conf.hpp"
-#include "run_program.hpp"
-#include "self_test.hpp"
-#include "static_resolve.hpp"
+#include "plugins/net-nftables/feed_batch.hpp"
+#include "plugins/net-nftables/filter_process.hpp"
+#include "plugins/net-iptables/iptables_rules.hpp"
+#include "plugins/net-nftables/network_setup.hpp"
+#include "plugins/net-nftables/normalize.hpp"
+#include "plugins/net-common/packet_audit.hpp"
+#include "plugins/net-nftables/resolv_conf.hpp"
+#include "plugins/net-iptables/run_program.hpp"
+#include "plugins/net-nftables/firewall_check.hpp"
+#include "plugins/net-iptables/static_resolve.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

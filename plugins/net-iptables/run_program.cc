@@ -1,6 +1,6 @@
-#include "run_program.hpp"
+#include "plugins/net-iptables/run_program.hpp"
 
-#include "unique_fd.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <poll.h>

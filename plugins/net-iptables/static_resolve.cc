@@ -1,4 +1,4 @@
-#include "static_resolve.hpp"
+#include "plugins/net-iptables/static_resolve.hpp"
 
 #include <arpa/inet.h>
 #include <netdb.h>

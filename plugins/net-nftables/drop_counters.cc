@@ -1,7 +1,7 @@
-#include "drop_counters.hpp"
+#include "plugins/net-nftables/drop_counters.hpp"
 
-#include "nft_context.hpp"
-#include "ruleset.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
 #include <string>
 

@@ -1,7 +1,7 @@
-#include "feed_batch.hpp"
+#include "plugins/net-nftables/feed_batch.hpp"
 
-#include "allow_entry.hpp"
-#include "ruleset.hpp"
+#include "plugins/net-common/allow_entry.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
 #include <algorithm>
 #include <limits>

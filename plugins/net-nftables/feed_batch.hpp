@@ -4,7 +4,7 @@
 // is classified again, and only ports that some allow entry opens are accepted.
 #pragma once
 
-#include "feed_protocol.hpp"
+#include "plugins/dns-filter/feed_protocol.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,7 +1,7 @@
-#include "feeder.hpp"
+#include "plugins/net-nftables/feeder.hpp"
 
-#include "nft_context.hpp"
-#include "send_all.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include <rustyolo/sdk/send_all.hpp>
 
 #include <poll.h>
 #include <sys/eventfd.h>

@@ -7,8 +7,8 @@
 // audit channel limits and counts them exactly.
 #pragma once
 
-#include "feed_batch.hpp"
-#include "unique_fd.hpp"
+#include "plugins/net-nftables/feed_batch.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <atomic>
 #include <chrono>

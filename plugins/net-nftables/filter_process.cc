@@ -1,4 +1,4 @@
-#include "filter_process.hpp"
+#include "plugins/net-nftables/filter_process.hpp"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>

@@ -14,7 +14,7 @@
 // A failure before exec is reported back over a close-on-exec pipe, naming the step and errno.
 #pragma once
 
-#include "unique_fd.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <sys/types.h>
 

@@ -1,8 +1,8 @@
-#include "network_setup.hpp"
+#include "plugins/net-nftables/network_setup.hpp"
 
-#include "allow_entry.hpp"
-#include "filter_process.hpp"
-#include "packet_audit.hpp"
+#include "plugins/net-common/allow_entry.hpp"
+#include "plugins/net-nftables/filter_process.hpp"
+#include "plugins/net-common/packet_audit.hpp"
 
 #include <algorithm>
 #include <stdexcept>

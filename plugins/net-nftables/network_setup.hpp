@@ -2,10 +2,10 @@
 // DNS filter's argv, and the feeder's policy. Pure: the caller reads resolv.conf.
 #pragma once
 
-#include "feed_batch.hpp"
-#include "ruleset.hpp"
+#include "plugins/net-nftables/feed_batch.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
-#include <plan.hpp>
+#include <rustyolo/sdk/plan.hpp>
 
 #include <string>
 #include <vector>

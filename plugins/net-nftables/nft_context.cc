@@ -1,4 +1,4 @@
-#include "nft_context.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
 
 #include <nftables/libnftables.h>
 

@@ -1,6 +1,6 @@
-#include "normalize.hpp"
+#include "plugins/net-nftables/normalize.hpp"
 
-#include "allow_entry.hpp"
+#include "plugins/net-common/allow_entry.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

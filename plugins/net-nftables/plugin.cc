@@ -15,17 +15,17 @@
 //              then compare the firewall's drop counters with the packet log messages received and
 //              report the difference as one "lost" record.
 // Any failure throws: the supervisor stops the start (fail closed).
-#include "allow_entry.hpp"
-#include "drop_counters.hpp"
-#include "feeder.hpp"
-#include "filter_process.hpp"
-#include "network_setup.hpp"
-#include "normalize.hpp"
-#include "nft_context.hpp"
-#include "packet_audit.hpp"
-#include "resolv_conf.hpp"
-#include "ruleset.hpp"
-#include "self_test.hpp"
+#include "plugins/net-common/allow_entry.hpp"
+#include "plugins/net-nftables/drop_counters.hpp"
+#include "plugins/net-nftables/feeder.hpp"
+#include "plugins/net-nftables/filter_process.hpp"
+#include "plugins/net-nftables/network_setup.hpp"
+#include "plugins/net-nftables/normalize.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include "plugins/net-common/packet_audit.hpp"
+#include "plugins/net-nftables/resolv_conf.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
+#include "plugins/net-nftables/firewall_check.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

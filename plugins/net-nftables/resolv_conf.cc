@@ -1,6 +1,6 @@
-#include "resolv_conf.hpp"
+#include "plugins/net-nftables/resolv_conf.hpp"
 
-#include "unique_fd.hpp"
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <fcntl.h>
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
-#include "ruleset.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
-#include "allow_entry.hpp"
-#include "nflog_reader.hpp"
+#include "plugins/net-common/allow_entry.hpp"
+#include "plugins/net-common/nflog_reader.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,6 +1,6 @@
 // resources: the built-in resource policy. Maps the resource hook's JSON (plugin_abi.h) onto the
 // strict parsers of resource_parse.cc.
-#include "resource_parse.hpp"
+#include "plugins/resources/resource_parse.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

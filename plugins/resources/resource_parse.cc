@@ -1,6 +1,6 @@
-#include "resource_parse.hpp"
+#include "plugins/resources/resource_parse.hpp"
 
-#include "text.hpp"
+#include <rustyolo/sdk/text.hpp>
 
 #include <rustyolo/sdk/plugin.hpp>
 

@@ -1,4 +1,4 @@
-#include "docker_argv.hpp"
+#include "plugins/runtime-docker/docker_argv.hpp"
 
 #include <boost/json.hpp>
 

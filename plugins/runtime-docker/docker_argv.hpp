@@ -1,7 +1,7 @@
 // Builds the `docker run` (or `podman run`: the same CLI) command for a Plan.
 #pragma once
 
-#include "plan.hpp"
+#include <rustyolo/sdk/plan.hpp>
 
 #include <string>
 #include <vector>

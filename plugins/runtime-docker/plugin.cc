@@ -1,5 +1,5 @@
 // The `runtime-docker` plugin: turns a Plan into a `docker run` (or `podman run`) command.
-#include "docker_argv.hpp"
+#include "plugins/runtime-docker/docker_argv.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

@@ -1,4 +1,4 @@
-#include "default_policy.hpp"
+#include "plugins/seccomp/default_policy.hpp"
 
 #include <sched.h>
 #include <sys/ioctl.h>

@@ -2,7 +2,7 @@
 // process escape or attack the sandbox, on every ABI of the machine.
 #pragma once
 
-#include "filter.hpp"
+#include "plugins/seccomp/filter.hpp"
 
 #include <string_view>
 #include <vector>

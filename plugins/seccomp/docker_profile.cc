@@ -1,6 +1,6 @@
-#include "docker_profile.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
 
-#include "profile.hpp"
+#include "plugins/seccomp/profile.hpp"
 
 #include <sys/utsname.h>
 

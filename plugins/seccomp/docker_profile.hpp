@@ -3,7 +3,7 @@
 // semantics for the parts Docker leaves implicit.
 #pragma once
 
-#include "filter.hpp"
+#include "plugins/seccomp/filter.hpp"
 
 #include <boost/json.hpp>
 

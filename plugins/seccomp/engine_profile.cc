@@ -1,7 +1,7 @@
-#include "engine_profile.hpp"
+#include "plugins/seccomp/engine_profile.hpp"
 
-#include "notify.hpp"
-#include "policy.hpp"
+#include "plugins/seccomp/notify.hpp"
+#include "plugins/seccomp/policy.hpp"
 
 #include <algorithm>
 #include <cerrno>

@@ -7,7 +7,7 @@
 // by the engine (unrecorded).
 #pragma once
 
-#include "filter.hpp"
+#include "plugins/seccomp/filter.hpp"
 
 #include <boost/json.hpp>
 

@@ -1,6 +1,6 @@
-#include "filter.hpp"
+#include "plugins/seccomp/filter.hpp"
 
-#include "seccomp_arch.hpp"
+#include <rustyolo/sdk/seccomp_arch.hpp>
 
 #include <sys/mman.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "notify.hpp"
+#include "plugins/seccomp/notify.hpp"
 
 #include <algorithm>
 #include <map>

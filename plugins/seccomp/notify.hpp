@@ -10,7 +10,7 @@
 // SCMP_ACT_ERRNO: the call is still denied with its errno, but silently (see `silent`).
 #pragma once
 
-#include "filter.hpp"
+#include "plugins/seccomp/filter.hpp"
 
 #include <boost/json.hpp>
 

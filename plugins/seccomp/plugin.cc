@@ -1,8 +1,8 @@
 // The `seccomp` plugin: the syscall policy. Host side: resolves --seccomp-profile into the Plan.
 // Container side: builds and loads the filter with libseccomp just before the agent is exec'd.
-#include "notify.hpp"
-#include "policy.hpp"
-#include "profile.hpp"
+#include "plugins/seccomp/notify.hpp"
+#include "plugins/seccomp/policy.hpp"
+#include "plugins/seccomp/profile.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

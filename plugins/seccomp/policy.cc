@@ -1,7 +1,7 @@
-#include "policy.hpp"
+#include "plugins/seccomp/policy.hpp"
 
-#include "default_policy.hpp"
-#include "docker_profile.hpp"
+#include "plugins/seccomp/default_policy.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
 
 #include <stdexcept>
 

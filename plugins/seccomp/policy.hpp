@@ -1,7 +1,7 @@
 // From the Plan's syscall section to the filter the agent runs under.
 #pragma once
 
-#include "filter.hpp"
+#include "plugins/seccomp/filter.hpp"
 
 #include <boost/json.hpp>
 

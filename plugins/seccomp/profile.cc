@@ -1,6 +1,6 @@
-#include "profile.hpp"
+#include "plugins/seccomp/profile.hpp"
 
-#include "engine_profile.hpp"
+#include "plugins/seccomp/engine_profile.hpp"
 
 #include <fstream>
 #include <sstream>

@@ -447,7 +447,7 @@ def client_processes(session: str) -> list[int]:
 
 
 def runtime_dir() -> Path:
-    """Where rustyolo keeps session runtime dirs when XDG_RUNTIME_DIR is unset (core/lib/paths.cc)."""
+    """Where rustyolo keeps session runtime dirs when XDG_RUNTIME_DIR is unset (core/host/paths.cc)."""
     return Path(f"/tmp/rustyolo-{os.getuid()}")
 
 

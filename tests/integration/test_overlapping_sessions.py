@@ -3,7 +3,7 @@
 Missing protected paths are empty placeholders on the host, mounted read-only. If session A removed
 them at its exit while session B still runs, B's mounts would detach and B's agent could create
 `.git/hooks/pre-commit`, `.envrc`, `.rustyolo.toml` or `.vscode/tasks.json` on the host. The
-placeholders are counted per project (core/lib/placeholders.hpp): the last session out removes them,
+placeholders are counted per project (core/host/placeholders.hpp): the last session out removes them,
 also when the first one was killed with SIGKILL."""
 
 import os

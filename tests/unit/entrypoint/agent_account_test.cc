@@ -1,4 +1,4 @@
-#include "agent_account.hpp"
+#include "entrypoint/agent_account.hpp"
 
 #include <gtest/gtest.h>
 

@@ -5,9 +5,9 @@
 // The channel is one per process, so every scenario runs in a fresh process: a "threadsafe" death
 // test re-executes this binary for just that test, and the scenario's verdict is its exit code
 // (0: the property held; 1: it did not, with the reason on stderr).
-#include "audit_channel.hpp"
-#include "audit_hub.hpp"
-#include "audit_record.hpp"
+#include "entrypoint/audit_channel.hpp"
+#include "core/audit/hub.hpp"
+#include "core/audit/record.hpp"
 
 #include <gtest/gtest.h>
 

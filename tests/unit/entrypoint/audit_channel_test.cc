@@ -1,6 +1,6 @@
-#include "audit_channel.hpp"
+#include "entrypoint/audit_channel.hpp"
 
-#include "audit_record.hpp"
+#include "core/audit/record.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // drop_privileges for real, in a forked child: needs root with CAP_SETUID, CAP_SETGID and
 // CAP_SETPCAP (CI runs as root); skipped with the reason otherwise.
-#include "credentials.hpp"
+#include "entrypoint/credentials.hpp"
 
 #include <gtest/gtest.h>
 

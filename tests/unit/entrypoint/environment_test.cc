@@ -1,4 +1,4 @@
-#include "environment.hpp"
+#include "entrypoint/environment.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "mount_check.hpp"
+#include "entrypoint/mount_check.hpp"
 
 #include <gtest/gtest.h>
 

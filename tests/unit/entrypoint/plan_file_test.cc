@@ -1,4 +1,4 @@
-#include "plan_file.hpp"
+#include "entrypoint/plan_file.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The supervisor as PID 1 uses it: exit codes, signal forwarding, and what the agent leaves
 // behind. The test process becomes a child subreaper, so that orphans re-parent to it as they do
 // to PID 1 in the container.
-#include "signals.hpp"
-#include "supervisor.hpp"
+#include "entrypoint/signals.hpp"
+#include "entrypoint/supervisor.hpp"
 
 #include <gtest/gtest.h>
 

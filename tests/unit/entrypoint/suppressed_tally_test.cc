@@ -1,8 +1,8 @@
 // The audit channel's suppressed counts: whatever the number and length of the keys, every line
 // fits the host's limit, and every counted event is in exactly one line's counts (or "lost").
-#include "suppressed_tally.hpp"
+#include "entrypoint/suppressed_tally.hpp"
 
-#include "audit_record.hpp"
+#include "core/audit/record.hpp"
 
 #include <gtest/gtest.h>
 

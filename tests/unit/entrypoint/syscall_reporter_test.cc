@@ -3,11 +3,11 @@
 // (hand_over_syscall_reports); the SyscallReporter in this process answers and records. Each
 // denied call must fail with the policy's errno (as without reporting) and give one record; its
 // allowed twin must give none.
-#include "syscall_reporter.hpp"
+#include "entrypoint/syscall_reporter.hpp"
 
-#include "default_policy.hpp"
-#include "docker_profile.hpp"
-#include "notify.hpp"
+#include "plugins/seccomp/default_policy.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
+#include "plugins/seccomp/notify.hpp"
 
 #include <gtest/gtest.h>
 

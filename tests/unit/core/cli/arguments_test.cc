@@ -1,4 +1,4 @@
-#include "arguments.hpp"
+#include "core/cli/arguments.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The audit file sink: file naming, the private directory, exclusive creation, whole lines, the
 // lock, and the built plugin driven through the host's PluginRegistry.
-#include "file_sink.hpp"
+#include "plugins/audit-file/file_sink.hpp"
 
-#include "plugin_loader.hpp"
+#include "core/loader/plugin_loader.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

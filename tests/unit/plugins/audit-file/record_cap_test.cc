@@ -1,7 +1,7 @@
 // The audit file's cap per session: the file never grows past max_bytes, dropping detail is said
 // in the file (a "capped" record where it starts, a "dropped" record at the end with how many),
 // the session's exit record is still written, and the exact totals are in the last record.
-#include "record_cap.hpp"
+#include "plugins/audit-file/record_cap.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // RFC 5424 messages for audit records: header fields, priorities, and SD-PARAM escaping.
-#include "syslog_format.hpp"
+#include "plugins/audit-syslog/syslog_format.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The audit syslog sink over a real Unix datagram socket: a receiver bound by the test, then a real
 // rsyslogd started by the test, both reached through the built plugin loaded by PluginRegistry.
-#include "syslog_sink.hpp"
+#include "plugins/audit-syslog/syslog_sink.hpp"
 
-#include "plugin_loader.hpp"
+#include "core/loader/plugin_loader.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "answer_cache.hpp"
+#include "plugins/dns-filter/answer_cache.hpp"
 
 #include <gtest/gtest.h>
 

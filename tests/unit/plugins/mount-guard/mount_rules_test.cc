@@ -1,4 +1,4 @@
-#include "mount_rules.hpp"
+#include "plugins/mount-guard/mount_rules.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "allow_entry.hpp"
+#include "plugins/net-common/allow_entry.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

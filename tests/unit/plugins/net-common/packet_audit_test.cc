@@ -1,10 +1,10 @@
 // The blocked-packet records: header parsing of what NFLOG copies, and the record's fields
 // (docs/audit-schema.md, layer network, events packet and lost).
-#include "packet_audit.hpp"
+#include "plugins/net-common/packet_audit.hpp"
 
-#include "drop_counters.hpp"
-#include "nft_context.hpp"
-#include "scratch_netns.hpp"
+#include "plugins/net-nftables/drop_counters.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include "tests/unit/support/scratch_netns.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The iptables batches' audit hook: every drop goes through a blocked chain that logs to the
 // packet audit's NFLOG group first; the counters of those NFLOG rules are the exact totals.
-#include "iptables_rules.hpp"
+#include "plugins/net-iptables/iptables_rules.hpp"
 
 #include <gtest/gtest.h>
 

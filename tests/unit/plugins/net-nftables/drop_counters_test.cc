@@ -1,5 +1,5 @@
 // The firewall's drop counters as `nft -j list chain` reports them.
-#include "drop_counters.hpp"
+#include "plugins/net-nftables/drop_counters.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "feed_batch.hpp"
+#include "plugins/net-nftables/feed_batch.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
-#include "network_setup.hpp"
-#include "resolv_conf.hpp"
+#include "plugins/net-nftables/network_setup.hpp"
+#include "plugins/net-nftables/resolv_conf.hpp"
 
 #include <gtest/gtest.h>
 

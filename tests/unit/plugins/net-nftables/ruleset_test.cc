@@ -1,8 +1,8 @@
-#include "feed_batch.hpp"
-#include "nft_context.hpp"
-#include "ruleset.hpp"
-#include "self_test.hpp"
-#include "scratch_netns.hpp"
+#include "plugins/net-nftables/feed_batch.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
+#include "plugins/net-nftables/firewall_check.hpp"
+#include "tests/unit/support/scratch_netns.hpp"
 
 #include <arpa/inet.h>
 #include <grp.h>

@@ -1,4 +1,4 @@
-#include "resource_parse.hpp"
+#include "plugins/resources/resource_parse.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 

@@ -1,7 +1,7 @@
 // The default syscall policy as built (exported as pseudo filter code): every rule on every ABI.
 // What the kernel then does with it is checked in filter_enforcement_test.cc.
-#include "default_policy.hpp"
-#include "pfc_text.hpp"
+#include "plugins/seccomp/default_policy.hpp"
+#include "tests/unit/plugins/seccomp/pfc_text.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Translation of Docker-format profiles (--seccomp-profile FILE) and the Plan's syscall modes.
-#include "docker_profile.hpp"
-#include "pfc_text.hpp"
-#include "policy.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
+#include "tests/unit/plugins/seccomp/pfc_text.hpp"
+#include "plugins/seccomp/policy.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // The engine's profile: Docker's default with every syscall the agent filter reports allowed, so
 // that the engine's ERRNO (which outranks USER_NOTIF) never takes those denials away from the
 // agent filter's notifications. (End to end: tests/integration/test_syscall_audit.py.)
-#include "default_policy.hpp"
-#include "docker_profile.hpp"
-#include "engine_profile.hpp"
-#include "notify.hpp"
-#include "profile.hpp"
+#include "plugins/seccomp/default_policy.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
+#include "plugins/seccomp/engine_profile.hpp"
+#include "plugins/seccomp/notify.hpp"
+#include "plugins/seccomp/profile.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,8 +1,8 @@
 // The filters as the kernel enforces them: each test forks a child that loads a filter and makes
 // real syscalls with bad arguments. A denied call fails with the filter's errno; its allowed twin
 // fails differently (EBADF, EFAULT...) or succeeds, so the two cannot be confused.
-#include "default_policy.hpp"
-#include "docker_profile.hpp"
+#include "plugins/seccomp/default_policy.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
 
 #include <gtest/gtest.h>
 

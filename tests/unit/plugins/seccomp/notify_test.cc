@@ -1,9 +1,9 @@
 // Deriving the reporting filter: which ERRNO actions become notifications, which errno the
 // supervisor is told to answer, and which denials stay silent because a notification could not
 // tell their errno apart. (The kernel's side: tests/unit/entrypoint/syscall_reporter_test.cc.)
-#include "default_policy.hpp"
-#include "docker_profile.hpp"
-#include "notify.hpp"
+#include "plugins/seccomp/default_policy.hpp"
+#include "plugins/seccomp/docker_profile.hpp"
+#include "plugins/seccomp/notify.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,60 @@
+// The host end of the session's lifeline: a Unix socket in the private session dir that accepts
+// exactly one connection — the container's supervisor, which connects before the agent exists —
+// and then stops listening (the socket file is removed), so nothing else can connect later. The
+// connection stays open for the whole session; when this process dies the kernel closes it and
+// the supervisor ends the agent. The supervisor sends the session's audit records over it, one
+// JSON line each (docs/audit-schema.md); every line is handed to `on_line` on the socket's thread.
+#pragma once
+
+#include "core/private_header.hpp"
+
+#include <atomic>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace rustyolo {
+
+class SessionSocket {
+public:
+    // A line from the supervisor, without its newline. `overlong`: the line was longer than
+    // `max_line` and is cut there (the rest is discarded).
+    using LineHandler = std::function<void(std::string_view line, bool overlong)>;
+    // The connection ended (the container is gone). Not called when the socket is destroyed first.
+    using CloseHandler = std::function<void()>;
+
+    // Binds and listens at `path` (mode 0666: the supervisor is root without CAP_DAC_OVERRIDE;
+    // the directory above is private to the user).
+    SessionSocket(std::string path, LineHandler on_line = {}, CloseHandler on_close = {},
+                  std::size_t max_line = 16 * 1024);
+    ~SessionSocket();
+    SessionSocket(const SessionSocket &) = delete;
+    SessionSocket &operator=(const SessionSocket &) = delete;
+
+    const std::string &path() const { return path_; }
+    // Whether the supervisor has connected (for diagnostics).
+    bool connected() const;
+    // Waits until the supervisor's connection has ended and every line it sent was handed over
+    // (true), or `timeout_ms` passed (false). Returns true at once when it never connected.
+    bool wait_closed(int timeout_ms) const;
+
+private:
+    void serve();
+
+    void take(const char *data, std::size_t size);
+
+    std::string path_;
+    LineHandler on_line_;
+    CloseHandler on_close_;
+    std::size_t max_line_;
+    std::string partial_;
+    bool discarding_ = false;
+    int listen_fd_ = -1;
+    int stop_pipe_[2] = {-1, -1};
+    std::atomic<bool> connected_{false};
+    std::atomic<bool> closed_{false};
+    std::thread thread_;
+};
+
+}  // namespace rustyolo
