@@ -82,12 +82,11 @@ def test_a_third_party_sink_receives_every_record_of_a_real_session(rustyolo, pr
     plugin = audit_socket_plugin()
     state = tmp_path / "state"
     state.mkdir()
-    # The fork bomb meets the pids limit: block records from the resource layer.
-    run = rustyolo.exec(["/probes/forkbomb64"], cwd=project,
-                        opts=["--plugin", str(plugin), "--audit-sink", "file", "--audit-sink", "socket",
-                              "--pids-limit", "64"],
+    # A name that is not allowed: the DNS filter refuses it, block records from the dns layer.
+    run = rustyolo.exec(["sh", "-c", "getent hosts blocked.example.com; exit 3"], cwd=project,
+                        opts=["--plugin", str(plugin), "--audit-sink", "file", "--audit-sink", "socket"],
                         env={"XDG_STATE_HOME": str(state), "RUSTYOLO_AUDIT_SOCKET": str(listener.path)})
-    assert run.rc == 0, run
+    assert run.rc == 3, run
     (session,) = run.sessions.keys()
 
     lines = listener.lines()
@@ -95,9 +94,10 @@ def test_a_third_party_sink_receives_every_record_of_a_real_session(rustyolo, pr
     (start,) = events(records, "lifecycle", "start")
     assert start["seq"] == 1 and start["session"] == session, start
     (exit_,) = events(records, "lifecycle", "exit")
-    assert exit_ is records[-1] and exit_["details"]["exit_code"] == 0, exit_
+    assert exit_ is records[-1] and exit_["details"]["exit_code"] == 3, exit_
     blocks = [r for r in records if r["verdict"] == "block"]
-    assert blocks and all(r["layer"] == "resource" for r in blocks), records
+    assert blocks and all(r["layer"] == "dns" and r["details"]["name"] == "blocked.example.com"
+                          for r in blocks), records
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1)), "no record lost"
 
     # The very records the built-in file sink wrote, line for line and byte for byte.
