@@ -1,4 +1,5 @@
 # cmake -P script: install the SDK, build the example against it, run it through the CLI.
+include(${CMAKE_CURRENT_LIST_DIR}/plugin_exports.cmake)
 function(run)
   execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
   if(NOT rc EQUAL 0)
@@ -32,6 +33,8 @@ set(plugin ${WORK_DIR}/build/myagent.so)
 if(NOT EXISTS ${plugin})
   message(FATAL_ERROR "the example did not produce ${plugin}")
 endif()
+# Only rustyolo_plugin_entry is exported (the installed SDK's rustyolo_add_plugin does this).
+rustyolo_check_plugin_exports(${NM} ${plugin})
 
 # 3. The CLI loads it and runs the agent it declares (dry run: the command is printed, not run).
 set(ENV{HOME} ${WORK_DIR}/home)
