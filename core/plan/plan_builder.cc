@@ -538,11 +538,11 @@ std::vector<const LoadedPlugin *> plugins_for(const PluginRegistry &registry, co
             why = "the plugin " + named->name() + " (" + named->path() + ") is loaded but has no " + role.hook +
                   " hook";
         else if (!role.plugin.empty())
-            why = "it is served by the plugin " + role.plugin + ", which is not loaded";
+            why = "it needs the plugin " + role.plugin + ", which is not loaded";
         else
-            why = role.serves.empty() ? "no loaded plugin has a " + role.hook + " hook"
-                                      : "no loaded plugin serves \"" + role.serves + "\"";
-        const std::string message = "no plugin serves the " + role.role + ": " + why + "; the plugins with a " +
+            why = role.serves.empty() ? "no loaded plugin has the " + role.hook + " hook"
+                                      : "none of the loaded plugins lists it in its " + role.hook + ".names";
+        const std::string message = "no plugin serves the " + role.role + ": " + why + "; the plugins with the " +
                                     role.hook + " hook are: " +
                                     (implementers.empty() ? std::string("(none)") : join(implementers)) + "; " +
                                     role.remedy;
@@ -564,8 +564,8 @@ std::vector<const LoadedPlugin *> plugins_for(const PluginRegistry &registry, co
 const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent) {
     return *plugins_for(registry, PluginRole{"agent \"" + agent + "\"", "agent", PluginRole::Ask::exactly_one, "",
                                              agent,
-                                             "unknown agent: run one of the agents above, or load a third-party "
-                                             "agent with --plugin FILE",
+                                             "run one of the agents those serve, or load a third-party agent "
+                                             "with --plugin FILE",
                                              true})
                 .front();
 }
