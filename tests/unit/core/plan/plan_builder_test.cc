@@ -201,8 +201,24 @@ TEST_F(PlanBuilder, TwoResourcePoliciesAreRefused) {
                     "exactly one may serve it"});
 }
 
+TEST_F(PlanBuilder, NoCandidateIsAUsageErrorWhenTheUserChoseTheKey) {
+    load_builtins();
+    config_.firewall = "pf";
+    EXPECT_THROW(build(), UsageError);
+    config_.firewall = "nftables";
+    context_.agent = "nope";
+    EXPECT_THROW(build(), UsageError);
+}
+
 TEST_F(PlanBuilder, MissingResourcePolicyIsAnInstallationError) {
     load_builtins({"resources.so"});
+    try {
+        build();
+        ADD_FAILURE() << "the plan was built";
+    } catch (const UsageError &e) {
+        ADD_FAILURE() << "a missing built-in plugin is not a usage error: " << e.what();
+    } catch (const Error &) {
+    }
     const std::string message = build_error();
     EXPECT_NE(message.find("no plugin serves the resource policy"), std::string::npos) << message;
     EXPECT_NE(message.find("reinstall rustyolo"), std::string::npos) << message;
@@ -353,6 +369,18 @@ TEST_F(MalformedAnswers, NetworkEntryThatNoRequestedEntryProducesIsRefused) {
                   {"answer", json::object{{"entries", json::array{entry("a.test"), entry("evil.test"), entry("b.test")}}}}});
     expect_contains(build_error(), {"plugin \"net-scripted\" network.normalize result: /entries/1: name \"evil.test\"",
                                     "comes from none of the requested entries (a.test, b.test)"});
+}
+
+TEST_F(MalformedAnswers, NetworkAnswerWithTooManyEntriesIsRefused) {
+    load_builtins();
+    load_scripted_agent();
+    config_.allow_domains = {"a.test"};
+    config_.firewall = "scripted";
+    json::array entries;
+    for (int i = 0; i < 5000; ++i)
+        entries.push_back(json::object{{"kind", "name"}, {"value", "a.test"}, {"ports", json::array{443}}});
+    load_fixture("scripted_net", {{"answer", json::object{{"entries", std::move(entries)}}}});
+    expect_contains(build_error(), {"plugin \"net-scripted\" network.normalize result: /entries: more than 4096 items"});
 }
 
 class ResourceAnswer : public PlanBuilder, public ::testing::WithParamInterface<Case> {};
