@@ -3,6 +3,7 @@
 #include "core/config/env_policy.hpp"
 #include "core/error.hpp"
 #include "core/host/git_dirs.hpp"
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/text.hpp>
 #include "core/config/mount_spec.hpp"
 
@@ -15,10 +16,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <map>
 #include <set>
+#include <tuple>
 
 namespace rustyolo {
 
@@ -28,31 +33,79 @@ namespace fs = std::filesystem;
 namespace {
 
 using text::join;
+using sdk::JsonReader;
 
+// Bounds on what the host takes from one plugin answer.
+constexpr std::size_t kMaxAnswerText = 64 * 1024;  // one string (an injected system prompt fits)
+constexpr std::size_t kMaxAnswerItems = 4096;      // one list
+constexpr std::size_t kMaxEntryValue = 512;        // a normalised allow entry's value
 
-std::vector<std::string> strings_of(const json::value &value, const char *what) {
-    std::vector<std::string> out;
-    if (value.is_null())
-        return out;
-    if (!value.is_array())
-        throw Error(std::string("plugin result: ") + what + " must be an array of strings");
-    for (const auto &v : value.as_array()) {
-        if (!v.is_string())
-            throw Error(std::string("plugin result: ") + what + " must contain only strings");
-        out.emplace_back(v.as_string());
+// Reads `plugin`'s answer to `call` with `read(JsonReader)`. A malformed answer is an Error that
+// names the plugin, the call, the JSON path and what was expected, then the plugin's file.
+template <class Read>
+auto read_answer(const LoadedPlugin &plugin, const std::string &call, const json::value &answer, Read &&read) {
+    try {
+        return read(JsonReader(answer, "plugin \"" + plugin.name() + "\" " + call + " result"));
+    } catch (const sdk::JsonError &e) {
+        throw Error(std::string(e.what()) + " (plugin file " + plugin.path() +
+                    "); the plugin broke its contract: update it, or remove it from the plugin directory "
+                    "or the --plugin options");
     }
-    return out;
 }
 
-const json::value &field(const json::object &object, std::string_view key) {
-    static const json::value null;
-    auto it = object.find(key);
-    return it == object.end() ? null : it->value();
+std::string bounded_text(const JsonReader &r, std::string_view key, std::size_t max = kMaxAnswerText) {
+    std::string value = r.str(key);
+    if (value.size() > max)
+        r.fail_at(key, "longer than " + std::to_string(max) + " bytes");
+    return value;
 }
 
-std::string string_field(const json::object &object, std::string_view key) {
-    const auto &v = field(object, key);
-    return v.is_string() ? std::string(v.as_string()) : std::string();
+std::string nonempty_text(const JsonReader &r, std::string_view key, std::size_t max = kMaxAnswerText) {
+    std::string value = bounded_text(r, key, max);
+    if (value.empty())
+        r.fail_at(key, "expected a non-empty string");
+    return value;
+}
+
+// An array of strings (absent or null: none), each and the count bounded.
+std::vector<std::string> bounded_strings(const JsonReader &r, std::string_view key) {
+    std::vector<std::string> values = r.strings(key);
+    if (values.size() > kMaxAnswerItems)
+        r.fail_at(key, "more than " + std::to_string(kMaxAnswerItems) + " items");
+    for (std::size_t i = 0; i < values.size(); ++i)
+        if (values[i].size() > kMaxAnswerText)
+            r.fail(r.at(key) + "/" + std::to_string(i), "longer than " + std::to_string(kMaxAnswerText) + " bytes");
+    return values;
+}
+
+// An array field's item count, checked before each(); absent or null is 0.
+void check_item_count(const JsonReader &r, std::string_view key) {
+    const json::value *v = r.find(key);
+    if (v && v->is_array() && v->as_array().size() > kMaxAnswerItems)
+        r.fail_at(key, "more than " + std::to_string(kMaxAnswerItems) + " items");
+}
+
+// A field that must be present; null is its documented "no value".
+const json::value *present_or_null(const JsonReader &r, std::string_view key, const std::string &null_means) {
+    if (!r.object().contains(key))
+        r.fail_at(key, "missing (null means " + null_means + ")");
+    return r.find(key);
+}
+
+// --- plugin dispatch -------------------------------------------------------------------------
+
+bool implements(const LoadedPlugin &plugin, const std::string &hook) {
+    const std::vector<std::string> hooks = plugin.hooks();
+    return std::find(hooks.begin(), hooks.end(), hook) != hooks.end();
+}
+
+// The names a plugin serves for a role keyed by name (agent.names, runtime.names).
+std::vector<std::string> served_names(const LoadedPlugin &plugin, const std::string &hook) {
+    if (hook == "agent")
+        return plugin.call_names("agent.names", plugin.agent()->names);
+    if (hook == "runtime")
+        return plugin.call_names("runtime.names", plugin.runtime()->names);
+    throw std::logic_error("plugins_for: the " + hook + " hook has no names call to serve a name");
 }
 
 // --- agent -----------------------------------------------------------------------------------
@@ -76,59 +129,51 @@ AgentProfile agent_profile(const LoadedPlugin &plugin, const Config &config, con
                          {"workdir", "/app"},
                          {"home", "/home/agent"}};
     json::value result = plugin.call("agent.profile", plugin.agent()->profile, request);
-    if (!result.is_object())
-        throw Error("plugin " + plugin.name() + ": agent.profile must return an object");
-    const auto &r = result.as_object();
-    AgentProfile profile;
-    profile.plugin = plugin.name();
-    profile.argv = strings_of(field(r, "argv"), "argv");
-    if (profile.argv.empty() || profile.argv[0].empty())
-        throw Error("plugin " + plugin.name() + ": the profile of agent " + ctx.agent +
-                    " names no executable (argv is empty)");
-    if (const auto &egress = field(r, "egress"); egress.is_array())
-        for (const auto &e : egress.as_array()) {
-            if (!e.is_object() || string_field(e.as_object(), "entry").empty() ||
-                string_field(e.as_object(), "reason").empty())
-                throw Error("plugin " + plugin.name() +
-                            ": every egress entry needs an \"entry\" and a \"reason\"");
-            profile.egress.emplace_back(string_field(e.as_object(), "entry"),
-                                        string_field(e.as_object(), "reason"));
+    return read_answer(plugin, "agent.profile", result, [&](const JsonReader &r) {
+        AgentProfile profile;
+        profile.plugin = plugin.name();
+        profile.argv = bounded_strings(r, "argv");
+        if (profile.argv.empty())
+            r.fail_at("argv", "missing or empty: the profile of agent \"" + ctx.agent + "\" must name its executable");
+        if (profile.argv[0].empty())
+            r.fail(r.at("argv") + "/0", "the executable is an empty string");
+        check_item_count(r, "egress");
+        r.each("egress", [&](const JsonReader &e) {
+            profile.egress.emplace_back(nonempty_text(e, "entry", kMaxEntryValue), nonempty_text(e, "reason"));
+        });
+        profile.env_passthrough = bounded_strings(r, "env_passthrough");
+        if (const json::value *env = r.find("env")) {
+            if (!env->is_object())
+                r.fail_at("env", "expected an object of NAME: value strings");
+            if (env->as_object().size() > kMaxAnswerItems)
+                r.fail_at("env", "more than " + std::to_string(kMaxAnswerItems) + " variables");
+            for (const auto &kv : env->as_object()) {
+                const std::string at = r.at("env") + "/" + std::string(kv.key());
+                if (!kv.value().is_string())
+                    r.fail(at, "expected a string");
+                if (kv.value().as_string().size() > kMaxAnswerText)
+                    r.fail(at, "longer than " + std::to_string(kMaxAnswerText) + " bytes");
+                profile.env.push_back(
+                    parse_env_entry(std::string(kv.key()) + "=" + std::string(kv.value().as_string()),
+                                    "agent " + ctx.agent + " env"));
+            }
         }
-    profile.env_passthrough = strings_of(field(r, "env_passthrough"), "env_passthrough");
-    if (const auto &env = field(r, "env"); env.is_object())
-        for (const auto &kv : env.as_object()) {
-            if (!kv.value().is_string())
-                throw Error("plugin " + plugin.name() + ": env values must be strings");
-            profile.env.push_back(
-                parse_env_entry(std::string(kv.key()) + "=" + std::string(kv.value().as_string()),
-                                "agent " + ctx.agent + " env"));
-        }
-    if (const auto &persist = field(r, "persist"); persist.is_array())
-        for (const auto &p : persist.as_array()) {
-            if (!p.is_object())
-                throw Error("plugin " + plugin.name() + ": persist entries must be objects");
-            std::string name = string_field(p.as_object(), "name");
-            std::string target = string_field(p.as_object(), "target");
-            if (name.empty() || name.find('/') != std::string::npos || name == "." || name == ".." ||
-                target.empty() || target.front() != '/')
-                throw Error("plugin " + plugin.name() +
-                            ": persist entries need a plain \"name\" and an absolute \"target\"");
-            profile.persist.emplace_back(name, target);
-        }
-    profile.protect = strings_of(field(r, "protect"), "protect");
-    return profile;
+        check_item_count(r, "persist");
+        r.each("persist", [&](const JsonReader &p) {
+            std::string name = nonempty_text(p, "name", 255);
+            if (name.find('/') != std::string::npos || name == "." || name == "..")
+                p.fail_at("name", "\"" + name + "\" is not a plain directory name (no '/', not . or ..)");
+            std::string target = nonempty_text(p, "target", 4096);
+            if (target.front() != '/')
+                p.fail_at("target", "\"" + target + "\" is not an absolute path");
+            profile.persist.emplace_back(std::move(name), std::move(target));
+        });
+        profile.protect = bounded_strings(r, "protect");
+        return profile;
+    });
 }
 
 // --- network ---------------------------------------------------------------------------------
-
-const LoadedPlugin &network_plugin(const PluginRegistry &registry, const std::string &firewall) {
-    std::string wanted = "net-" + firewall;
-    const LoadedPlugin *plugin = registry.find(wanted);
-    if (!plugin || !plugin->network())
-        throw UsageError("firewall \"" + firewall + "\": no network plugin " + wanted +
-                         " is loaded; use --firewall nftables (the default) or iptables");
-    return *plugin;
-}
 
 // The engine network the container joins: a network of its own (a name), never one that shares
 // another network namespace, where the firewall would be installed for someone else.
@@ -153,15 +198,50 @@ std::string engine_network(const std::string &name) {
     return name;
 }
 
-PlanNetwork build_network(const Config &config, const PluginRegistry &registry,
-                          const AgentProfile &agent, std::vector<std::string> &warnings) {
+// What one normalised entry is, for matching it with the requested entries it came from.
+using EgressKey = std::tuple<std::string, std::string, std::string>;  // kind, value, protocol
+
+struct Normalized {
+    std::vector<PlanEgress> allow;  // without reasons
+    std::vector<std::string> dns_servers;
+    std::vector<std::string> warnings;
+};
+
+Normalized normalize(const LoadedPlugin &plugin, const std::vector<std::string> &entries, const Config &config) {
+    json::object request{{"entries", json::value_from(entries)},
+                         {"allow_lan", config.allow_lan},
+                         {"dns_servers", json::value_from(config.dns_servers)}};
+    json::value result = plugin.call("network.normalize", plugin.network()->normalize, request);
+    return read_answer(plugin, "network.normalize", result, [&](const JsonReader &r) {
+        Normalized out;
+        if (!r.find("entries"))
+            r.fail_at("entries", "missing (the normalised allow entries, [] when none)");
+        check_item_count(r, "entries");
+        r.each("entries", [&](const JsonReader &e) {
+            PlanEgress egress;
+            egress.kind = e.one_of("kind", {"name", "wildcard", "cidr"});
+            egress.value = nonempty_text(e, "value", kMaxEntryValue);
+            egress.ports = e.ports("ports");
+            if (egress.ports.size() > 65535)
+                e.fail_at("ports", "more than 65535 ports");
+            egress.protocol = e.str_or("protocol", "tcp");
+            e.expect_one_of("protocol", egress.protocol, {"tcp", "udp"});
+            out.allow.push_back(std::move(egress));
+        });
+        out.dns_servers = bounded_strings(r, "dns_servers");
+        out.warnings = bounded_strings(r, "warnings");
+        return out;
+    });
+}
+
+PlanNetwork build_network(const Config &config, const LoadedPlugin &plugin, const AgentProfile &agent,
+                          std::vector<std::string> &warnings) {
     PlanNetwork network;
     network.allow_lan = config.allow_lan;
     network.engine_network = engine_network(config.network);
-    const LoadedPlugin &plugin = network_plugin(registry, config.firewall);
     network.firewall = plugin.name();
 
-    // Each entry remembers who asked for it; the plugin normalises the whole list at once.
+    // Each requested entry remembers who asked for it.
     std::vector<std::string> entries;
     std::vector<std::string> reasons;
     for (const auto &d : config.allow_domains) {
@@ -172,73 +252,65 @@ PlanNetwork build_network(const Config &config, const PluginRegistry &registry,
         entries.push_back(entry);
         reasons.push_back("required by agent: " + reason);
     }
-    json::object request{{"entries", json::value_from(entries)},
-                         {"allow_lan", config.allow_lan},
-                         {"dns_servers", json::value_from(config.dns_servers)}};
-    json::value result = plugin.call("network.normalize", plugin.network()->normalize, request);
-    if (!result.is_object())
-        throw Error("plugin " + plugin.name() + ": network.normalize must return an object");
-    const auto &r = result.as_object();
-    const auto &normalized = field(r, "entries");
-    if (!normalized.is_array())
-        throw Error("plugin " + plugin.name() + ": network.normalize returned no entries array");
-    for (const auto &e : normalized.as_array()) {
-        if (!e.is_object())
-            throw Error("plugin " + plugin.name() + ": network entries must be objects");
-        const auto &o = e.as_object();
-        PlanEgress egress;
-        egress.kind = string_field(o, "kind");
-        egress.value = string_field(o, "value");
-        egress.protocol = string_field(o, "protocol").empty() ? "tcp" : string_field(o, "protocol");
-        if (const auto &ports = field(o, "ports"); ports.is_array())
-            for (const auto &p : ports.as_array())
-                egress.ports.push_back(static_cast<std::uint16_t>(p.to_number<int>()));
-        // The reason: every original entry that normalised to this value.
-        std::set<std::string> why;
-        for (std::size_t i = 0; i < entries.size(); ++i) {
-            std::string lowered = entries[i];
-            std::transform(lowered.begin(), lowered.end(), lowered.begin(),
-                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-            if (lowered.find(egress.value) != std::string::npos)
-                why.insert(reasons[i]);
+    // The whole list, normalised (validated, duplicates merged) by the firewall plugin.
+    Normalized all = normalize(plugin, entries, config);
+    // Each requested entry alone: exactly the normalised entries it accounts for.
+    std::map<EgressKey, std::set<std::string>> why;
+    std::map<std::string, std::vector<EgressKey>> produced;  // by requested entry text
+    for (std::size_t i = 0; i < entries.size(); ++i) {
+        auto known = produced.find(entries[i]);
+        if (known == produced.end()) {
+            std::vector<EgressKey> keys;
+            for (const PlanEgress &e : normalize(plugin, {entries[i]}, config).allow)
+                keys.emplace_back(e.kind, e.value, e.protocol);
+            known = produced.emplace(entries[i], std::move(keys)).first;
         }
-        egress.reason = join(std::vector<std::string>(why.begin(), why.end()), "; ");
+        for (const EgressKey &key : known->second)
+            why[key].insert(reasons[i]);
+    }
+    for (std::size_t i = 0; i < all.allow.size(); ++i) {
+        PlanEgress &egress = all.allow[i];
+        auto found = why.find(EgressKey{egress.kind, egress.value, egress.protocol});
+        if (found == why.end())
+            throw Error("plugin \"" + plugin.name() + "\" network.normalize result: /entries/" + std::to_string(i) +
+                        ": " + egress.kind + " \"" + egress.value + "\" (" + egress.protocol +
+                        ") comes from none of the requested entries (" + join(entries) + "); a firewall plugin "
+                        "may only normalise what it is asked to allow (plugin file " + plugin.path() +
+                        "): update it, or remove it");
+        egress.reason = join(std::vector<std::string>(found->second.begin(), found->second.end()), "; ");
         network.allow.push_back(std::move(egress));
     }
-    network.dns_servers = strings_of(field(r, "dns_servers"), "dns_servers");
-    if (std::find(network.dns_servers.begin(), network.dns_servers.end(), "any") !=
-        network.dns_servers.end()) {
+    network.dns_servers = std::move(all.dns_servers);
+    if (std::find(network.dns_servers.begin(), network.dns_servers.end(), "any") != network.dns_servers.end()) {
         network.mode = "any";
         network.dns_servers.clear();
     }
-    for (const auto &w : strings_of(field(r, "warnings"), "warnings"))
-        warnings.push_back(w);
+    for (auto &w : all.warnings)
+        warnings.push_back(std::move(w));
     return network;
 }
 
 // --- resources -------------------------------------------------------------------------------
 
-PlanResources build_resources(const Config &config, const PluginRegistry &registry,
-                              std::vector<std::string> &warnings) {
-    const LoadedPlugin *plugin = nullptr;
-    for (const auto &p : registry.plugins())
-        if (p->resource()) {
-            if (plugin)
-                throw UsageError("two resource-policy plugins are loaded (" + plugin->path() + " and " +
-                                 p->path() + "); load only one");
-            plugin = p.get();
-        }
-    if (!plugin)
-        throw Error("no resource-policy plugin is loaded (the built-in `resources` plugin is missing "
-                    "from " + builtin_plugin_dir() + "); reinstall rustyolo");
+PlanResources build_resources(const Config &config, const LoadedPlugin &plugin, std::vector<std::string> &warnings) {
     json::object request{{"memory", config.memory}, {"cpus", config.cpus}, {"pids_limit", config.pids_limit}};
-    json::value result = plugin->call("resource.resolve", plugin->resource()->resolve, request);
-    const auto &r = result.as_object();
-    PlanResources resources;
-    if (const auto &m = field(r, "memory_bytes"); !m.is_null())
-        resources.memory_bytes = m.to_number<std::int64_t>();
-    if (const auto &c = field(r, "cpus"); !c.is_null())
-        resources.cpus = c.to_number<double>();
+    json::value result = plugin.call("resource.resolve", plugin.resource()->resolve, request);
+    PlanResources resources = read_answer(plugin, "resource.resolve", result, [&](const JsonReader &r) {
+        PlanResources out;
+        if (present_or_null(r, "memory_bytes", "no memory limit"))
+            out.memory_bytes = r.integer("memory_bytes", 1, std::numeric_limits<std::int64_t>::max());
+        if (present_or_null(r, "cpus", "no CPU limit")) {
+            const double cpus = r.number("cpus");
+            if (!std::isfinite(cpus) || cpus <= 0 || cpus > 4096)
+                r.fail_at("cpus", "expected a number of CPUs above 0 and at most 4096");
+            out.cpus = cpus;
+        }
+        if (present_or_null(r, "pids", "no process limit"))
+            out.pids = r.integer("pids", 1, 4194304);  // Linux's PID_MAX_LIMIT
+        for (auto &w : bounded_strings(r, "warnings"))
+            warnings.push_back(std::move(w));
+        return out;
+    });
     // The engine refuses more CPUs than the machine has; a limit above that limits nothing, so it
     // is capped (the seed's default of 4 on a 2-CPU machine is the common case, and stays quiet).
     long online = ::sysconf(_SC_NPROCESSORS_ONLN);
@@ -248,37 +320,40 @@ PlanResources build_resources(const Config &config, const PluginRegistry &regist
                                " CPUs of this machine; the limit is " + std::to_string(online));
         resources.cpus = static_cast<double>(online);
     }
-    if (const auto &p = field(r, "pids"); !p.is_null())
-        resources.pids = p.to_number<std::int64_t>();
-    for (const auto &w : strings_of(field(r, "warnings"), "warnings"))
-        warnings.push_back(w);
     return resources;
 }
 
 // --- syscalls --------------------------------------------------------------------------------
 
-PlanSyscalls build_syscalls(const Config &config, const PluginRegistry &registry, const BuildContext &ctx,
+PlanSyscalls build_syscalls(const Config &config, const LoadedPlugin &plugin, const BuildContext &ctx,
                             std::vector<std::string> &warnings) {
-    const LoadedPlugin *plugin = registry.find("seccomp");
-    if (!plugin || !plugin->syscall())
-        throw Error("the syscall-policy plugin `seccomp` is not loaded (missing from " +
-                    builtin_plugin_dir() + "); reinstall rustyolo");
     std::string profile = config.seccomp_profile.empty() ? "default" : config.seccomp_profile;
     json::object request{{"profile", profile}};
     if (profile != "default" && profile != "none") {
         fs::path file = expand_tilde(profile, ctx.home);
         request["path"] = (file.is_absolute() ? file : fs::path(ctx.cwd) / file).lexically_normal().string();
     }
-    json::value result = plugin->call("syscall.prepare", plugin->syscall()->prepare, request);
-    const auto &r = result.as_object();
-    PlanSyscalls syscalls;
-    syscalls.plugin = plugin->name();
-    syscalls.mode = string_field(r, "mode");
-    syscalls.profile = field(r, "profile");
-    syscalls.engine_profile = field(r, "engine_profile");
-    for (const auto &w : strings_of(field(r, "warnings"), "warnings"))
-        warnings.push_back(w);
-    return syscalls;
+    json::value result = plugin.call("syscall.prepare", plugin.syscall()->prepare, request);
+    return read_answer(plugin, "syscall.prepare", result, [&](const JsonReader &r) {
+        PlanSyscalls syscalls;
+        syscalls.plugin = plugin.name();
+        syscalls.mode = r.one_of("mode", {"default", "profile", "none"});
+        const json::value *given = r.find("profile");
+        if (syscalls.mode == "profile" && (!given || !given->is_object()))
+            r.fail_at("profile", "expected the Docker-format profile object (mode is \"profile\")");
+        if (syscalls.mode != "profile" && given)
+            r.fail_at("profile", "expected null (mode is \"" + syscalls.mode + "\")");
+        if (given)
+            syscalls.profile = *given;
+        if (const json::value *engine = r.find("engine_profile")) {
+            if (!engine->is_object())
+                r.fail_at("engine_profile", "expected a Docker-format profile object or null");
+            syscalls.engine_profile = *engine;
+        }
+        for (auto &w : bounded_strings(r, "warnings"))
+            warnings.push_back(std::move(w));
+        return syscalls;
+    });
 }
 
 // --- mounts ----------------------------------------------------------------------------------
@@ -295,24 +370,28 @@ std::string file_type_of(const std::string &path) {
     return "other";
 }
 
-// Asks every mount-guard plugin; the first refusal wins and names its rule.
-void judge_mount(const PluginRegistry &registry, const MountSpec &spec, const std::string &origin,
+// Asks every mount guard, in load order; the first refusal wins and names its rule.
+void judge_mount(const std::vector<const LoadedPlugin *> &guards, const MountSpec &spec, const std::string &origin,
                  const BuildContext &ctx) {
-    const std::string &home = ctx.home;
-    bool judged = false;
-    for (const auto &p : registry.plugins()) {
-        if (!p->mount())
-            continue;
-        judged = true;
-        json::object request{{"source", spec.source},       {"requested", spec.requested},
-                             {"target", spec.target},       {"readonly", spec.readonly},
-                             {"file_type", spec.file_type}, {"home", home},
-                             {"origin", origin}};
-        json::value verdict = p->call("mount.judge", p->mount()->judge, request);
-        if (!verdict.is_object())
-            throw Error("plugin " + p->name() + ": mount.judge must return an object");
-        const auto &v = verdict.as_object();
-        if (string_field(v, "verdict") == "allow")
+    json::object request{{"source", spec.source},       {"requested", spec.requested},
+                         {"target", spec.target},       {"readonly", spec.readonly},
+                         {"file_type", spec.file_type}, {"home", ctx.home},
+                         {"origin", origin}};
+    for (const LoadedPlugin *guard : guards) {
+        json::value answer = guard->call("mount.judge", guard->mount()->judge, request);
+        struct Verdict {
+            bool allowed;
+            std::string rule, reason;
+        };
+        Verdict verdict = read_answer(*guard, "mount.judge", answer, [](const JsonReader &r) {
+            Verdict v{r.one_of("verdict", {"allow", "refuse"}) == "allow", "", ""};
+            if (!v.allowed) {
+                v.rule = nonempty_text(r, "rule", 256);
+                v.reason = nonempty_text(r, "reason");
+            }
+            return v;
+        });
+        if (verdict.allowed)
             continue;
         std::string what = origin == "project" ? "the project directory " + spec.source
                                                : "mount \"" + spec.requested + "\"";
@@ -322,14 +401,10 @@ void judge_mount(const PluginRegistry &registry, const MountSpec &spec, const st
                                               {"canonical", spec.source},
                                               {"target", spec.target},
                                               {"origin", origin},
-                                              {"rule", string_field(v, "rule")},
-                                              {"reason", string_field(v, "reason")}});
-        throw UsageError(what + " refused by " + p->name() + " (rule " + string_field(v, "rule") +
-                         "): " + string_field(v, "reason"));
+                                              {"rule", verdict.rule},
+                                              {"reason", verdict.reason}});
+        throw UsageError(what + " refused by " + guard->name() + " (rule " + verdict.rule + "): " + verdict.reason);
     }
-    if (!judged)
-        throw Error("no mount-guard plugin is loaded (the built-in `mount-guard` plugin is missing "
-                    "from " + builtin_plugin_dir() + "); rustyolo does not mount anything unguarded");
 }
 
 MountSpec direct_mount(const std::string &source, const std::string &target, bool readonly) {
@@ -439,40 +514,66 @@ const std::vector<std::string> &default_protected_paths() {
     return paths;
 }
 
-const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent) {
-    const LoadedPlugin *found = nullptr;
-    std::vector<std::string> known;
+
+std::vector<const LoadedPlugin *> plugins_for(const PluginRegistry &registry, const PluginRole &role) {
+    std::vector<const LoadedPlugin *> chosen;
+    std::vector<std::string> implementers;  // every plugin with the hook, and what it serves
     for (const auto &p : registry.plugins()) {
-        if (!p->agent())
+        if (!implements(*p, role.hook))
             continue;
-        for (const auto &name : p->call_names("agent.names", p->agent()->names)) {
-            known.push_back(name);
-            if (name != agent)
-                continue;
-            if (found)
-                throw UsageError("agent \"" + agent + "\" is served by two plugins: " + found->path() +
-                                 " and " + p->path() + "; drop one of them");
-            found = p.get();
+        bool match = role.plugin.empty() || p->name() == role.plugin;
+        std::string shown = p->name();
+        if (!role.serves.empty()) {
+            const std::vector<std::string> names = served_names(*p, role.hook);
+            match = match && std::find(names.begin(), names.end(), role.serves) != names.end();
+            shown += " (" + (names.empty() ? std::string("serves none") : join(names)) + ")";
         }
+        if (match)
+            chosen.push_back(p.get());
+        implementers.push_back(std::move(shown));
     }
-    if (!found)
-        throw UsageError("unknown agent \"" + agent + "\"; available: " + join(known) +
-                         ". A third-party agent is loaded with --plugin FILE");
-    return *found;
+    if (chosen.empty()) {
+        std::string why;
+        if (const LoadedPlugin *named = role.plugin.empty() ? nullptr : registry.find(role.plugin))
+            why = "the plugin " + named->name() + " (" + named->path() + ") is loaded but has no " + role.hook +
+                  " hook";
+        else if (!role.plugin.empty())
+            why = "it needs the plugin " + role.plugin + ", which is not loaded";
+        else
+            why = role.serves.empty() ? "no loaded plugin has the " + role.hook + " hook"
+                                      : "none of the loaded plugins lists it in its " + role.hook + ".names";
+        const std::string message = "no plugin serves the " + role.role + ": " + why + "; the plugins with the " +
+                                    role.hook + " hook are: " +
+                                    (implementers.empty() ? std::string("(none)") : join(implementers)) + "; " +
+                                    role.remedy;
+        if (role.user_selects)
+            throw UsageError(message);
+        throw Error(message);
+    }
+    if (role.ask == PluginRole::Ask::exactly_one && chosen.size() > 1) {
+        std::vector<std::string> files;
+        for (const LoadedPlugin *p : chosen)
+            files.push_back(p->name() + " (" + p->path() + ")");
+        throw UsageError("the " + role.role + " is served by " + std::to_string(chosen.size()) +
+                         " plugins: " + join(files) + "; exactly one may serve it: remove the others from the "
+                         "plugin directory or from the --plugin options");
+    }
+    return chosen;
+}
+
+const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent) {
+    return *plugins_for(registry, PluginRole{"agent \"" + agent + "\"", "agent", PluginRole::Ask::exactly_one, "",
+                                             agent,
+                                             "run one of the agents those serve, or load a third-party agent "
+                                             "with --plugin FILE",
+                                             true})
+                .front();
 }
 
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime) {
-    std::vector<std::string> known;
-    for (const auto &p : registry.plugins()) {
-        if (!p->runtime())
-            continue;
-        for (const auto &name : p->call_names("runtime.names", p->runtime()->names)) {
-            if (name == runtime)
-                return *p;
-            known.push_back(name);
-        }
-    }
-    throw UsageError("--runtime " + runtime + ": no runtime plugin serves it; available: " + join(known));
+    return *plugins_for(registry, PluginRole{"runtime \"" + runtime + "\"", "runtime", PluginRole::Ask::exactly_one,
+                                             "", runtime, "use --runtime docker (the default) or podman", true})
+                .front();
 }
 
 std::string new_session_id() {
@@ -525,9 +626,30 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
     AgentProfile agent = agent_profile(agent_plugin, config, ctx);
     plan.agent = PlanAgent{ctx.agent, agent.plugin, agent.argv};
 
-    plan.network = build_network(config, registry, agent, plan.warnings);
-    plan.resources = build_resources(config, registry, plan.warnings);
-    plan.syscalls = build_syscalls(config, registry, ctx, plan.warnings);
+    // The plugins of the other roles (the dispatch rule in plan_builder.hpp).
+    const std::string missing_builtin = " is missing from " + builtin_plugin_dir() + ": reinstall rustyolo";
+    const LoadedPlugin &firewall =
+        *plugins_for(registry, PluginRole{"firewall \"" + config.firewall + "\"", "network",
+                                          PluginRole::Ask::exactly_one, "net-" + config.firewall, "",
+                                          "use --firewall nftables (the default) or iptables", true})
+             .front();
+    const LoadedPlugin &resource_policy =
+        *plugins_for(registry, PluginRole{"resource policy", "resource", PluginRole::Ask::exactly_one, "", "",
+                                          "the built-in resources plugin" + missing_builtin, false})
+             .front();
+    const LoadedPlugin &syscall_policy =
+        *plugins_for(registry, PluginRole{"syscall policy", "syscall", PluginRole::Ask::exactly_one, "seccomp", "",
+                                          "the built-in seccomp plugin" + missing_builtin, false})
+             .front();
+    const std::vector<const LoadedPlugin *> mount_guards = plugins_for(
+        registry, PluginRole{"mount guard", "mount", PluginRole::Ask::every, "", "",
+                             "the built-in mount-guard plugin" + missing_builtin +
+                                 " (rustyolo mounts nothing unguarded)",
+                             false});
+
+    plan.network = build_network(config, firewall, agent, plan.warnings);
+    plan.resources = build_resources(config, resource_policy, plan.warnings);
+    plan.syscalls = build_syscalls(config, syscall_policy, ctx, plan.warnings);
 
     // Environment: the agent's fixed values, the API keys it needs (by name, only when set on the
     // host), then the user's entries.
@@ -551,12 +673,12 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
 
     // Mounts: the project, the user's volumes, the agent's persistent dirs, protected paths.
     MountSpec project = direct_mount(ctx.cwd, plan.workdir, false);
-    judge_mount(registry, project, "project", ctx);
+    judge_mount(mount_guards, project, "project", ctx);
     plan.mounts.push_back(PlanMount{project.source, plan.workdir, false, "project", "the project", false,
                                     source_identity(project.source)});
     for (const auto &volume : config.volumes) {
         MountSpec spec = parse_mount_spec(volume, ctx.home, ctx.cwd);
-        judge_mount(registry, spec, "volume", ctx);
+        judge_mount(mount_guards, spec, "volume", ctx);
         plan.mounts.push_back(PlanMount{spec.source, spec.target, spec.readonly, "volume",
                                         "requested: " + spec.requested, false, source_identity(spec.source)});
     }
@@ -571,7 +693,7 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
             MountSpec spec = direct_mount(dir, target, false);
             if (!ctx.prepare_host && spec.file_type == "missing")
                 spec.file_type = "directory";  // would be created by a real start
-            judge_mount(registry, spec, "auth", ctx);
+            judge_mount(mount_guards, spec, "auth", ctx);
             plan.mounts.push_back(PlanMount{spec.source, target, false, "auth",
                                             "persistent " + ctx.agent + " state under --auth-home", false,
                                             source_identity(spec.source)});

@@ -1,5 +1,43 @@
 // Derives the Plan from the merged Config and the plugins' hooks. This is the one place where the
 // session's policy is decided; everything after it (runtime driver, entrypoint) only applies it.
+//
+// Which plugins a hook asks
+// -------------------------
+// Every hook the host calls is asked in a role. A role names the hook and at most one key that
+// narrows the loaded plugins implementing that hook; those are the role's candidates, in load
+// order (built-in plugins, then the user's plugin directory, then --plugin files):
+//
+//   role             hook      candidates: the plugins with the hook...     asked
+//   agent NAME       agent     whose agent.names lists NAME                 exactly one
+//   runtime NAME     runtime   whose runtime.names lists NAME (--runtime)   exactly one
+//   firewall NAME    network   named net-NAME (--firewall; nftables)        exactly one
+//   syscall policy   syscall   named seccomp                                exactly one
+//   resource policy  resource  all of them                                  exactly one
+//   mount guard      mount     all of them                                  every one, in order
+//
+// An "exactly one" role with no candidate stops the build with an error naming the role, the
+// plugins that do implement the hook (with what they serve) and what to do: a UsageError when the
+// user chose the key (agent, --runtime, --firewall), an Error when a built-in plugin is missing.
+// Two or more candidates are a UsageError naming each one's file. Every mount guard judges every
+// mount, in load order; the first refusal wins; no mount guard at all is an Error (nothing is
+// mounted unguarded). plugins_for() implements this rule; every hook call below goes through it.
+// (Audit sinks follow the same shape — each sink named by --audit-sink is exactly one plugin,
+// audit-NAME or NAME — in find_audit_sinks(), core/audit/hub.cc.)
+//
+// Reading the answers
+// -------------------
+// Every answer is read with sdk::JsonReader: a field of the wrong type, a missing required field,
+// an enum value outside its set or an oversized value (strings over 64 KiB, lists over 4096 items,
+// numbers out of their range) is refused with an Error naming the plugin, the call and the field:
+//     plugin "net-x" network.normalize result: /entries/0/ports: expected port numbers 1-65535
+// Optional fields may be absent or null; unknown fields are ignored (a newer plugin may say more
+// than this host reads). The resource policy must give each limit, null meaning "no limit".
+//
+// Reasons of the allow entries
+// ----------------------------
+// Each normalised allow entry carries the reasons of exactly the requested entries that normalise
+// to it (same kind, value and protocol): the firewall plugin normalises each requested entry on
+// its own, then the whole list. A normalised entry that no requested entry produces is refused.
 #pragma once
 
 #include "core/private_header.hpp"
@@ -38,10 +76,29 @@ struct BuildContext {
     std::function<void(const boost::json::object &details)> on_mount_refused;
 };
 
+// One role of the dispatch rule above.
+struct PluginRole {
+    enum class Ask { exactly_one, every };
+    std::string role;    // as the user reads it: "firewall \"nftables\"", "resource policy"
+    std::string hook;    // "agent", "network", "mount", "resource", "syscall", "audit", "runtime"
+    Ask ask = Ask::exactly_one;
+    std::string plugin;  // key: only the plugin of this name ("" = no such key)
+    std::string serves;  // key: only plugins whose <hook>.names lists this name ("" = no such key)
+    std::string remedy;  // what the user does when no plugin serves the role
+    // The key comes from the user's options (--firewall, --runtime, the agent): no candidate is a
+    // UsageError. Otherwise a missing built-in plugin: an Error.
+    bool user_selects = false;
+};
+
+// The plugins that serve `role`, in load order: exactly one, or (Ask::every) at least one.
+// Otherwise a UsageError (a plugin the user loaded or selected is at fault) or an Error (a
+// built-in plugin is missing) naming the role, the candidates and the remedy.
+std::vector<const LoadedPlugin *> plugins_for(const PluginRegistry &registry, const PluginRole &role);
+
 // The plugin that serves `agent`, or a UsageError listing the agents that exist.
 const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent);
 
-// The runtime plugin that serves `runtime` (docker, podman).
+// The runtime plugin that serves `runtime` (docker, podman); exactly one may.
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime);
 
 // Project paths the host executes later, always read-only inside (agents add their own; the git
