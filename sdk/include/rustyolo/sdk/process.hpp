@@ -520,8 +520,8 @@ inline RunResult run(const RunOptions &options) {
     using Clock = std::chrono::steady_clock;
     Child child = spawn(options);
     RunResult result;
-    const std::optional<Clock::time_point> deadline =
-        options.timeout ? std::optional<Clock::time_point>(Clock::now() + *options.timeout) : std::nullopt;
+    const bool has_deadline = options.timeout.has_value();
+    const Clock::time_point deadline = Clock::now() + options.timeout.value_or(std::chrono::milliseconds(0));
 
     std::size_t written = 0;
     if (child.stdin_pipe) {
@@ -588,8 +588,8 @@ inline RunResult run(const RunOptions &options) {
             which[count++] = &child.stderr_pipe;
         }
         int wait_ms = -1;
-        if (deadline) {
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - Clock::now());
+        if (has_deadline) {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
             if (left.count() <= 0) {
                 result.timed_out = true;
                 break;
@@ -614,12 +614,12 @@ inline RunResult run(const RunOptions &options) {
         }
     }
     // The streams are closed (or the deadline passed): wait for the exit, within the deadline.
-    while (!result.timed_out && deadline) {
+    while (!result.timed_out && has_deadline) {
         if (auto status = child.try_wait()) {
             result.status = *status;
             return result;
         }
-        if (Clock::now() >= *deadline)
+        if (Clock::now() >= deadline)
             result.timed_out = true;
         else
             std::this_thread::sleep_for(std::chrono::milliseconds(5));
