@@ -5,8 +5,16 @@
 // path (it contains a '/') unless the caller asks for an explicit PATH lookup (search_path), which
 // happens in the parent, before the fork, and names the PATH it searched when it finds nothing.
 //
-//   sdk::RunResult r = sdk::run({{"/usr/sbin/iptables-save"}, /*...*/});   // to completion
-//   sdk::Child c = sdk::spawn(options);                                    // long-running
+//   sdk::RunOptions options;
+//   options.argv = {"/usr/sbin/iptables-save", "-t", "filter"};
+//   options.timeout = std::chrono::seconds(30);
+//   sdk::RunResult r = sdk::run(options);   // to completion: r.code(), r.out, r.err
+//   sdk::Child c = sdk::spawn(options);     // long-running: c.pid(), c.wait(), or c.release()
+//
+// A long-running helper with handed-over descriptors and dropped credentials (the DNS filter):
+// fds = {{3, udp}, {4, tcp}, ...}, env = {} (empty), new_session, child_setup doing the
+// setgroups/setresgid/capability/setresuid system calls, no_new_privs, stdout null, then
+// spawn() and release() the pid to the supervisor that reaps it.
 //
 // Between fork and execve the child makes async-signal-safe calls only (the parent may run other
 // threads): stdio and the requested descriptors are put in place, every other descriptor closed,
