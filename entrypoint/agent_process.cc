@@ -87,6 +87,12 @@ std::vector<char *> c_strings(const std::vector<std::string> &strings) {
 
 }  // namespace
 
+// The agent keeps a fork path of its own rather than <rustyolo/sdk/process.hpp>'s spawn(): its
+// child does what that runner's async-signal-safe child cannot. It installs the syscall filter
+// through the syscall plugin (a JSON call that allocates) as the very last step before exec, hands
+// the filter's notification fd to the supervisor, drops privileges with verification (libcap), and
+// looks argv[0] up in the agent's PATH only after becoming the agent's uid, so that the lookup
+// sees what the agent may execute. Its exit status is decoded by sdk::ExitStatus (supervisor.cc).
 StartedAgent start_agent(const AgentLaunch &launch) {
     if (launch.argv.empty() || !launch.syscall_plugin || !launch.plan)
         throw std::runtime_error("internal error: incomplete agent launch");

@@ -2,6 +2,8 @@
 
 #include "entrypoint/audit_channel.hpp"
 
+#include <rustyolo/sdk/json_reader.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <stdexcept>
@@ -30,19 +32,26 @@ json::value call_hook(const LoadedPlugin &plugin, const char *hook, LoadedPlugin
 }
 
 // A self-test passes when the plugin says OK and none of the checks it lists says otherwise.
+// The result is read strictly: a check without a boolean "ok" is an error, never a pass.
 void check_self_test(const LoadedPlugin &plugin, const json::value &result) {
-    const json::object *object = result.if_object();
-    const json::value *checks = object ? object->if_contains("checks") : nullptr;
-    if (!checks || !checks->is_array())
-        return;
-    for (const json::value &check : checks->as_array()) {
-        spdlog::info("[{}] self-test: {}", plugin.name(), json::serialize(check));
-        const json::object *c = check.if_object();
-        const json::value *ok = c ? c->if_contains("ok") : nullptr;
-        if (ok && ok->is_bool() && !ok->as_bool())
-            throw std::runtime_error(describe(plugin) + ": network.self_test check failed: " +
-                                     json::serialize(check) + kFailClosed);
+    if (!result.is_object())
+        return;  // no checks listed
+    bool passed = true;
+    std::string failed;
+    try {
+        const sdk::JsonReader reader(result, describe(plugin) + " network.self_test result");
+        reader.each("checks", [&](const sdk::JsonReader &check) {
+            spdlog::info("[{}] self-test: {}", plugin.name(), json::serialize(check.object()));
+            if (passed && !check.boolean("ok")) {
+                passed = false;
+                failed = json::serialize(check.object());
+            }
+        });
+    } catch (const sdk::JsonError &e) {
+        throw std::runtime_error(e.what() + std::string(kFailClosed));
     }
+    if (!passed)
+        throw std::runtime_error(describe(plugin) + ": network.self_test check failed: " + failed + kFailClosed);
 }
 
 }  // namespace

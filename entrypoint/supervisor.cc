@@ -2,6 +2,8 @@
 
 #include "entrypoint/signals.hpp"
 
+#include <rustyolo/sdk/process.hpp>
+
 #include <spdlog/spdlog.h>
 
 #include <dirent.h>
@@ -27,14 +29,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr auto kGracePeriod = std::chrono::seconds(2);
 
-int exit_code(int status) {
-    if (WIFEXITED(status))
-        return WEXITSTATUS(status);
-    if (WIFSIGNALED(status))
-        return 128 + WTERMSIG(status);
-    return 1;
-}
-
 // Reaps every child that has exited. Returns true when one of them was the agent.
 bool reap(pid_t agent, int &agent_status) {
     bool agent_done = false;
@@ -47,7 +41,7 @@ bool reap(pid_t agent, int &agent_status) {
             agent_status = status;
             agent_done = true;
         } else {
-            spdlog::debug("reaped process {} (exit code {})", pid, exit_code(status));
+            spdlog::debug("reaped process {} ({})", pid, sdk::ExitStatus::from_wait(status).describe());
         }
     }
 }
@@ -277,8 +271,9 @@ int supervise(pid_t agent, uid_t agent_uid) {
         spdlog::debug("forwarding signal {} to the agent", sig);
         forward(agent, sig);
     }
-    const int code = exit_code(status);
-    spdlog::debug("the agent exited with code {}", code);
+    const sdk::ExitStatus agent_exit = sdk::ExitStatus::from_wait(status);
+    const int code = agent_exit.code();
+    spdlog::debug("the agent {} (exit code {})", agent_exit.describe(), code);
     end_leftovers(agent, agent_uid);
     return code;
 }

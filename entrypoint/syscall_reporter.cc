@@ -1,5 +1,6 @@
 #include "entrypoint/syscall_reporter.hpp"
 
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/seccomp_arch.hpp>
 
 #include <seccomp.h>
@@ -37,22 +38,13 @@ constexpr int kMaxReceiveFailures = 1000;
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-int int_field(const json::object &object, std::string_view key, const std::string &path) {
-    const json::value *v = object.if_contains(key);
-    if (!v || !v->is_int64() || v->as_int64() < 0 || v->as_int64() > 4095)
-        throw std::runtime_error("syscall errno table: " + path + "/" + std::string(key) +
-                                 ": expected an errno number 0-4095");
-    return static_cast<int>(v->as_int64());
-}
+constexpr const char *kErrnoTable = "syscall errno table";
 
 SyscallErrnos::Entry entry_of(const json::value &value, const std::string &path) {
-    if (!value.is_object())
-        throw std::runtime_error("syscall errno table: " + path + ": expected {\"errno\", \"rule\"}");
-    const auto &o = value.as_object();
+    const sdk::JsonReader reader(value, kErrnoTable, path);
     SyscallErrnos::Entry entry;
-    entry.error = int_field(o, "errno", path);
-    if (const json::value *rule = o.if_contains("rule"); rule && rule->is_string())
-        entry.rule = std::string(rule->as_string());
+    entry.error = static_cast<int>(reader.integer("errno", 0, 4095));
+    entry.rule = reader.str_or("rule", "");
     return entry;
 }
 
@@ -170,17 +162,14 @@ void send_all(int channel, const std::string &payload, int fd) {
 // --- the errno table ------------------------------------------------------------------------------
 
 SyscallErrnos SyscallErrnos::parse(const json::value &errnos) {
-    if (!errnos.is_object())
-        throw std::runtime_error("syscall errno table: expected an object");
-    const auto &o = errnos.as_object();
+    const sdk::JsonReader reader(errnos, kErrnoTable);
     SyscallErrnos out;
-    if (const json::value *d = o.if_contains("default"); d && !d->is_null())
-        out.default_ = entry_of(*d, "/default");
-    if (const json::value *s = o.if_contains("syscalls"); s && !s->is_null()) {
-        if (!s->is_object())
-            throw std::runtime_error("syscall errno table: /syscalls: expected an object");
-        for (const auto &[name, value] : s->as_object())
-            out.syscalls_[std::string(name)] = entry_of(value, "/syscalls/" + std::string(name));
+    if (const json::value *d = reader.find("default"))
+        out.default_ = entry_of(*d, reader.at("default"));
+    if (const json::value *s = reader.find("syscalls")) {
+        const sdk::JsonReader syscalls(*s, kErrnoTable, reader.at("syscalls"));
+        for (const auto &[name, value] : syscalls.object())
+            out.syscalls_[std::string(name)] = entry_of(value, syscalls.at(name));
     }
     return out;
 }
@@ -194,21 +183,17 @@ const SyscallErrnos::Entry *SyscallErrnos::find(const std::string &name) const {
 // --- the agent's side -----------------------------------------------------------------------------
 
 void hand_over_syscall_reports(const json::value &install_result, int channel) {
-    const json::value *notify = install_result.is_object() ? install_result.as_object().if_contains("notify") : nullptr;
-    if (!notify || notify->is_null())
+    if (!install_result.is_object())
+        return;  // no filter, nothing to report
+    const sdk::JsonReader result(install_result, "syscall.install result");
+    if (!result.find("notify"))
         return;
-    if (!notify->is_object())
-        throw std::runtime_error("syscall.install: /notify: expected an object");
-    const auto &n = notify->as_object();
-    const json::value *fd_value = n.if_contains("fd");
-    if (!fd_value || !fd_value->is_int64() || fd_value->as_int64() < 0 || fd_value->as_int64() > INT32_MAX)
-        throw std::runtime_error("syscall.install: /notify/fd: expected the listener's file descriptor");
-    const int fd = static_cast<int>(fd_value->as_int64());
-    UniqueFd listener(fd);
-    const json::value *errnos = n.if_contains("errnos");
-    SyscallErrnos::parse(errnos ? *errnos : json::value());  // refuse a table the reporter could not use
-    json::object payload{{"errnos", *errnos}};
-    if (const json::value *silent = n.if_contains("silent"))
+    const sdk::JsonReader notify = result.child("notify");
+    UniqueFd listener(static_cast<int>(notify.integer("fd", 0, INT32_MAX)));
+    const json::value &errnos = notify.need("errnos");
+    SyscallErrnos::parse(errnos);  // refuse a table the reporter could not use
+    json::object payload{{"errnos", errnos}};
+    if (const json::value *silent = notify.find("silent"))
         payload["silent"] = *silent;
     send_all(channel, json::serialize(payload), listener.get());
 }
@@ -249,9 +234,10 @@ void SyscallReporter::run(pid_t agent, std::chrono::milliseconds handover_timeou
                           "to report)");
             return;
         }
-        const json::value table = json::parse(payload);
-        const SyscallErrnos errnos = SyscallErrnos::parse(table.as_object().at("errnos"));
-        if (const json::value *silent = table.as_object().if_contains("silent");
+        const json::value table = sdk::parse_object_text(payload, "the syscall filter's hand-over");
+        const sdk::JsonReader handover(table, "the syscall filter's hand-over");
+        const SyscallErrnos errnos = SyscallErrnos::parse(handover.need("errnos"));
+        if (const json::value *silent = handover.find("silent");
             silent && silent->is_array() && !silent->as_array().empty())
             spdlog::debug("syscall audit: denied silently (not audited): {}", json::serialize(*silent));
         serve(listener.get(), errnos);

@@ -2,6 +2,7 @@
 #include "core/config/trust.hpp"
 
 #include <rustyolo/sdk/text.hpp>
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -171,21 +172,6 @@ void check_replaced(std::vector<std::string> &changes, const char *table, const 
 // ---------------------------------------------------------------------------------------------
 // Store helpers.
 
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    int get() const { return fd_; }
-    int release() { return std::exchange(fd_, -1); }
-
-private:
-    int fd_;
-};
-
 [[noreturn]] void store_failure(const std::string &what, const std::string &path, int error) {
     throw Error(what + " " + path + ": " + std::strerror(error));
 }
@@ -213,7 +199,7 @@ void make_private_dirs(const std::string &dir) {
 
 // The "trusted" object of the store: canonical path → sha256 hex. Empty when the store does not exist.
 boost::json::object read_trusted(const std::string &file) {
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     if (fd.get() < 0) {
         if (errno == ENOENT) return {};
         store_failure("cannot read trust store", file, errno);
@@ -261,7 +247,7 @@ void write_all(int fd, const std::string &data, const std::string &path) {
 // Writes `data` to `file` through a temporary file in the same directory and rename(2).
 void replace_file(const std::string &file, const std::string &data) {
     std::string temp = file + ".XXXXXX";
-    Fd fd(::mkostemp(temp.data(), O_CLOEXEC));
+    UniqueFd fd(::mkostemp(temp.data(), O_CLOEXEC));
     if (fd.get() < 0) store_failure("cannot create temporary file next to", file, errno);
     try {
         if (::fchmod(fd.get(), 0600) != 0) store_failure("cannot set mode 0600 on", temp, errno);

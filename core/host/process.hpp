@@ -1,9 +1,10 @@
-// Starts external programs from an argv vector (never through a shell).
+// Starts external programs from an argv vector (never through a shell): the host's use of the
+// SDK's runner (<rustyolo/sdk/process.hpp>), plus what only the CLI needs (signal forwarding to a
+// foreground child). The program is looked up in PATH.
 #pragma once
 
 #include "core/private_header.hpp"
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,7 +28,8 @@ struct Captured {
     std::string out;
     std::string err;
 };
-// Runs argv with stdin from /dev/null and captures stdout and stderr.
+// Runs argv with stdin from /dev/null and captures stdout and stderr (up to 64 MiB each).
+// Throws Error when the program cannot be started or writes more than that.
 Captured run_capture(const std::vector<std::string> &argv);
 
 }  // namespace rustyolo

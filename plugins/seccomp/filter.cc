@@ -1,6 +1,7 @@
 #include "plugins/seccomp/filter.hpp"
 
 #include <rustyolo/sdk/seccomp_arch.hpp>
+#include <rustyolo/sdk/unique_fd.hpp>
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -18,22 +19,6 @@ namespace {
 [[noreturn]] void fail(const std::string &what, int rc) {
     throw std::runtime_error(what + ": " + std::strerror(rc < 0 ? -rc : rc));
 }
-
-// Closes a file descriptor on scope exit.
-class OwnedFd {
-public:
-    explicit OwnedFd(int fd) : fd_(fd) {}
-    ~OwnedFd() {
-        if (fd_ >= 0)
-            ::close(fd_);
-    }
-    OwnedFd(const OwnedFd &) = delete;
-    OwnedFd &operator=(const OwnedFd &) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -155,7 +140,7 @@ void Filter::add_rule(std::uint32_t action, std::string_view name,
 }
 
 std::string Filter::export_pfc() const {
-    OwnedFd fd(::memfd_create("rustyolo-seccomp-pfc", MFD_CLOEXEC));
+    UniqueFd fd(::memfd_create("rustyolo-seccomp-pfc", MFD_CLOEXEC));
     if (fd.get() < 0)
         fail("memfd_create", errno);
     if (int rc = seccomp_export_pfc(ctx_, fd.get()); rc < 0)

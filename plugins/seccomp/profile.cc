@@ -2,9 +2,12 @@
 
 #include "plugins/seccomp/engine_profile.hpp"
 
+#include <rustyolo/sdk/json_reader.hpp>
+
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace rustyolo::seccomp {
 
@@ -64,9 +67,22 @@ void validate_docker_profile(const json::value &profile, const std::string &orig
 
 namespace {
 
+// The request's "profile" (absent: "default") and "path" (absent: the profile itself), read
+// strictly: a field of the wrong type is an error naming it, never taken as "default".
+std::pair<std::string, std::string> requested_profile(const json::object &request) {
+    try {
+        const json::value value(request);
+        const sdk::JsonReader reader(value, "seccomp prepare request");
+        std::string profile = reader.str_or("profile", "default");
+        std::string path = reader.str_or("path", profile);
+        return {std::move(profile), std::move(path)};
+    } catch (const sdk::JsonError &e) {
+        throw std::invalid_argument(e.what());
+    }
+}
+
 json::object policy_section(const json::object &request) {
-    const auto *p = request.if_contains("profile");
-    std::string profile = p && p->is_string() ? std::string(p->as_string()) : "default";
+    const auto [profile, path] = requested_profile(request);
     if (profile == "default")
         return {{"mode", "default"}, {"profile", nullptr}, {"warnings", json::array{}}};
     if (profile == "none")
@@ -75,8 +91,6 @@ json::object policy_section(const json::object &request) {
                 {"warnings", json::array{"SECCOMP IS DISABLED (--seccomp-profile none): the agent may "
                                          "call ptrace, mount, bpf, io_uring and every other syscall the "
                                          "engine's own profile allows"}}};
-    const auto *path_value = request.if_contains("path");
-    std::string path = path_value && path_value->is_string() ? std::string(path_value->as_string()) : profile;
     std::ifstream in(path);
     if (!in)
         throw std::invalid_argument("--seccomp-profile " + profile + ": cannot read " + path +

@@ -294,5 +294,22 @@ TEST(SyscallErrnos, SyscallEntryFirstThenTheDefault) {
     EXPECT_THROW(SyscallErrnos::parse(json::parse(R"({"syscalls": {"x": {"errno": -1}}})")), std::runtime_error);
 }
 
+// The table is read strictly: a wrong type is an error naming its path, never silently dropped.
+TEST(SyscallErrnos, AWrongTypeIsAnErrorNamingItsPath) {
+    auto message = [](const char *text) {
+        try {
+            SyscallErrnos::parse(json::parse(text));
+        } catch (const std::runtime_error &e) {
+            return std::string(e.what());
+        }
+        return std::string("no error");
+    };
+    EXPECT_EQ(message(R"({"syscalls": {"mount": {"errno": 1, "rule": 7}}})"),
+              "syscall errno table: /syscalls/mount/rule: expected a string");
+    EXPECT_EQ(message(R"({"default": {"rule": "d"}})"), "syscall errno table: /default/errno: missing");
+    EXPECT_EQ(message(R"({"syscalls": []})"), "syscall errno table: /syscalls: expected an object");
+    EXPECT_EQ(message(R"([])"), "syscall errno table: /: expected an object");
+}
+
 }  // namespace
 }  // namespace rustyolo::entrypoint

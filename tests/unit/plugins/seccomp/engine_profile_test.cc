@@ -178,6 +178,20 @@ TEST(EngineProfile, PrepareCarriesTheEngineProfile) {
     EXPECT_EQ(result.at("warnings").as_array().size(), 1u);
 }
 
+// A request field of the wrong type is refused, naming it, instead of falling back to "default".
+TEST(EngineProfile, PrepareRefusesARequestFieldOfTheWrongType) {
+    TempFile docker(kDockerLike);
+    try {
+        prepare(json::object{{"profile", 5}}, docker.path);
+        FAIL() << "no error";
+    } catch (const std::invalid_argument &e) {
+        EXPECT_EQ(std::string(e.what()), "seccomp prepare request: /profile: expected a string");
+    }
+    EXPECT_THROW(prepare(json::object{{"profile", "custom"}, {"path", true}}, docker.path), std::invalid_argument);
+    // Absent means the default profile.
+    EXPECT_EQ(prepare(json::object{}, docker.path).at("mode"), "default");
+}
+
 // Docker's real profile as Debian ships it (scripts/debian-packages.txt installs it).
 TEST(EngineProfile, DockersShippedProfileAllowsWhatTheDefaultPolicyReports) {
     if (!std::filesystem::exists(kDockerDefaultProfilePath))
