@@ -17,6 +17,7 @@
 #include <cstring>
 #include <iostream>
 #include <thread>
+#include <algorithm>
 
 namespace rustyolo::cli {
 
@@ -97,12 +98,10 @@ public:
             if (p->audit())
                 candidates.push_back(p.get());
         for (const LoadedPlugin *sink : candidates)
-            if (sink->audit()->read) {
-                sink_ = sink;
-                return;
-            }
-        throw Error("no loaded audit sink can read its sessions back (rustyolo_audit_hooks.read); `rustyolo "
-                    "audit` needs one, such as the built-in file sink (rustyolo plugins lists what is loaded)");
+            if (sink->audit()->read && std::find(sinks_.begin(), sinks_.end(), sink) == sinks_.end())
+                sinks_.push_back(sink);
+        if (sinks_.empty())
+            throw Error(kNoReader);
     }
 
     json::object list() const { return call(json::object{{"action", "list"}}); }
@@ -111,21 +110,34 @@ public:
     }
 
 private:
+    // Asks the first sink that reads its sessions back; a sink that answers "unsupported" (an SDK
+    // sink without a read) is passed over, for this and later calls.
     json::object call(json::object request) const {
         request["directory"] = directory_;
-        json::value answer;
-        try {
-            answer = sink_->call("audit.read", sink_->audit()->read, request);
-        } catch (const PluginCallError &e) {
-            throw Error(e.reason);  // the sink's own words, as the file sink's have always read
+        while (!sinks_.empty()) {
+            const LoadedPlugin *sink = sinks_.front();
+            json::value answer;
+            try {
+                answer = sink->call("audit.read", sink->audit()->read, request);
+            } catch (const PluginCallError &e) {
+                if (e.status == RUSTYOLO_UNSUPPORTED) {
+                    sinks_.erase(sinks_.begin());
+                    continue;
+                }
+                throw Error(e.reason);  // the sink's own words
+            }
+            if (!answer.is_object())
+                throw Error("audit sink " + sink->name() + ": audit.read did not answer with a JSON object");
+            return std::move(answer.as_object());
         }
-        if (!answer.is_object())
-            throw Error("audit sink " + sink_->name() + ": audit.read did not answer with a JSON object");
-        return std::move(answer.as_object());
+        throw Error(kNoReader);
     }
 
+    static constexpr const char *kNoReader =
+        "no loaded audit sink can read its sessions back (rustyolo_audit_hooks.read); `rustyolo audit` "
+        "needs one, such as the built-in file sink (rustyolo plugins lists what is loaded)";
     std::string directory_;
-    const LoadedPlugin *sink_ = nullptr;
+    mutable std::vector<const LoadedPlugin *> sinks_;
 };
 
 std::string string_at(const json::object &object, const char *key) {
