@@ -7,7 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 
 namespace rustyolo {
@@ -218,6 +225,36 @@ TEST(PluginLoader, PluginOfAbi10LoadsAndTheHooksAppendedIn11ReadAsNull) {
         EXPECT_EQ(e.status, RUSTYOLO_UNSUPPORTED);
         EXPECT_NE(std::string(e.what()).find("runtime.image_inspect is not implemented"), std::string::npos);
     }
+}
+
+// plugin_abi.h, "Threads": a plugin may call host_api->log and host_api->audit from its own threads.
+// Every line and every event of 8 threads at once arrives whole.
+TEST(PluginLoader, LogAndAuditFromThePluginsOwnThreadsArriveWhole) {
+    std::mutex mutex;
+    std::map<std::string, int> events;
+    PluginRegistry registry(HostServices{"host", [&](const std::string &plugin, const json::object &event) {
+                                              std::lock_guard lock(mutex);
+                                              ++events[plugin + " " + json::serialize(event.at("details"))];
+                                          }});
+    std::ostringstream lines;
+    auto previous = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>("threads", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+    logger->set_pattern("%v");
+    spdlog::set_default_logger(logger);
+    const LoadedPlugin &p = registry.load(fixture("threaded"), false);
+    constexpr int kThreads = 8, kEvents = 300;
+    p.call("mount.judge", p.mount()->judge, json::object{{"threads", kThreads}, {"events", kEvents}});
+    spdlog::set_default_logger(previous);
+
+    EXPECT_EQ(events.size(), static_cast<std::size_t>(kThreads * kEvents));
+    for (const auto &[key, n] : events)
+        EXPECT_EQ(n, 1) << key;
+    std::set<std::string> seen;
+    std::istringstream in(lines.str());
+    for (std::string line; std::getline(in, line);)
+        seen.insert(line);
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kEvents));
+    EXPECT_TRUE(seen.contains("[fixture-threaded] thread 7 event 299"));
 }
 
 TEST(PluginLoader, PluginOfTheCurrentAbiHasTheAppendedHooks) {
