@@ -225,7 +225,8 @@ typedef struct rustyolo_runtime_hooks {
      *           "plan_schema": string|null — the image's plan-schema label (the Plan schema its
      *                          entrypoint reads), null when absent or the image is not present,
      *           "agents": [{"name": string, "version": string|null}] — the agents the image was
-     *                     built with (empty when it does not say)}
+     *                     built with (empty when it does not say),
+     *           "reason": string — optional, when not present: why, in the engine's words}
      * RUSTYOLO_ERROR when the engine cannot be asked (the message says why). */
     rustyolo_status (*image_inspect)(void *instance, const char *request_json, const rustyolo_writer *out);
 
