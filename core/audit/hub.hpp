@@ -28,7 +28,7 @@ struct AuditSessionInfo {
     std::string session;
     std::string agent;
     std::string level;          // none | basic | verbose
-    std::string directory;      // the audit directory (file sink)
+    std::string directory;      // the configured audit directory, "" for the sink's default
     std::string syslog_socket;  // the syslog sink's socket
     std::uint64_t file_max_bytes = kDefaultAuditMaxBytes;  // the file sink's cap per session
 };

@@ -1,17 +1,15 @@
-// `rustyolo audit`: the sessions recorded by the audit file sink, one session's records, or the live
-// session's records as they come.
+// `rustyolo audit`: the sessions an audit sink recorded, one session's records, or the live
+// session's records as they come. The sink reads its own records back (rustyolo_audit_hooks.read);
+// this file only shows them (core/audit/session_view.hpp).
 //
 //   rustyolo audit [list]                          past sessions, oldest first
 //   rustyolo audit show SESSION|PREFIX|latest      one session, human-readable (--json: the records)
 //   rustyolo audit --follow | show ... --follow    the live session's records as they are written
-#include "core/audit/log_reader.hpp"
-#include "core/audit/log_paths.hpp"
+#include "core/audit/hub.hpp"
+#include "core/audit/session_view.hpp"
 #include "core/cli/commands.hpp"
 #include "core/error.hpp"
 #include <rustyolo/sdk/text.hpp>
-#include <rustyolo/sdk/unique_fd.hpp>
-
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
@@ -19,13 +17,14 @@
 #include <cstring>
 #include <iostream>
 #include <thread>
+#include <algorithm>
 
 namespace rustyolo::cli {
 
 namespace {
 
 namespace json = boost::json;
-using namespace audit_reader;
+using namespace audit_view;
 
 constexpr const char *kUsage =
     "usage: rustyolo audit [list] [--json]\n"
@@ -84,20 +83,91 @@ std::string info_line(const SessionInfo &info) {
     return line;
 }
 
-int list_sessions(const std::string &directory) {
-    const auto files = list_session_files(directory);
-    if (files.empty()) {
+// The audit sink `rustyolo audit` reads: the first configured sink that can read its sessions back.
+class SinkReader {
+public:
+    explicit SinkReader(const Context &context) : directory_(context.config.audit_dir) {
+        // The configured sinks first, then any loaded one (the file sink reads back what it wrote
+        // while it was configured, whatever the sinks are now).
+        std::vector<const LoadedPlugin *> candidates;
+        try {
+            candidates = find_audit_sinks(*context.registry, context.config.audit_sinks);
+        } catch (const std::exception &) {
+        }
+        for (const auto &p : context.registry->plugins())
+            if (p->audit())
+                candidates.push_back(p.get());
+        for (const LoadedPlugin *sink : candidates)
+            if (sink->audit()->read && std::find(sinks_.begin(), sinks_.end(), sink) == sinks_.end())
+                sinks_.push_back(sink);
+        if (sinks_.empty())
+            throw Error(kNoReader);
+    }
+
+    json::object list() const { return call(json::object{{"action", "list"}}); }
+    json::object read(const std::string &session, std::uint64_t offset = 0) const {
+        return call(json::object{{"action", "read"}, {"session", session}, {"offset", offset}});
+    }
+
+private:
+    // Asks the first sink that reads its sessions back; a sink that answers "unsupported" (an SDK
+    // sink without a read) is passed over, for this and later calls.
+    json::object call(json::object request) const {
+        request["directory"] = directory_;
+        while (!sinks_.empty()) {
+            const LoadedPlugin *sink = sinks_.front();
+            json::value answer;
+            try {
+                answer = sink->call("audit.read", sink->audit()->read, request);
+            } catch (const PluginCallError &e) {
+                if (e.status == RUSTYOLO_UNSUPPORTED) {
+                    sinks_.erase(sinks_.begin());
+                    continue;
+                }
+                throw Error(e.reason);  // the sink's own words
+            }
+            if (!answer.is_object())
+                throw Error("audit sink " + sink->name() + ": audit.read did not answer with a JSON object");
+            return std::move(answer.as_object());
+        }
+        throw Error(kNoReader);
+    }
+
+    static constexpr const char *kNoReader =
+        "no loaded audit sink can read its sessions back (rustyolo_audit_hooks.read); `rustyolo audit` "
+        "needs one, such as the built-in file sink (rustyolo plugins lists what is loaded)";
+    std::string directory_;
+    mutable std::vector<const LoadedPlugin *> sinks_;
+};
+
+std::string string_at(const json::object &object, const char *key) {
+    const json::value *value = object.if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
+const json::array &sessions_of(const json::object &list) {
+    static const json::array none;
+    const json::value *sessions = list.if_contains("sessions");
+    return sessions && sessions->is_array() ? sessions->as_array() : none;
+}
+
+int list_sessions(const SinkReader &sink) {
+    const json::object list = sink.list();
+    const std::string directory = string_at(list, "location");
+    const json::array &sessions = sessions_of(list);
+    if (sessions.empty()) {
         std::cout << "No audit records in " << directory << " yet.\n";
         return 0;
     }
     std::printf("%-26s %-14s %-10s %5s %8s\n", "STARTED", "SESSION", "AGENT", "EXIT", "BLOCKED");
     int unreadable = 0;
-    for (const auto &file : files) {
+    for (const auto &entry : sessions) {
         try {
-            const auto session = read_session(file);
+            const std::string id = entry.is_object() ? string_at(entry.as_object(), "session") : "";
+            const auto session = session_from_answer(sink.read(id));
             std::printf("%s%s\n", info_line(session.info).c_str(),
                         session.info.truncated && !session.info.live ? "  (last line cut off)" : "");
-        } catch (const Error &e) {
+        } catch (const std::exception &e) {
             std::fflush(stdout);
             std::cerr << "rustyolo: warning: " << e.what() << "\n";
             ++unreadable;
@@ -106,34 +176,6 @@ int list_sessions(const std::string &directory) {
     std::fflush(stdout);
     std::cout << "Records: " << directory << " (rustyolo audit show SESSION)\n";
     return unreadable > 0 ? 1 : 0;
-}
-
-// The file of `wanted`: "latest", a session id, or an unambiguous prefix of one.
-SessionFile find_session(const std::string &directory, const std::string &wanted) {
-    const auto files = list_session_files(directory);
-    if (files.empty())
-        throw Error("no audit records in " + directory + " yet");
-    if (wanted == "latest")
-        return files.back();
-    std::vector<SessionFile> matches;
-    for (const auto &file : files) {
-        const std::string stem = file.name.substr(0, file.name.size() - 6);
-        const std::string id = stem.substr(stem.rfind('-') + 1);
-        if (id == wanted)
-            return file;
-        if (id.rfind(wanted, 0) == 0)
-            matches.push_back(file);
-    }
-    if (matches.size() == 1)
-        return matches.front();
-    if (matches.empty())
-        throw UsageError("no recorded session " + text::quoted(wanted, 80) + " in " + directory +
-                         "; `rustyolo audit` lists them");
-    std::string names;
-    for (const auto &m : matches)
-        names += "\n  " + m.name;
-    throw UsageError("session prefix " + text::quoted(wanted, 80) + " matches " + std::to_string(matches.size()) +
-                     " sessions; give more of the id:" + names);
 }
 
 void print_records(const std::vector<json::object> &records, bool as_json) {
@@ -149,41 +191,39 @@ bool is_exit_record(const json::object &record) {
            event->as_string() == "exit";
 }
 
-// Prints the file's records and then each new one, until the exit record or until no session holds
-// the file any more.
-int follow_file(const SessionFile &file, bool as_json) {
-    UniqueFd fd(open_session_file(file.path));
-    LineParser parser(file.path);
+// Prints the session's records and then each new one, until the exit record or until no session
+// writes it any more.
+int follow_session(const SinkReader &sink, const std::string &wanted, bool as_json) {
+    json::object answer = sink.read(wanted);
+    const std::string session = string_at(answer, "session");
     if (!as_json)
-        std::cerr << "rustyolo: following " << file.path << " (Ctrl-C to stop)\n";
-    bool final_pass = false;
+        std::cerr << "rustyolo: following " << string_at(answer, "location") << " (Ctrl-C to stop)\n";
     for (;;) {
-        std::vector<json::object> records;
-        if (read_records(fd.get(), file.path, parser, records)) {
-            print_records(records, as_json);
-            for (const auto &record : records)
-                if (is_exit_record(record))
-                    return 0;
-            continue;
-        }
-        if (final_pass)
+        const auto records = records_of(answer);
+        print_records(records, as_json);
+        for (const auto &record : records)
+            if (is_exit_record(record))
+                return 0;
+        // Not live before that read: it returned the last records there will be.
+        const json::value *live = answer.if_contains("live");
+        if (!live || !live->is_bool() || !live->as_bool())
             break;
-        if (!is_live(file.path)) {
-            final_pass = true;  // read once more: the last lines may have come just before the unlock
-            continue;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        const json::value *offset = answer.if_contains("offset");
+        if (!offset || !offset->is_int64() || offset->as_int64() < 0)
+            throw Error("the audit sink's read answer has no offset to continue from");
+        if (records.empty())
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        answer = sink.read(session, static_cast<std::uint64_t>(offset->as_int64()));
     }
     if (!as_json)
         std::cerr << "rustyolo: the session ended without an exit record\n";
     return 0;
 }
 
-int show_session(const std::string &directory, const AuditArgs &args) {
-    const SessionFile file = find_session(directory, args.session);
+int show_session(const SinkReader &sink, const AuditArgs &args) {
     if (args.follow)
-        return follow_file(file, args.json);
-    const auto session = read_session(file);
+        return follow_session(sink, args.session, args.json);
+    const auto session = session_from_answer(sink.read(args.session));
     if (args.json) {
         print_records(session.records, true);
         return 0;
@@ -199,16 +239,19 @@ int show_session(const std::string &directory, const AuditArgs &args) {
         std::cout << "(" << info.malformed_lines << " lines of the file are not records and are not shown)\n";
     if (info.truncated && !info.live)
         std::cout << "(the last line is cut off: the session ended before it was written whole)\n";
-    std::cout << "Records: " << file.path << "\n";
+    std::cout << "Records: " << session.location << "\n";
     return 0;
 }
 
-int follow_live(const std::string &directory, bool as_json) {
-    const auto files = list_session_files(directory);
-    for (auto it = files.rbegin(); it != files.rend(); ++it)
-        if (is_live(it->path))
-            return follow_file(*it, as_json);
-    throw Error("no live session: no audit file in " + directory +
+int follow_live(const SinkReader &sink, bool as_json) {
+    const json::object list = sink.list();
+    const json::array &sessions = sessions_of(list);
+    for (auto it = sessions.rbegin(); it != sessions.rend(); ++it) {
+        const json::value *live = it->is_object() ? it->as_object().if_contains("live") : nullptr;
+        if (live && live->is_bool() && live->as_bool())
+            return follow_session(sink, string_at(it->as_object(), "session"), as_json);
+    }
+    throw Error("no live session: no audit file in " + string_at(list, "location") +
                 " is held by a running rustyolo session. `rustyolo audit` lists past sessions, "
                 "`rustyolo audit show latest` shows the last one");
 }
@@ -223,15 +266,15 @@ int audit_command(Context &context, const std::vector<std::string> &args) {
                      "follows the live session. See docs/audit.md.\n";
         return 0;
     }
-    const std::string directory = audit_directory(context.getenv_fn, context.config.audit_dir);
-    if (parsed.action == "show")
-        return show_session(directory, parsed);
-    if (parsed.action == "follow")
-        return follow_live(directory, parsed.json);
-    if (parsed.json)
+    if (parsed.action == "list" && parsed.json)
         throw UsageError(std::string("rustyolo audit --json prints one session's records: use "
                                      "`rustyolo audit show SESSION --json`\n") + kUsage);
-    return list_sessions(directory);
+    const SinkReader sink(context);
+    if (parsed.action == "show")
+        return show_session(sink, parsed);
+    if (parsed.action == "follow")
+        return follow_live(sink, parsed.json);
+    return list_sessions(sink);
 }
 
 }  // namespace rustyolo::cli

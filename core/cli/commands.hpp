@@ -29,7 +29,8 @@ struct ReportedError {
     int code;
 };
 
-// Checks that `image` exists and understands this CLI's Plan schema (its label).
-void check_image(const std::string &runtime, const std::string &image);
+// Checks that `image` exists and understands this CLI's Plan schema (its label), asking the runtime
+// plugin that serves `runtime` (runtime.image_inspect).
+void check_image(const PluginRegistry &registry, const std::string &runtime, const std::string &image);
 
 }  // namespace rustyolo::cli

@@ -43,6 +43,16 @@ void load_plugins(Context &context, const std::vector<std::string> &extra) {
         if (!already)
             context.registry->load(path, false);
     }
+    // No runtime configured: the first one the first runtime plugin serves.
+    if (context.config.runtime.empty())
+        for (const auto &p : context.registry->plugins())
+            if (p->runtime()) {
+                const auto names = p->call_names("runtime.names", p->runtime()->names);
+                if (!names.empty()) {
+                    context.config.runtime = names.front();
+                    break;
+                }
+            }
 }
 
 void load_config(Context &context, const ConfigLayer &cli_layer, bool include_project) {
@@ -90,12 +100,13 @@ void load_config(Context &context, const ConfigLayer &cli_layer, bool include_pr
 std::string image_source_dir() {
     // Installed: <prefix>/share/rustyolo/source; build tree: the source dir it was built from.
     fs::path installed = fs::path(executable_dir()).parent_path() / "share" / "rustyolo" / "source";
+    // The entrypoint's sources mark a complete tree (the runtime plugin's image recipe lives there).
     std::error_code ec;
-    if (fs::exists(installed / "entrypoint" / "Dockerfile", ec))
+    if (fs::exists(installed / "entrypoint" / "CMakeLists.txt", ec))
         return installed.string();
-    if (fs::exists(fs::path(RUSTYOLO_SOURCE_DIR) / "entrypoint" / "Dockerfile", ec))
+    if (fs::exists(fs::path(RUSTYOLO_SOURCE_DIR) / "entrypoint" / "CMakeLists.txt", ec))
         return RUSTYOLO_SOURCE_DIR;
-    throw Error("cannot find the image sources (entrypoint/Dockerfile) under " + installed.string() +
+    throw Error("cannot find the image sources (entrypoint/) under " + installed.string() +
                 "; reinstall rustyolo with scripts/install.sh");
 }
 

@@ -24,6 +24,8 @@ struct Context {
 };
 
 // Loads the built-in plugins, the user's plugin dir, and every --plugin / config `plugins` entry.
+// When no runtime is configured, context.config.runtime becomes the first name the first runtime
+// plugin serves.
 void load_plugins(Context &context, const std::vector<std::string> &extra);
 
 // Loads defaults < user file < project file (trust-checked) < environment < CLI into context.config.
@@ -33,7 +35,7 @@ void load_config(Context &context, const ConfigLayer &cli_layer, bool include_pr
 
 Context make_context(const GetEnv &getenv_fn);
 
-// The directory the Dockerfile and sources for `rustyolo image build` live in.
+// The directory the sources for `rustyolo image build` live in (the image recipe among them).
 std::string image_source_dir();
 
 }  // namespace rustyolo::cli

@@ -47,9 +47,10 @@ bool parse(CLI::App &app, std::vector<std::string> args, int &code) {
     }
 }
 
-// npm packages of every loaded agent plugin's image recipe ("install": {"npm": [...]}).
-std::vector<std::string> agent_npm_packages(const PluginRegistry &registry, const std::vector<std::string> &only) {
-    std::set<std::string> packages;
+// The agents to install and their npm packages, from every loaded agent plugin's image recipe
+// ("install": {"npm": [...]}): [{"name", "npm": [...]}], only those in `only` when it is not empty.
+json::array agent_recipes(const PluginRegistry &registry, const std::vector<std::string> &only) {
+    json::array agents;
     for (const auto &p : registry.plugins()) {
         if (!p->agent())
             continue;
@@ -61,13 +62,33 @@ std::vector<std::string> agent_npm_packages(const PluginRegistry &registry, cons
             json::value profile = p->call("agent.profile", p->agent()->profile, request);
             const auto *install = profile.is_object() ? profile.as_object().if_contains("install") : nullptr;
             const auto *npm = install && install->is_object() ? install->as_object().if_contains("npm") : nullptr;
+            json::array packages;
             if (npm && npm->is_array())
                 for (const auto &pkg : npm->as_array())
                     if (pkg.is_string())
-                        packages.insert(std::string(pkg.as_string()));
+                        packages.push_back(pkg);
+            agents.push_back(json::object{{"name", agent}, {"npm", std::move(packages)}});
         }
     }
+    return agents;
+}
+
+// Every npm package of `agents`, sorted, each once.
+std::vector<std::string> npm_packages(const json::array &agents) {
+    std::set<std::string> packages;
+    for (const auto &agent : agents)
+        for (const auto &pkg : agent.at("npm").as_array())
+            packages.insert(std::string(pkg.as_string()));
     return {packages.begin(), packages.end()};
+}
+
+// A path the runtime plugin names inside the build context: relative, without "..".
+fs::path inside_context(const std::string &context, const std::string &relative, const std::string &plugin) {
+    const fs::path path(relative);
+    if (path.is_absolute() || std::find(path.begin(), path.end(), "..") != path.end())
+        throw Error("plugin " + plugin + ": runtime.image_build names " + text::quoted(relative) +
+                    " for the build context, which is not a path inside it");
+    return relative.empty() ? fs::path(context) : fs::path(context) / path;
 }
 
 // The folders of the source tree that the image's build stage compiles.
@@ -87,28 +108,14 @@ std::string extra_ca_file(const Context &context, const std::string &flag) {
     return "";
 }
 
-// A temporary build context: the sources the image needs and extra-ca.crt; removed afterwards.
+// A temporary build context, removed afterwards. The runtime plugin says what goes where in it.
 class BuildContextDir {
 public:
-    BuildContextDir(const std::string &source, const std::string &ca_file) {
+    BuildContextDir() {
         char pattern[] = "/tmp/rustyolo-image-XXXXXX";
         if (!::mkdtemp(pattern))
             throw Error(std::string("cannot create a temporary build context: ") + std::strerror(errno));
         dir_ = pattern;
-        for (const auto &part : image_source_parts()) {
-            std::error_code ec;
-            fs::copy(fs::path(source) / part, fs::path(dir_) / part,
-                     fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
-            if (ec)
-                throw Error("cannot copy " + source + "/" + part + " into the build context: " + ec.message());
-        }
-        std::error_code ec;
-        if (ca_file.empty()) {
-            std::ofstream(fs::path(dir_) / "extra-ca.crt").flush();
-        } else if (!fs::copy_file(ca_file, fs::path(dir_) / "extra-ca.crt", ec) || ec) {
-            throw Error("cannot read the CA bundle " + ca_file + ": " + ec.message() +
-                        "; give a PEM file with --ca-cert");
-        }
     }
     ~BuildContextDir() {
         std::error_code ec;
@@ -117,6 +124,29 @@ public:
     BuildContextDir(const BuildContextDir &) = delete;
     BuildContextDir &operator=(const BuildContextDir &) = delete;
     const std::string &path() const { return dir_; }
+
+    // Copies the image sources (image_source_parts) from `source` into `target`.
+    static void copy_sources(const std::string &source, const fs::path &target) {
+        std::error_code ec;
+        fs::create_directories(target, ec);
+        for (const auto &part : image_source_parts()) {
+            fs::copy(fs::path(source) / part, target / part,
+                     fs::copy_options::recursive | fs::copy_options::skip_symlinks, ec);
+            if (ec)
+                throw Error("cannot copy " + source + "/" + part + " into the build context: " + ec.message());
+        }
+    }
+    // Writes the CA bundle `ca_file` to `target` (an empty file when there is none).
+    static void copy_ca(const std::string &ca_file, const fs::path &target) {
+        std::error_code ec;
+        fs::create_directories(target.parent_path(), ec);
+        if (ca_file.empty()) {
+            std::ofstream(target).flush();
+        } else if (!fs::copy_file(ca_file, target, ec) || ec) {
+            throw Error("cannot read the CA bundle " + ca_file + ": " + ec.message() +
+                        "; give a PEM file with --ca-cert");
+        }
+    }
 
 private:
     std::string dir_;
@@ -130,23 +160,58 @@ struct ImageBuild {
     bool quiet = false;
 };
 
+std::string string_at(const json::object &object, const char *key) {
+    const json::value *value = object.if_contains(key);
+    return value && value->is_string() ? std::string(value->as_string()) : std::string();
+}
+
 int build_image(Context &context, const ImageBuild &build) {
     const std::string &runtime = context.config.runtime;
-    std::vector<std::string> npm = agent_npm_packages(*context.registry, build.agents);
-    for (const auto &pkg : npm)
-        for (char c : pkg)
-            if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '/' || c == '-' ||
-                  c == '_' || c == '.'))
-                throw Error("agent npm package \"" + pkg + "\" has characters npm package names do not");
-    std::string ca = extra_ca_file(context, build.ca_cert);
-    BuildContextDir dir(image_source_dir(), ca);
-    std::vector<std::string> argv{runtime, "build", "--file", dir.path() + "/entrypoint/Dockerfile",
-                                  "--tag", build.image, "--build-arg", "BASE_IMAGE=" + build.base_image,
-                                  "--build-arg", "AGENT_NPM_PACKAGES=" + join(npm, " "),
-                                  "--build-arg", "PLAN_SCHEMA=" + std::to_string(kPlanSchema)};
-    if (build.quiet)
-        argv.push_back("--quiet");
-    argv.push_back(dir.path());
+    const LoadedPlugin &plugin = find_runtime_plugin(*context.registry, runtime);
+    if (!plugin.runtime()->image_build)
+        throw Error("the runtime plugin " + plugin.name() + " (" + plugin.path() + ") cannot build images (it "
+                    "was built for plugin ABI " + std::to_string(plugin.abi_major()) + "." +
+                    std::to_string(plugin.abi_minor()) + "); build the image with the engine's own tools or "
+                    "update the plugin");
+    const json::array agents = agent_recipes(*context.registry, build.agents);
+    const std::vector<std::string> npm = npm_packages(agents);
+    const std::string ca = extra_ca_file(context, build.ca_cert);
+    const std::string sources = image_source_dir();
+    BuildContextDir dir;
+    json::object request{{"runtime", runtime},
+                         {"image", build.image},
+                         {"base_image", build.base_image},
+                         {"agents", agents},
+                         {"packages", json::object{{"npm", json::value_from(npm)}}},
+                         {"ca_cert", !ca.empty()},
+                         {"plan_schema", kPlanSchema},
+                         {"context_dir", dir.path()},
+                         {"quiet", build.quiet}};
+    json::value answer;
+    try {
+        answer = plugin.call("runtime.image_build", plugin.runtime()->image_build, request);
+    } catch (const PluginCallError &e) {
+        throw Error(e.reason);
+    }
+    std::vector<std::string> argv;
+    const json::object *result = answer.if_object();
+    if (const json::value *a = result ? result->if_contains("argv") : nullptr; a && a->is_array())
+        for (const auto &word : a->as_array())
+            if (word.is_string())
+                argv.emplace_back(word.as_string());
+    if (argv.empty())
+        throw Error("plugin " + plugin.name() + ": runtime.image_build returned no argv");
+    const json::value *provide = result->if_contains("provide");
+    const json::object no_provide;
+    const json::object &wanted = provide && provide->is_object() ? provide->as_object() : no_provide;
+    if (wanted.contains("sources"))
+        BuildContextDir::copy_sources(sources, inside_context(dir.path(), string_at(wanted, "sources"), plugin.name()));
+    if (wanted.contains("ca_cert"))
+        BuildContextDir::copy_ca(ca, inside_context(dir.path(), string_at(wanted, "ca_cert"), plugin.name()));
+    else if (!ca.empty())
+        throw Error("plugin " + plugin.name() + ": runtime.image_build has no place for the CA bundle " + ca +
+                    " the image should trust");
+
     std::cerr << "rustyolo: building " << build.image << " from " << build.base_image << " with "
               << (npm.empty() ? "no npm agents" : join(npm))
               << (ca.empty() ? "" : ", trusting the CA bundle " + ca) << "\n";
@@ -155,9 +220,9 @@ int build_image(Context &context, const ImageBuild &build) {
     process.forward_signals = true;
     int status = run_foreground(argv, process);
     if (status != 0)
-        throw Error("image build failed (" + runtime + " build exited with " + std::to_string(status) +
-                    "); the output above names the step that failed");
-    check_image(runtime, build.image);
+        throw Error("image build failed (" + argv[0] + (argv.size() > 1 ? " " + argv[1] : std::string()) +
+                    " exited with " + std::to_string(status) + "); the output above names the step that failed");
+    check_image(*context.registry, runtime, build.image);
     std::cerr << "rustyolo: built " << build.image << "\n";
     return 0;
 }
@@ -266,7 +331,7 @@ int update_command(Context &context, const std::vector<std::string> &args) {
         int status = run_foreground({context.config.runtime, "pull", ref});
         if (status != 0)
             throw Error(context.config.runtime + " pull " + ref + " failed with " + std::to_string(status));
-        check_image(context.config.runtime, ref);
+        check_image(*context.registry, context.config.runtime, ref);
         return 0;
     }
     ImageBuild build;

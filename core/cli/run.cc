@@ -2,9 +2,7 @@
 #include "core/cli/commands.hpp"
 
 #include "core/audit/hub.hpp"
-#include "core/audit/log_paths.hpp"
 #include "core/audit/summary.hpp"
-#include "core/host/engine_api.hpp"
 #include "core/error.hpp"
 #include "core/host/git_aside_report.hpp"
 #include "core/host/git_dirs.hpp"
@@ -93,32 +91,35 @@ void write_private_file(const std::string &path, const std::string &content) {
 
 }  // namespace
 
-void check_image(const std::string &runtime, const std::string &image) {
-    // The engine's API on its local socket answers in a few ms; the client is asked when it cannot.
-    if (runtime == "docker")
-        if (auto found = inspect_image_via_socket(docker_socket_path([](const char *n) { return std::getenv(n); }),
-                                                  image)) {
-            if (!found->exists)
-                throw Error("the sandbox image " + image + " is not available to " + runtime +
-                            " (no such image); build it with `rustyolo image build` (or choose another with "
-                            "--image)");
-            const auto label = found->labels.find("org.rustyolo.plan-schema");
-            const std::string value = label == found->labels.end() ? "" : label->second;
-            if (value != std::to_string(kPlanSchema))
-                throw Error("the image " + image + " understands Plan schema \"" + value +
-                            "\" but this rustyolo writes schema " + std::to_string(kPlanSchema) +
-                            "; rebuild it with `rustyolo image build`");
-            return;
-        }
-    Captured inspect = run_capture({runtime, "image", "inspect", "--format",
-                                    "{{ index .Config.Labels \"org.rustyolo.plan-schema\" }}", image});
-    if (inspect.status != 0)
-        throw Error("the sandbox image " + image + " is not available to " + runtime + " (" +
-                    inspect.err.substr(0, inspect.err.find('\n')) + "); build it with `rustyolo image "
-                    "build` (or choose another with --image)");
-    std::string label = inspect.out.substr(0, inspect.out.find_last_not_of(" \n") + 1);
-    if (label != std::to_string(kPlanSchema))
-        throw Error("the image " + image + " understands Plan schema \"" + (label == "<no value>" ? "" : label) +
+void check_image(const PluginRegistry &registry, const std::string &runtime, const std::string &image) {
+    const LoadedPlugin &plugin = find_runtime_plugin(registry, runtime);
+    if (!plugin.runtime()->image_inspect) {
+        spdlog::warn("the runtime plugin {} cannot inspect images (it was built for plugin ABI {}.{}), so "
+                     "whether {} exists and reads Plan schema {} is not checked",
+                     plugin.name(), plugin.abi_major(), plugin.abi_minor(), image, kPlanSchema);
+        return;
+    }
+    json::value answer;
+    try {
+        answer = plugin.call("runtime.image_inspect", plugin.runtime()->image_inspect,
+                             json::object{{"runtime", runtime}, {"image", image}});
+    } catch (const PluginCallError &e) {
+        throw Error("cannot check the sandbox image " + image + ": " + e.reason);
+    }
+    const json::object *found = answer.if_object();
+    const json::value *present = found ? found->if_contains("present") : nullptr;
+    if (!present || !present->is_bool())
+        throw Error("plugin " + plugin.name() + ": runtime.image_inspect answered without \"present\"");
+    if (!present->as_bool()) {
+        const json::value *reason = found->if_contains("reason");
+        const std::string why = reason && reason->is_string() ? std::string(reason->as_string()) : "no such image";
+        throw Error("the sandbox image " + image + " is not available to " + runtime + " (" + why +
+                    "); build it with `rustyolo image build` (or choose another with --image)");
+    }
+    const json::value *label = found->if_contains("plan_schema");
+    const std::string value = label && label->is_string() ? std::string(label->as_string()) : "";
+    if (value != std::to_string(kPlanSchema))
+        throw Error("the image " + image + " understands Plan schema \"" + value +
                     "\" but this rustyolo writes schema " + std::to_string(kPlanSchema) +
                     "; rebuild it with `rustyolo image build`");
 }
@@ -149,7 +150,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         audit = std::make_unique<AuditHub>(
             find_audit_sinks(*context.registry, c.audit_sinks),
             AuditSessionInfo{build.session, build.agent, c.audit_log,
-                             audit_directory(context.getenv_fn, c.audit_dir),
+                             c.audit_dir,
                              c.audit_syslog_socket, c.audit_max_bytes});
         build.on_mount_refused = [&audit](const json::object &details) {
             audit->host_record("mount", "block", "refused", details);
@@ -242,7 +243,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     }
 
     SessionFiles cleanup(session_dir);
-    check_image(plan.runtime, plan.image);
+    check_image(*context.registry, plan.runtime, plan.image);
     int code = 0;
     try {
         audit->host_record("lifecycle", "info", "start",

@@ -61,7 +61,7 @@ std::unique_ptr<CLI::App> make_run_app(RunOptions &options) {
                     "Sandbox message appended to the agent's system prompt, or \"none\"")
         ->type_name("TEXT");
     app->add_option("--seccomp-profile", s.seccomp_profile,
-                    "Docker-format seccomp JSON, \"default\", or \"none\" (disables it, loudly)")
+                    "A seccomp profile in the engine's JSON format, \"default\", or \"none\" (disables it, loudly)")
         ->type_name("FILE");
     app->add_option("--memory", s.memory, "Memory limit: 4g, 512m, or unlimited (default 4g)")->type_name("SIZE");
     app->add_option("--cpus", s.cpus, "CPU limit: 4, 0.5, or unlimited (default 4)")->type_name("N");
@@ -94,7 +94,9 @@ std::unique_ptr<CLI::App> make_run_app(RunOptions &options) {
     app->add_option("--network", s.network, "The engine network to attach to (default: the engine's)")
         ->type_name("NAME");
     app->add_flag("--allow-lan", s.allow_lan, "Allow private-range (LAN) destinations");
-    app->add_option("--runtime", s.runtime, "docker (default) or podman")->type_name("NAME");
+    app->add_option("--runtime", s.runtime,
+                    "A runtime a runtime plugin serves (default: the configured one; `rustyolo plugins` lists them)")
+        ->type_name("NAME");
     app->add_option("--firewall", s.firewall, "nftables (default) or iptables")->type_name("NAME");
     app->add_flag("--debug", options.debug, "Log what rustyolo does");
     return app;

@@ -49,7 +49,7 @@ struct ConfigLayer {
     // [network] / [runtime] (rustyolo additions)
     std::optional<std::string> network;                      // engine network name
     std::optional<bool> allow_lan;
-    std::optional<std::string> runtime;                      // docker | podman
+    std::optional<std::string> runtime;                      // a name a runtime plugin serves
     std::optional<std::string> firewall;                     // nftables | iptables
     std::vector<std::string> plugins;                        // extra plugin files
 };

@@ -73,7 +73,7 @@ std::optional<double> parse_limit(std::string_view text, LimitKind kind) {
     auto suffix = lowercase(text.substr(end));
     double scale = 1;
     if (kind == LimitKind::memory && !suffix.empty()) {
-        if (suffix.size() == 2 && suffix[1] == 'b') suffix.pop_back();  // "4gb" as docker allows
+        if (suffix.size() == 2 && suffix[1] == 'b') suffix.pop_back();  // "4gb" as the engine allows
         static constexpr std::string_view kUnits = "bkmgt";
         const auto unit = suffix.size() == 1 ? kUnits.find(suffix[0]) : std::string_view::npos;
         if (unit == std::string_view::npos) return std::nullopt;

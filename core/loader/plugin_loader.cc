@@ -50,19 +50,22 @@ void check_owner_and_mode(const std::string &plugin, const std::string &what, co
                               "); install it somewhere you own");
 }
 
-// The struct_size rule of plugin_abi.h: at least the ABI 1.0 size, at most what this host knows
-// (a plugin of the same or an older minor cannot have a larger struct).
+// The struct_size rule of plugin_abi.h: at least the ABI 1.0 size (`oldest`), at most what this
+// host knows (a plugin of the same or an older minor cannot have a larger struct). The fields a
+// plugin of an older minor does not have stay NULL.
 template <class T>
-bool copy_table(const std::string &path, const char *table, const T *from, T &to) {
+bool copy_table(const std::string &path, const char *table, const T *from, T &to,
+                std::size_t oldest = sizeof(T)) {
     if (!from)
         return false;
     constexpr std::uint32_t known = sizeof(T);
-    if (from->struct_size < sizeof(std::uint32_t) + sizeof(void *) || from->struct_size > known)
+    if (from->struct_size < oldest || from->struct_size > known)
         throw PluginLoadError("plugin " + path + ": refused: its " + table + " table declares struct_size " +
                               std::to_string(from->struct_size) + " but ABI " +
                               std::to_string(RUSTYOLO_ABI_MAJOR) + "." + std::to_string(RUSTYOLO_ABI_MINOR) +
-                              " defines it as " + std::to_string(known) +
-                              " bytes; the plugin was built against a different SDK — rebuild it");
+                              " defines it as " + std::to_string(known) + " bytes" +
+                              (oldest != known ? " (" + std::to_string(oldest) + " in ABI 1.0)" : std::string()) +
+                              "; the plugin was built against a different SDK — rebuild it");
     std::memset(&to, 0, sizeof to);
     std::memcpy(&to, from, from->struct_size);
     return true;
@@ -91,6 +94,8 @@ struct LoadedPlugin::HostContext {
 
 namespace {
 
+// Plugins may log from their own threads (plugin_abi.h, "Threads"): spdlog's free functions use the
+// default logger, which the CLI and the entrypoint install with a multi-threaded sink.
 void host_log(const std::string *name, int32_t level, const char *message) {
     const char *text = message ? message : "";
     switch (level) {
@@ -124,7 +129,7 @@ json::value LoadedPlugin::finish(const char *hook, rustyolo_status status, const
             throw UsageError(message);
         throw PluginCallError("plugin " + name_ + " (" + path_ + "): " + hook + " failed (" +
                                   status_name(status) + "): " + message,
-                              status);
+                              status, message);
     }
     if (out.empty())
         return nullptr;
@@ -261,8 +266,9 @@ LoadedPlugin &PluginRegistry::load(const std::string &path, bool builtin, const 
     plugin->has_mount_ = copy_table(path, "mount", desc.mount, plugin->mount_);
     plugin->has_resource_ = copy_table(path, "resource", desc.resource, plugin->resource_);
     plugin->has_syscall_ = copy_table(path, "syscall", desc.syscall, plugin->syscall_);
-    plugin->has_audit_ = copy_table(path, "audit", desc.audit, plugin->audit_);
-    plugin->has_runtime_ = copy_table(path, "runtime", desc.runtime, plugin->runtime_);
+    plugin->has_audit_ = copy_table(path, "audit", desc.audit, plugin->audit_, RUSTYOLO_AUDIT_HOOKS_SIZE_1_0);
+    plugin->has_runtime_ =
+        copy_table(path, "runtime", desc.runtime, plugin->runtime_, RUSTYOLO_RUNTIME_HOOKS_SIZE_1_0);
 
     plugin->host_context_ = std::make_unique<LoadedPlugin::HostContext>();
     plugin->host_context_->plugin = plugin->name_;

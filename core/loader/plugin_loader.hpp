@@ -21,18 +21,21 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// A hook call failed. `status` is the plugin's status code.
+// A hook call failed. `status` is the plugin's status code; `reason` the plugin's own message
+// (its last_error), without the plugin and hook names the full message starts with.
 class PluginCallError : public std::runtime_error {
 public:
-    PluginCallError(const std::string &message, rustyolo_status code)
-        : std::runtime_error(message), status(code) {}
+    PluginCallError(const std::string &message, rustyolo_status code, std::string why = {})
+        : std::runtime_error(message), status(code), reason(why.empty() ? message : std::move(why)) {}
     rustyolo_status status;
+    std::string reason;
 };
 
 // What the host gives every plugin it loads.
 struct HostServices {
     std::string side = "host";  // "host" or "container"
-    // Receives audit events emitted by plugins (JSON objects); may be empty.
+    // Receives audit events emitted by plugins (JSON objects); may be empty. Plugins may emit from
+    // their own threads (plugin_abi.h, "Threads"), so this must be safe to call concurrently.
     std::function<void(const std::string &plugin, const boost::json::object &event)> audit;
 };
 

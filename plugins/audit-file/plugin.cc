@@ -1,11 +1,18 @@
 // audit-file: the built-in audit sink that writes one JSON-lines file per session (file_sink.hpp).
 // The hub calls open({"session", "agent", "level", "started", "directory", "max_bytes", ...}), then
 // event(record) for each record, then close({"exit_code", "counts"}); records are written exactly as
-// received until the file reaches max_bytes (record_cap.hpp says what happens then).
+// received until the file reaches max_bytes (record_cap.hpp says what happens then). "directory" is
+// the configured one ("" for the default, log_paths.hpp). read() lists the sessions of the
+// directory and reads one back (session_store.hpp), for `rustyolo audit`.
 #include "plugins/audit-file/file_sink.hpp"
+#include "plugins/audit-file/log_paths.hpp"
 #include "plugins/audit-file/record_cap.hpp"
+#include "plugins/audit-file/session_store.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
+
+#include <cstdlib>
+#include <stdexcept>
 
 namespace rustyolo::audit_file {
 namespace {
@@ -24,7 +31,7 @@ public:
     using sdk::Plugin::Plugin;
 
     json::value open(const json::object &session) override {
-        const std::string directory = required_string(session, "directory");
+        const std::string directory = resolve_directory(session);
         const std::string started = required_string(session, "started");
         const std::string id = required_string(session, "session");
         // The cap: 0 or absent (an older host) means none.
@@ -59,7 +66,44 @@ public:
         sink_.close();
     }
 
+    json::value read(const json::object &request) override {
+        const std::string directory = resolve_directory(request);
+        const std::string action = sdk::string_or(request, "action", "");
+        try {
+            if (action == "list")
+                return list_answer(directory);
+            if (action == "read") {
+                const std::string session = sdk::string_or(request, "session", "");
+                if (session.empty())
+                    throw sdk::InvalidInput("audit read request: session must be a non-empty string");
+                std::uint64_t offset = 0;
+                if (const json::value *value = request.if_contains("offset")) {
+                    if (!value->is_int64() || value->as_int64() < 0)
+                        throw sdk::InvalidInput("audit read request: offset must be a non-negative integer");
+                    offset = static_cast<std::uint64_t>(value->as_int64());
+                }
+                return read_answer(directory, session, offset);
+            }
+        } catch (const std::invalid_argument &e) {
+            throw sdk::InvalidInput(e.what());
+        }
+        throw sdk::InvalidInput("audit read request: action must be \"list\" or \"read\", not \"" + action + "\"");
+    }
+
 private:
+    // The directory of an open or read request: the configured one ("" or absent: the default).
+    static std::string resolve_directory(const json::object &request) {
+        const json::value *value = request.if_contains("directory");
+        if (value && !value->is_string())
+            throw sdk::InvalidInput("audit request field 'directory' must be a string");
+        try {
+            return audit_directory([](const char *name) { return std::getenv(name); },
+                                   value ? std::string(value->as_string()) : std::string());
+        } catch (const std::invalid_argument &e) {
+            throw sdk::InvalidInput(e.what());
+        }
+    }
+
     static constexpr std::uint64_t kMinMaxBytes = 64 * 1024;  // as the host's parse_audit_max_bytes
     FileSink sink_;
     RecordCap cap_;

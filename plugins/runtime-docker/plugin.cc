@@ -1,5 +1,7 @@
-// The `runtime-docker` plugin: turns a Plan into a `docker run` (or `podman run`) command.
+// The `runtime-docker` plugin: turns a Plan into a `docker run` (or `podman run`) command, tells
+// what the engine knows of a sandbox image, and gives the command that builds one.
 #include "plugins/runtime-docker/docker_argv.hpp"
+#include "plugins/runtime-docker/image.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 
@@ -35,6 +37,32 @@ public:
         } catch (const std::invalid_argument &e) {
             throw sdk::InvalidInput(e.what());
         }
+    }
+
+    json::value image_inspect(const json::object &request) override {
+        const std::string runtime = served(request);
+        const json::value &image = sdk::require(request, "image");
+        if (!image.is_string() || image.as_string().empty())
+            throw sdk::InvalidInput("image inspect request: image must be a non-empty string");
+        return rustyolo::docker::inspect_image(runtime, std::string(image.as_string()));
+    }
+
+    json::value image_build(const json::object &request) override {
+        served(request);
+        try {
+            return rustyolo::docker::build_command(request);
+        } catch (const std::invalid_argument &e) {
+            throw sdk::InvalidInput(e.what());
+        }
+    }
+
+private:
+    // The request's runtime, when this plugin serves it.
+    static std::string served(const json::object &request) {
+        const std::string runtime = sdk::string_or(request, "runtime", "docker");
+        if (runtime != "docker" && runtime != "podman")
+            throw sdk::Unsupported("runtime " + runtime + " is not served by runtime-docker");
+        return runtime;
     }
 };
 

@@ -16,9 +16,20 @@
  *   5. The host calls hook functions with that instance, from one thread at a time.
  *   6. The host calls `destroy(instance)` before exit (it may skip it on abnormal exit).
  *
+ * Threads
+ *   Hook functions are called from one thread at a time (step 5); a plugin needs no locking for
+ *   calls the host makes. A plugin MAY call host_api->log and host_api->audit from any thread,
+ *   including threads it starts itself (a packet reader, a feeder), at any time between create()
+ *   returning and destroy() returning: the host implements both thread-safe (its logger is a
+ *   multi-threaded one; audit events are handed to a queue behind a lock). Both copy their
+ *   argument before they return. A plugin must not call them after destroy() returned, so it joins
+ *   its threads in destroy(). Nothing else of the host_api is called from plugin threads.
+ *
  * Versioning
  *   Structs start with `struct_size` and are append-only: a new minor version only appends fields.
  *   The host copies the part it knows and treats missing trailing fields as NULL/0.
+ *   ABI 1.1 appended rustyolo_audit_hooks.read, rustyolo_runtime_hooks.image_inspect and
+ *   rustyolo_runtime_hooks.image_build; a plugin built against 1.0 loads and those read as NULL.
  *   A new major version may change anything; hosts refuse plugins of another major.
  *
  * Errors
@@ -42,7 +53,7 @@ extern "C" {
 #endif
 
 #define RUSTYOLO_ABI_MAJOR 1u
-#define RUSTYOLO_ABI_MINOR 0u
+#define RUSTYOLO_ABI_MINOR 1u
 
 /* The one symbol a plugin exports. */
 #define RUSTYOLO_PLUGIN_ENTRY_SYMBOL "rustyolo_plugin_entry"
@@ -169,6 +180,31 @@ typedef struct rustyolo_audit_hooks {
     rustyolo_status (*event)(void *instance, const char *event_json, const rustyolo_writer *out);
     /* summary_json: {"exit_code", "counts"}. result: nothing. */
     rustyolo_status (*close)(void *instance, const char *summary_json, const rustyolo_writer *out);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Reads the sink's own past sessions back, for `rustyolo audit`. Called on an instance that
+     * has not been open()ed. May be NULL: the sink keeps nothing it can read back.
+     * request: {"action": "list"|"read",
+     *           "directory": string — the configured place ("" = the sink's default; a sink that
+     *                        keeps no files may ignore it),
+     *           "session": string — read only: a session id, an unambiguous prefix of one, or
+     *                      "latest",
+     *           "offset": int — read only: where to start (0, or the "offset" a previous read of
+     *                     the same session returned, to get only what was added since)}
+     * list result: {"location": string (where the sessions are kept, for the user),
+     *               "sessions": [{"session": id, "started": string (from the sink's own naming),
+     *                             "location": string, "live": bool}]  — oldest first}
+     * read result: {"session": the exact id, "started": string, "location": string,
+     *               "records": [audit record objects, in the order written, from offset on],
+     *               "offset": int (just after the last whole record returned),
+     *               "malformed_lines": int (lines from offset on that are not records),
+     *               "truncated": bool (bytes after the last whole record: cut off or being written),
+     *               "live": bool (a running session held the record store before this read began;
+     *                       false: the records returned are its last ones)}
+     * RUSTYOLO_INVALID for a session that matches none or several (the message lists them) or a
+     * bad directory; RUSTYOLO_ERROR when the store cannot be read. */
+    rustyolo_status (*read)(void *instance, const char *request_json, const rustyolo_writer *out);
 } rustyolo_audit_hooks;
 
 /* Runtime (host): how a Plan becomes a running container. */
@@ -180,7 +216,43 @@ typedef struct rustyolo_runtime_hooks {
      *           "runtime_dir": host path}
      * result:  {"argv": [strings]} — the command the host runs (the host spawns it, never a shell). */
     rustyolo_status (*command)(void *instance, const char *request_json, const rustyolo_writer *out);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* What the engine knows of a sandbox image. May be NULL (the host then cannot check images).
+     * request: {"runtime": name, "image": reference}
+     * result:  {"present": bool,
+     *           "plan_schema": string|null — the image's plan-schema label (the Plan schema its
+     *                          entrypoint reads), null when absent or the image is not present,
+     *           "agents": [{"name": string, "version": string|null}] — the agents the image was
+     *                     built with (empty when it does not say),
+     *           "reason": string — optional, when not present: why, in the engine's words}
+     * RUSTYOLO_ERROR when the engine cannot be asked (the message says why). */
+    rustyolo_status (*image_inspect)(void *instance, const char *request_json, const rustyolo_writer *out);
+
+    /* How to build a sandbox image. May be NULL (`rustyolo image build` then refuses).
+     * request: {"runtime": name, "image": the tag to build, "base_image": reference,
+     *           "agents": [{"name": string, "npm": [package names]}] — the agents to install,
+     *           "packages": {"npm": [package names]} — every package to install (agents' and extra),
+     *           "ca_cert": bool — whether the host provides an extra CA bundle to trust,
+     *           "plan_schema": int — the Plan schema the image's entrypoint reads,
+     *           "context_dir": host path — an empty private directory the host fills as the
+     *                          result says and removes after the build,
+     *           "quiet": bool}
+     * result:  {"argv": [strings] — the build command; the host spawns it (never a shell) with
+     *                   its own stdin/stdout/stderr and checks the image with image_inspect after,
+     *           "provide": {"sources": path relative to context_dir where the host copies the
+     *                                  image sources (CMakeLists.txt, sdk, core, plugins,
+     *                                  entrypoint), "" for context_dir itself,
+     *                       "ca_cert": path relative to context_dir where the host writes the CA
+     *                                  bundle (an empty file when there is none)}}
+     * RUSTYOLO_INVALID names a bad value (e.g. a package name the build cannot carry). */
+    rustyolo_status (*image_build)(void *instance, const char *request_json, const rustyolo_writer *out);
 } rustyolo_runtime_hooks;
+
+/* The sizes of the hook tables in ABI 1.0, for the host's struct_size checks. */
+#define RUSTYOLO_AUDIT_HOOKS_SIZE_1_0 (offsetof(rustyolo_audit_hooks, read))
+#define RUSTYOLO_RUNTIME_HOOKS_SIZE_1_0 (offsetof(rustyolo_runtime_hooks, image_inspect))
 
 /* What rustyolo_plugin_entry() returns. [static], with every pointer in it [static]. */
 typedef struct rustyolo_plugin_descriptor {

@@ -138,6 +138,11 @@ public:
     virtual json::value open(const json::object &session) = 0;
     virtual void event(const json::object &event) = 0;
     virtual void close(const json::object &summary) = 0;
+    // ABI 1.1: reads the sink's past sessions back ({"action": "list"|"read", ...}, plugin_abi.h).
+    // The default: this sink keeps nothing it can read back.
+    virtual json::value read(const json::object & /*request*/) {
+        throw Unsupported("this audit sink cannot read its sessions back");
+    }
 };
 
 class RuntimeHook {
@@ -145,6 +150,14 @@ public:
     virtual ~RuntimeHook() = default;
     virtual std::vector<std::string> runtime_names() = 0;
     virtual json::value command(const json::object &request) = 0;
+    // ABI 1.1: what the engine knows of an image (plugin_abi.h). The default: it cannot tell.
+    virtual json::value image_inspect(const json::object & /*request*/) {
+        throw Unsupported("this runtime plugin cannot inspect images");
+    }
+    // ABI 1.1: the command that builds a sandbox image (plugin_abi.h). The default: it cannot.
+    virtual json::value image_build(const json::object & /*request*/) {
+        throw Unsupported("this runtime plugin cannot build images");
+    }
 };
 
 namespace detail {
@@ -309,6 +322,21 @@ struct Glue {
             return nullptr;
         });
     }
+    static rustyolo_status audit_read(void *i, const char *req, const rustyolo_writer *out) noexcept {
+        return guarded(i, out, [req](Plugin &p) -> json::value {
+            return as<AuditHook, P>(p).read(parse_object(req, "audit read request"));
+        });
+    }
+    static rustyolo_status runtime_image_inspect(void *i, const char *req, const rustyolo_writer *out) noexcept {
+        return guarded(i, out, [req](Plugin &p) -> json::value {
+            return as<RuntimeHook, P>(p).image_inspect(parse_object(req, "image inspect request"));
+        });
+    }
+    static rustyolo_status runtime_image_build(void *i, const char *req, const rustyolo_writer *out) noexcept {
+        return guarded(i, out, [req](Plugin &p) -> json::value {
+            return as<RuntimeHook, P>(p).image_build(parse_object(req, "image build request"));
+        });
+    }
     static rustyolo_status runtime_names(void *i, const rustyolo_writer *out) noexcept {
         return guarded(i, out, [](Plugin &p) -> json::value {
             return to_array(as<RuntimeHook, P>(p).runtime_names());
@@ -330,9 +358,10 @@ struct Glue {
         static const rustyolo_syscall_hooks syscall{sizeof(rustyolo_syscall_hooks), syscall_prepare,
                                                     syscall_install};
         static const rustyolo_audit_hooks audit{sizeof(rustyolo_audit_hooks), audit_open, audit_event,
-                                                audit_close};
+                                                audit_close, audit_read};
         static const rustyolo_runtime_hooks runtime{sizeof(rustyolo_runtime_hooks), runtime_names,
-                                                    runtime_command};
+                                                    runtime_command, runtime_image_inspect,
+                                                    runtime_image_build};
         static const rustyolo_plugin_descriptor d{
             sizeof(rustyolo_plugin_descriptor),
             RUSTYOLO_ABI_MAJOR,

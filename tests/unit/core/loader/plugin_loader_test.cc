@@ -7,7 +7,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
+
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <set>
+#include <sstream>
 #include <string>
 
 namespace rustyolo {
@@ -161,7 +168,7 @@ TEST(PluginLoader, EveryThrowingHookBecomesAnErrorNamingPluginAndHook) {
 
 TEST(PluginLoader, WrongMajorIsRefusedNamingFileAndBothVersions) {
     expect_refused(fixture("wrong_major"),
-                   {fixture("wrong_major"), "ABI 2.0", "ABI " + std::to_string(RUSTYOLO_ABI_MAJOR) + "." +
+                   {fixture("wrong_major"), "ABI 2." + std::to_string(RUSTYOLO_ABI_MINOR), "ABI " + std::to_string(RUSTYOLO_ABI_MAJOR) + "." +
                                                            std::to_string(RUSTYOLO_ABI_MINOR),
                     "major"});
 }
@@ -192,6 +199,88 @@ TEST(PluginLoader, RawCPluginWithinTheRulesLoads) {
     PluginRegistry registry(HostServices{});
     const LoadedPlugin &p = registry.load(fixture("minimal"), false);
     EXPECT_EQ(p.hooks(), std::vector<std::string>{"mount"});
+}
+
+TEST(PluginLoader, PluginOfAbi10LoadsAndTheHooksAppendedIn11ReadAsNull) {
+    PluginRegistry registry(HostServices{});
+    const LoadedPlugin &p = registry.load(fixture("abi_1_0"), false);
+    EXPECT_EQ(p.abi_major(), 1u);
+    EXPECT_EQ(p.abi_minor(), 0u);
+    EXPECT_EQ(p.hooks(), (std::vector<std::string>{"audit", "runtime"}));
+    ASSERT_NE(p.runtime(), nullptr);
+    ASSERT_NE(p.audit(), nullptr);
+    // What 1.0 had works ...
+    EXPECT_EQ(p.call_names("runtime.names", p.runtime()->names), std::vector<std::string>{"old-engine"});
+    EXPECT_EQ(json::serialize(p.call("runtime.command", p.runtime()->command, json::object{})),
+              R"({"argv":["old-engine","run"]})");
+    EXPECT_NE(p.audit()->close, nullptr);
+    // ... and what 1.1 appended is NULL, not whatever follows the plugin's shorter tables.
+    EXPECT_EQ(p.runtime()->image_inspect, nullptr);
+    EXPECT_EQ(p.runtime()->image_build, nullptr);
+    EXPECT_EQ(p.audit()->read, nullptr);
+    try {
+        p.call("runtime.image_inspect", p.runtime()->image_inspect, json::object{});
+        FAIL() << "a NULL hook was called";
+    } catch (const PluginCallError &e) {
+        EXPECT_EQ(e.status, RUSTYOLO_UNSUPPORTED);
+        EXPECT_NE(std::string(e.what()).find("runtime.image_inspect is not implemented"), std::string::npos);
+    }
+}
+
+// plugin_abi.h, "Threads": a plugin may call host_api->log and host_api->audit from its own threads.
+// Every line and every event of 8 threads at once arrives whole.
+TEST(PluginLoader, LogAndAuditFromThePluginsOwnThreadsArriveWhole) {
+    std::mutex mutex;
+    std::map<std::string, int> events;
+    PluginRegistry registry(HostServices{"host", [&](const std::string &plugin, const json::object &event) {
+                                              std::lock_guard lock(mutex);
+                                              ++events[plugin + " " + json::serialize(event.at("details"))];
+                                          }});
+    std::ostringstream lines;
+    auto previous = spdlog::default_logger();
+    auto logger = std::make_shared<spdlog::logger>("threads", std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+    logger->set_pattern("%v");
+    spdlog::set_default_logger(logger);
+    const LoadedPlugin &p = registry.load(fixture("threaded"), false);
+    constexpr int kThreads = 8, kEvents = 300;
+    p.call("mount.judge", p.mount()->judge, json::object{{"threads", kThreads}, {"events", kEvents}});
+    spdlog::set_default_logger(previous);
+
+    EXPECT_EQ(events.size(), static_cast<std::size_t>(kThreads * kEvents));
+    for (const auto &[key, n] : events)
+        EXPECT_EQ(n, 1) << key;
+    std::set<std::string> seen;
+    std::istringstream in(lines.str());
+    for (std::string line; std::getline(in, line);)
+        seen.insert(line);
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(kThreads * kEvents));
+    EXPECT_TRUE(seen.contains("[fixture-threaded] thread 7 event 299"));
+}
+
+TEST(PluginLoader, PluginOfTheCurrentAbiHasTheAppendedHooks) {
+    PluginRegistry registry(HostServices{});
+    const LoadedPlugin &p = registry.load(fixture("good"), false);
+    EXPECT_EQ(p.abi_minor(), RUSTYOLO_ABI_MINOR);
+    if (p.runtime()) {
+        EXPECT_NE(p.runtime()->image_inspect, nullptr);
+        EXPECT_NE(p.runtime()->image_build, nullptr);
+    }
+    if (p.audit()) {
+        EXPECT_NE(p.audit()->read, nullptr);
+    }
+}
+
+TEST(PluginLoader, PluginCallErrorCarriesThePluginsOwnReason) {
+    PluginRegistry registry(HostServices{});
+    const LoadedPlugin &p = registry.load(fixture("throws"), false);
+    ASSERT_NE(p.mount(), nullptr);
+    try {
+        p.call("mount.judge", p.mount()->judge, json::object{});
+        FAIL();
+    } catch (const PluginCallError &e) {
+        EXPECT_NE(std::string(e.what()).find("plugin fixture-throws"), std::string::npos) << e.what();
+        EXPECT_EQ(e.reason, "mount.judge exploded");
+    }
 }
 
 TEST(PluginLoader, RelativePathIsRefused) {

@@ -1,14 +1,13 @@
 // Where the audit records go by default, and a configured directory.
-#include "core/audit/log_paths.hpp"
-
-#include "core/error.hpp"
+#include "plugins/audit-file/log_paths.hpp"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <memory>
+#include <stdexcept>
 
-namespace rustyolo {
+namespace rustyolo::audit_file {
 namespace {
 
 GetEnv env_of(std::map<std::string, std::string> vars) {
@@ -39,8 +38,8 @@ TEST(AuditPaths, ConfiguredDirectoryWinsAndExpandsTilde) {
 }
 
 TEST(AuditPaths, RelativeConfiguredDirectoryIsRejected) {
-    EXPECT_THROW(audit_directory(env_of({{"HOME", "/h"}}), "audit"), UsageError);
+    EXPECT_THROW(audit_directory(env_of({{"HOME", "/h"}}), "audit"), std::invalid_argument);
 }
 
 }  // namespace
-}  // namespace rustyolo
+}  // namespace rustyolo::audit_file

@@ -1,4 +1,4 @@
-#include "core/host/engine_api.hpp"
+#include "plugins/runtime-docker/engine_api.hpp"
 
 #include <gtest/gtest.h>
 
@@ -13,7 +13,7 @@
 #include <string>
 #include <thread>
 
-namespace rustyolo {
+namespace rustyolo::docker {
 namespace {
 
 namespace fs = std::filesystem;
@@ -130,4 +130,4 @@ TEST(EngineApi, AnythingUnusualLeavesItToTheClient) {
 }
 
 }  // namespace
-}  // namespace rustyolo
+}  // namespace rustyolo::docker

@@ -1,4 +1,4 @@
-#include "core/host/engine_api.hpp"
+#include "plugins/runtime-docker/engine_api.hpp"
 
 #include <rustyolo/sdk/send_all.hpp>
 #include <rustyolo/sdk/unique_fd.hpp>
@@ -17,7 +17,9 @@
 #include <fstream>
 #include <sstream>
 
-namespace rustyolo {
+#include <pwd.h>
+
+namespace rustyolo::docker {
 
 namespace json = boost::json;
 
@@ -36,6 +38,15 @@ bool plain_reference(const std::string &image) {
     return true;
 }
 
+// The user's home directory: $HOME when absolute, else the passwd entry; "" when neither.
+std::string home_dir(const GetEnv &getenv_fn) {
+    if (const char *home = getenv_fn("HOME"); home && *home == '/')
+        return home;
+    if (const passwd *pw = ::getpwuid(::getuid()); pw && pw->pw_dir)
+        return pw->pw_dir;
+    return {};
+}
+
 }  // namespace
 
 // The docker client's chosen context in its config file ("" when none, or unreadable as JSON: then
@@ -46,11 +57,10 @@ std::string configured_context(const GetEnv &getenv_fn) {
     if (dir && *dir) {
         path = std::string(dir) + "/config.json";
     } else {
-        try {
-            path = home_dir(getenv_fn) + "/.docker/config.json";
-        } catch (const std::exception &) {
+        const std::string home = home_dir(getenv_fn);
+        if (home.empty())
             return "?";
-        }
+        path = home + "/.docker/config.json";
     }
     std::ifstream in(path);
     if (!in)
@@ -148,4 +158,4 @@ std::optional<EngineImage> inspect_image_via_socket(const std::string &socket_pa
     return image_info;
 }
 
-}  // namespace rustyolo
+}  // namespace rustyolo::docker

@@ -5,15 +5,15 @@
 // the docker client instead, so the result never differs from `docker image inspect`.
 #pragma once
 
-#include "core/private_header.hpp"
-
-#include "core/host/paths.hpp"
-
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 
-namespace rustyolo {
+namespace rustyolo::docker {
+
+// getenv(3), or a stand-in for it in tests.
+using GetEnv = std::function<const char *(const char *)>;
 
 struct EngineImage {
     bool exists = false;
@@ -29,4 +29,4 @@ std::string docker_socket_path(const GetEnv &getenv_fn);
 std::optional<EngineImage> inspect_image_via_socket(const std::string &socket_path, const std::string &image,
                                                     int timeout_ms = 2000);
 
-}  // namespace rustyolo
+}  // namespace rustyolo::docker

@@ -1,0 +1,95 @@
+// The image commands of the runtime-docker plugin: the build argv and the agents label.
+#include "plugins/runtime-docker/image.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace rustyolo::docker {
+namespace {
+
+namespace json = boost::json;
+
+json::object build_request() {
+    return json::object{
+        {"runtime", "docker"},
+        {"image", "rustyolo:test"},
+        {"base_image", "debian:bookworm-slim"},
+        {"agents", json::array{json::object{{"name", "claude"}, {"npm", json::array{"@anthropic-ai/claude-code"}}},
+                               json::object{{"name", "codex"}, {"npm", json::array{"@openai/codex@0.5.1"}}}}},
+        {"packages", json::object{{"npm", json::array{"@anthropic-ai/claude-code", "@openai/codex@0.5.1"}}}},
+        {"ca_cert", false},
+        {"plan_schema", 2},
+        {"context_dir", "/tmp/ctx"},
+        {"quiet", true}};
+}
+
+std::vector<std::string> argv_of(const json::object &result) {
+    return json::value_to<std::vector<std::string>>(result.at("argv"));
+}
+
+bool has_pair(const std::vector<std::string> &argv, const std::string &a, const std::string &b) {
+    for (std::size_t i = 0; i + 1 < argv.size(); ++i)
+        if (argv[i] == a && argv[i + 1] == b)
+            return true;
+    return false;
+}
+
+TEST(RuntimeImage, BuildCommandCarriesBaseAgentsSchemaAndContext) {
+    const json::object result = build_command(build_request());
+    const auto argv = argv_of(result);
+    ASSERT_GE(argv.size(), 3u);
+    EXPECT_EQ(argv[0], "docker");
+    EXPECT_EQ(argv[1], "build");
+    EXPECT_TRUE(has_pair(argv, "--file", "/tmp/ctx/entrypoint/Dockerfile"));
+    EXPECT_TRUE(has_pair(argv, "--tag", "rustyolo:test"));
+    EXPECT_TRUE(has_pair(argv, "--build-arg", "BASE_IMAGE=debian:bookworm-slim"));
+    EXPECT_TRUE(has_pair(argv, "--build-arg", "AGENT_NPM_PACKAGES=@anthropic-ai/claude-code @openai/codex@0.5.1"));
+    EXPECT_TRUE(has_pair(argv, "--build-arg", "PLAN_SCHEMA=2"));
+    EXPECT_TRUE(has_pair(argv, "--label", "org.rustyolo.agents=claude,codex=0.5.1"));
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--quiet"), argv.end());
+    EXPECT_EQ(argv.back(), "/tmp/ctx");
+    EXPECT_EQ(result.at("provide").at("sources"), "");
+    EXPECT_EQ(result.at("provide").at("ca_cert"), "extra-ca.crt");
+}
+
+TEST(RuntimeImage, PodmanBuildsWithItsOwnProgram) {
+    auto request = build_request();
+    request["runtime"] = "podman";
+    EXPECT_EQ(argv_of(build_command(request))[0], "podman");
+}
+
+TEST(RuntimeImage, PackageNamesTheBuildArgumentCannotCarryAreRefused) {
+    auto request = build_request();
+    request["packages"] = json::object{{"npm", json::array{"ok", "evil pkg"}}};
+    try {
+        build_command(request);
+        FAIL();
+    } catch (const std::runtime_error &e) {
+        EXPECT_NE(std::string(e.what()).find("\"evil pkg\""), std::string::npos) << e.what();
+    }
+}
+
+TEST(RuntimeImage, MissingOrRelativeContextIsInvalid) {
+    auto request = build_request();
+    request["context_dir"] = "ctx";
+    EXPECT_THROW(build_command(request), std::invalid_argument);
+    request.erase("context_dir");
+    EXPECT_THROW(build_command(request), std::invalid_argument);
+}
+
+TEST(RuntimeImage, AgentsLabelRoundTrips) {
+    const json::array agents = parse_agents_label("claude,codex=0.5.1");
+    ASSERT_EQ(agents.size(), 2u);
+    EXPECT_EQ(agents[0].at("name"), "claude");
+    EXPECT_TRUE(agents[0].at("version").is_null());
+    EXPECT_EQ(agents[1].at("name"), "codex");
+    EXPECT_EQ(agents[1].at("version"), "0.5.1");
+    EXPECT_TRUE(parse_agents_label("").empty());
+}
+
+}  // namespace
+}  // namespace rustyolo::docker
