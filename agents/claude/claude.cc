@@ -1,4 +1,5 @@
 // The `claude` agent: Claude Code (npm @anthropic-ai/claude-code) in YOLO mode.
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/plugin.hpp>
 
 #include <algorithm>
@@ -26,18 +27,18 @@ public:
     std::vector<std::string> agent_names() override { return {"claude"}; }
 
     json::value agent_profile(const json::object &request) override {
+        const sdk::JsonReader r(request, "agent profile request");
         std::vector<std::string> argv{"claude"};
-        bool user_args = request.contains("user_args") && request.at("user_args").as_bool();
-        if (user_args) {
-            for (const auto &arg : request.at("args").as_array())
-                argv.emplace_back(arg.as_string());
+        if (r.boolean_or("user_args", false)) {
+            for (auto &arg : r.strings("args"))
+                argv.push_back(std::move(arg));
         } else {
             argv.emplace_back("--dangerously-skip-permissions");
         }
         // As in the seed, the sandbox message is appended with user args too, unless disabled.
         std::string message = kDefaultMessage;
-        if (const auto *inject = request.if_contains("inject_message"); inject && inject->is_string()) {
-            message = std::string(inject->as_string());
+        if (const auto inject = r.optional_str("inject_message")) {
+            message = *inject;
             std::string lowered = message;
             std::transform(lowered.begin(), lowered.end(), lowered.begin(),
                            [](unsigned char c) { return static_cast<char>(std::tolower(c)); });

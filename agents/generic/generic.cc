@@ -1,6 +1,7 @@
 // The generic profiles: `exec` runs any command, `shell` an interactive shell, under exactly the
 // same policy as an agent (no egress of their own, nothing persisted). The test suites probe the
 // sandbox through `exec`.
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/plugin.hpp>
 
 namespace {
@@ -15,10 +16,9 @@ public:
     std::vector<std::string> agent_names() override { return {"exec", "shell"}; }
 
     json::value agent_profile(const json::object &request) override {
-        std::string agent = sdk::string_or(request, "agent", "");
-        std::vector<std::string> argv;
-        for (const auto &arg : request.at("args").as_array())
-            argv.emplace_back(arg.as_string());
+        const sdk::JsonReader r(request, "agent profile request");
+        const std::string agent = r.str("agent");
+        std::vector<std::string> argv = r.strings("args");
         if (agent == "exec") {
             if (argv.empty())
                 throw sdk::InvalidInput("rustyolo exec: no command given; use `rustyolo exec -- "

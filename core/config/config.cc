@@ -36,7 +36,8 @@ ConfigLayer default_layer() {
     layer.audit_syslog_socket = "/dev/log";
     layer.audit_max_bytes = 64ull * 1024 * 1024;
     layer.allow_lan = false;
-    layer.runtime = "docker";
+    // No runtime here: without one configured, the CLI takes the first name the first runtime
+    // plugin serves (core/cli/context.cc).
     layer.firewall = "nftables";
     return layer;
 }

@@ -184,8 +184,8 @@ std::string engine_network(const std::string &name) {
     if (name == "host")
         throw UsageError("--network " + shown + " shares the host's network namespace: the sandbox's "
                          "firewall would be installed in the host's own and the agent would be on the host's "
-                         "network; use a network of its own (`docker network create NAME`, then --network "
-                         "NAME) or leave the option out");
+                         "network; use a network of its own (the engine's `network create NAME`, then "
+                         "--network NAME) or leave the option out");
     const bool named = std::isalnum(static_cast<unsigned char>(name[0])) && name.size() <= 128 &&
                        std::all_of(name.begin(), name.end(), [](unsigned char c) {
                            return std::isalnum(c) || c == '_' || c == '.' || c == '-';
@@ -194,7 +194,7 @@ std::string engine_network(const std::string &name) {
         throw UsageError("--network " + shown + " is not a network name (letters, digits, '_', '.', '-'); "
                          "sharing another container's or namespace's network (container:..., ns:...) is not "
                          "allowed, because the sandbox's firewall would be installed there; use a network of "
-                         "its own (`docker network create NAME`)");
+                         "its own (the engine's `network create NAME`)");
     return name;
 }
 
@@ -340,14 +340,14 @@ PlanSyscalls build_syscalls(const Config &config, const LoadedPlugin &plugin, co
         syscalls.mode = r.one_of("mode", {"default", "profile", "none"});
         const json::value *given = r.find("profile");
         if (syscalls.mode == "profile" && (!given || !given->is_object()))
-            r.fail_at("profile", "expected the Docker-format profile object (mode is \"profile\")");
+            r.fail_at("profile", "expected a seccomp profile object in the engine JSON format (mode is \"profile\")");
         if (syscalls.mode != "profile" && given)
             r.fail_at("profile", "expected null (mode is \"" + syscalls.mode + "\")");
         if (given)
             syscalls.profile = *given;
         if (const json::value *engine = r.find("engine_profile")) {
             if (!engine->is_object())
-                r.fail_at("engine_profile", "expected a Docker-format profile object or null");
+                r.fail_at("engine_profile", "expected a seccomp profile object in the engine JSON format, or null");
             syscalls.engine_profile = *engine;
         }
         for (auto &w : bounded_strings(r, "warnings"))
@@ -572,7 +572,7 @@ const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std:
 
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime) {
     return *plugins_for(registry, PluginRole{"runtime \"" + runtime + "\"", "runtime", PluginRole::Ask::exactly_one,
-                                             "", runtime, "use --runtime docker (the default) or podman", true})
+                                             "", runtime, "use --runtime with a name a runtime plugin serves (`rustyolo plugins` lists them), or leave it out for the default", true})
                 .front();
 }
 

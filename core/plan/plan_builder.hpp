@@ -98,7 +98,7 @@ std::vector<const LoadedPlugin *> plugins_for(const PluginRegistry &registry, co
 // The plugin that serves `agent`, or a UsageError listing the agents that exist.
 const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent);
 
-// The runtime plugin that serves `runtime` (docker, podman); exactly one may.
+// The runtime plugin that serves `runtime` (a name from its `runtime.names`); exactly one may.
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime);
 
 // Project paths the host executes later, always read-only inside (agents add their own; the git

@@ -1,5 +1,6 @@
 // A minimal third-party agent plugin. It declares one agent, `myagent`, that prints a greeting from
 // inside the sandbox; replace the argv with your agent's executable and flags.
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/plugin.hpp>
 
 namespace {
@@ -16,10 +17,12 @@ public:
     json::value agent_profile(const json::object &request) override {
         // Default ("YOLO") args, replaced by whatever the user gives after the agent name.
         std::vector<std::string> argv{"/bin/echo", "myagent is running in the sandbox"};
-        if (request.at("user_args").as_bool()) {
+        // JsonReader checks every field it reads and names the bad one in its error.
+        const sdk::JsonReader r(request, "agent profile request");
+        if (r.boolean("user_args")) {
             argv = {"/bin/echo"};
-            for (const auto &arg : request.at("args").as_array())
-                argv.emplace_back(arg.as_string());
+            for (auto &arg : r.strings("args"))
+                argv.push_back(std::move(arg));
         }
         return json::object{
             {"argv", json::value_from(argv)},

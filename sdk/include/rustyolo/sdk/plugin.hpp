@@ -394,10 +394,15 @@ inline const json::value &require(const json::object &object, std::string_view k
     return it->value();
 }
 
+// The string field `key`, or `fallback` when it is absent or null. Any other type is refused (naming
+// the field), never read as the fallback. For more than a few fields, read the request with
+// JsonReader (<rustyolo/sdk/json_reader.hpp>).
 inline std::string string_or(const json::object &object, std::string_view key, std::string fallback) {
     auto it = object.find(key);
-    if (it == object.end() || !it->value().is_string())
+    if (it == object.end() || it->value().is_null())
         return fallback;
+    if (!it->value().is_string())
+        throw InvalidInput("request field '" + std::string(key) + "' must be a string");
     return std::string(it->value().as_string());
 }
 

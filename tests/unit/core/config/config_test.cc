@@ -27,7 +27,7 @@ TEST(ConfigDefaults, DefaultLayerHasTheSeedDefaults) {
     EXPECT_EQ(config.pids_limit, "256");
     EXPECT_EQ(config.audit_log, "basic");
     EXPECT_EQ(config.seccomp_profile, "default");
-    EXPECT_EQ(config.runtime, "docker");
+    EXPECT_EQ(config.runtime, "");  // the runtime plugin names the default
     EXPECT_EQ(config.firewall, "nftables");
     EXPECT_EQ(config.image, "rustyolo:latest");
     EXPECT_EQ(config.auth_home, "~/.config/rustyolo");

@@ -436,12 +436,12 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{R"({})", "/mode: missing"},
                       Case{R"({"mode": 1})", "/mode: expected a string"},
                       Case{R"({"mode": "strict"})", "/mode: \"strict\" is not one of default, profile, none"},
-                      Case{R"({"mode": "profile"})", "/profile: expected the Docker-format profile object"},
+                      Case{R"({"mode": "profile"})", "/profile: expected a seccomp profile object in the engine JSON format"},
                       Case{R"({"mode": "profile", "profile": "x.json"})",
-                           "/profile: expected the Docker-format profile object"},
+                           "/profile: expected a seccomp profile object in the engine JSON format"},
                       Case{R"({"mode": "default", "profile": {}})", "/profile: expected null (mode is \"default\")"},
                       Case{R"({"mode": "default", "engine_profile": "x"})",
-                           "/engine_profile: expected a Docker-format profile object or null"}));
+                           "/engine_profile: expected a seccomp profile object in the engine JSON format, or null"}));
 
 TEST_F(PlanBuilder, SyscallAnswerIsTakenAsGiven) {
     load_builtins({"seccomp.so"});
