@@ -5,27 +5,29 @@
 //   install    read the engine's resolvers from /etc/resolv.conf, bind the NFLOG group of the
 //              packet audit (net-common/packet_audit.hpp), install table inet rustyolo in one
 //              transaction (ruleset.hpp), bind the stub's sockets on 127.0.0.1:53, start the DNS
-//              filter without privileges (filter_process.hpp), start the feeder thread that fills
+//              filter without privileges (net-common/filter_process.hpp), start the feeder thread that fills
 //              the allow sets from its answers (feeder.hpp), wait for the filter to be ready, and
 //              point /etc/resolv.conf at it.
-//   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp); the probes'
-//              own drops are not reported as blocked packets.
+//   self_test  read the ruleset back (firewall_check.hpp) and probe it as the agent's uid
+//              (net-common/agent_probes.hpp); the probes' own drops are not reported as blocked
+//              packets.
 //   destroy    (the plugin's destructor, once the supervisor has killed every other process,
 //              the DNS filter too) read the filter's last query reports to the end of its pipe,
 //              then compare the firewall's drop counters with the packet log messages received and
 //              report the difference as one "lost" record.
 // Any failure throws: the supervisor stops the start (fail closed).
+#include "plugins/net-common/agent_probes.hpp"
 #include "plugins/net-common/allow_entry.hpp"
-#include "plugins/net-nftables/drop_counters.hpp"
-#include "plugins/net-nftables/feeder.hpp"
 #include "plugins/net-common/filter_process.hpp"
 #include "plugins/net-common/network_setup.hpp"
 #include "plugins/net-common/normalize.hpp"
-#include "plugins/net-nftables/nft_context.hpp"
 #include "plugins/net-common/packet_audit.hpp"
 #include "plugins/net-common/resolv_conf.hpp"
-#include "plugins/net-nftables/ruleset.hpp"
+#include "plugins/net-nftables/drop_counters.hpp"
+#include "plugins/net-nftables/feeder.hpp"
 #include "plugins/net-nftables/firewall_check.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 
