@@ -21,7 +21,7 @@
 
 #include "plugins/dns-filter/answer_cache.hpp"
 #include "plugins/dns-filter/dns_message.hpp"
-#include "plugins/dns-filter/feed_protocol.hpp"
+#include "plugins/net-common/feed_protocol.hpp"
 #include "plugins/dns-filter/filter_config.hpp"
 
 #include <chrono>
@@ -34,6 +34,9 @@
 struct pollfd;
 
 namespace rustyolo::dns {
+
+// The line protocol to the supervisor (net-common: the firewalls read what this side writes).
+namespace feed = net::feed;
 
 class Server {
 public:

@@ -34,9 +34,9 @@ private:
 
 std::string host(const std::string &address, bool v6) { return address + (v6 ? "/128" : "/32"); }
 
-std::string resolver_id(const nft::Resolver &r) { return r.address + ":" + std::to_string(r.port); }
+std::string resolver_id(const net::Resolver &r) { return r.address + ":" + std::to_string(r.port); }
 
-std::string mark(nft::FlowClass flow_class) { return std::to_string(static_cast<std::uint32_t>(flow_class)); }
+std::string mark(net::FlowClass flow_class) { return std::to_string(static_cast<std::uint32_t>(flow_class)); }
 
 // Flows keep their class: the same rules as net-nftables' flow-class-* (see ruleset.cc there).
 // xt_owner matches nothing for a packet without a socket, but an inverted match (`! --uid-owner`)
@@ -45,14 +45,14 @@ std::string mark(nft::FlowClass flow_class) { return std::to_string(static_cast<
 void flow_class_rules(Builder &b, const IptablesSpec &spec, const std::string &blocked_flow) {
     const std::string agent = std::to_string(spec.base.agent_uid);
     const std::string probe = std::to_string(spec.base.probe_gid);
-    const std::string filter = std::to_string(nft::dns_filter_uid);
-    const std::vector<std::tuple<const char *, std::string, nft::FlowClass>> classes{
-        {"agent", "-m owner --uid-owner " + agent + " ! --gid-owner " + probe, nft::FlowClass::agent},
-        {"probe", "-m owner --uid-owner " + agent + " --gid-owner " + probe, nft::FlowClass::probe},
-        {"dns-filter", "-m owner --uid-owner " + filter, nft::FlowClass::dns_filter},
-        {"root", "-m owner --uid-owner 0", nft::FlowClass::root},
+    const std::string filter = std::to_string(net::dns_filter_uid);
+    const std::vector<std::tuple<const char *, std::string, net::FlowClass>> classes{
+        {"agent", "-m owner --uid-owner " + agent + " ! --gid-owner " + probe, net::FlowClass::agent},
+        {"probe", "-m owner --uid-owner " + agent + " --gid-owner " + probe, net::FlowClass::probe},
+        {"dns-filter", "-m owner --uid-owner " + filter, net::FlowClass::dns_filter},
+        {"root", "-m owner --uid-owner 0", net::FlowClass::root},
         {"other", "-m owner --uid-owner 1-4294967294 -m owner ! --uid-owner " + filter + " -m owner ! --uid-owner " + agent,
-         nft::FlowClass::other},
+         net::FlowClass::other},
     };
     for (const auto &[name, socket, flow_class] : classes)
         b.rule("OUTPUT", std::string("flow-class-set-") + name,
@@ -64,7 +64,7 @@ void flow_class_rules(Builder &b, const IptablesSpec &spec, const std::string &b
                    blocked_flow);
     b.rule("OUTPUT", "flow-class-agent-reply",
            "-m conntrack --ctdir REPLY -m owner --uid-owner " + agent + " -m connmark ! --mark " +
-               mark(nft::FlowClass::agent) + " -m connmark ! --mark " + mark(nft::FlowClass::inbound) + " " +
+               mark(net::FlowClass::agent) + " -m connmark ! --mark " + mark(net::FlowClass::inbound) + " " +
                blocked_flow);
     // Original-direction UDP without an owning socket (net-nftables' flow-class-no-socket): an
     // inverted uid match over every uid is true exactly for a packet without a socket or from a
@@ -77,14 +77,14 @@ void flow_class_rules(Builder &b, const IptablesSpec &spec, const std::string &b
 
 Batch build(const IptablesSpec &spec, bool v6) {
     Builder b(v6);
-    const std::string filter_uid = std::to_string(nft::dns_filter_uid);
+    const std::string filter_uid = std::to_string(net::dns_filter_uid);
     const std::string agent_uid = std::to_string(spec.base.agent_uid);
     const std::string blocked = std::string("-j ") + blocked_output_chain;
     const std::string guard = std::string("-j ") + blocked_guard_chain;
     const std::string icmp6_nd = "-p ipv6-icmp -m icmp6 --icmpv6-type ";
 
     b.rule("INPUT", "flow-class-set-inbound",
-           "-m conntrack --ctstate NEW ! --ctstatus CONFIRMED -j CONNMARK --set-mark " + mark(nft::FlowClass::inbound));
+           "-m conntrack --ctstate NEW ! --ctstatus CONFIRMED -j CONNMARK --set-mark " + mark(net::FlowClass::inbound));
     b.rule("INPUT", "established", "-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT");
     b.rule("INPUT", "loopback-filtered-on-output", "-i lo -j ACCEPT");
     if (v6) {
@@ -103,7 +103,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
         b.rule("OUTPUT", "stub-udp", "-d 127.0.0.1/32 -p udp -m udp --dport 53 -j ACCEPT");
         b.rule("OUTPUT", "stub-tcp", "-d 127.0.0.1/32 -p tcp -m tcp --dport 53 -j ACCEPT");
     }
-    for (const nft::Resolver &r : spec.base.upstreams) {
+    for (const net::Resolver &r : spec.base.upstreams) {
         if (r.v6 != v6)
             continue;
         std::string match = "-m conntrack --ctorigdst " + host(r.address, v6) + " --ctorigdstport " + std::to_string(r.port);
@@ -114,7 +114,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
         b.rule("OUTPUT", "upstream-closed-udp " + resolver_id(r), "-p udp " + match + " -j REJECT");
         b.rule("OUTPUT", "upstream-closed-tcp " + resolver_id(r), "-p tcp " + match + " -j REJECT --reject-with tcp-reset");
     }
-    if (!v6 && nft::uses_engine_resolver(spec.base)) {
+    if (!v6 && net::uses_engine_resolver(spec.base)) {
         b.rule("OUTPUT", "engine-resolver-forwarding-udp", "-p udp -m owner --uid-owner 0 -m udp --dport 53 -j ACCEPT");
         b.rule("OUTPUT", "engine-resolver-forwarding-tcp", "-p tcp -m owner --uid-owner 0 -m tcp --dport 53 -j ACCEPT");
     }
@@ -125,7 +125,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
     } else {
         b.rule("OUTPUT", "agent-local-services", "-d 127.0.0.1/32 -o lo -m owner --uid-owner " + agent_uid + " -j ACCEPT");
     }
-    for (const std::string &range : v6 ? nft::never_ranges_v6(spec.base.allow_lan) : nft::never_ranges_v4(spec.base.allow_lan))
+    for (const std::string &range : v6 ? net::never_ranges_v6(spec.base.allow_lan) : net::never_ranges_v4(spec.base.allow_lan))
         b.rule("OUTPUT", "guard " + range, "-d " + range + " " + guard);
     for (const StaticAddress &a : spec.addresses) {
         if (a.v6 != v6)
@@ -134,7 +134,7 @@ Batch build(const IptablesSpec &spec, bool v6) {
             b.rule("OUTPUT", "name " + a.address + ":" + std::to_string(port),
                    "-d " + host(a.address, v6) + " -p tcp -m tcp --dport " + std::to_string(port) + " -j ACCEPT");
     }
-    for (const nft::StaticRange &range : spec.base.static_ranges) {
+    for (const net::StaticRange &range : spec.base.static_ranges) {
         if (range.v6 != v6)
             continue;
         for (std::uint16_t port : range.ports)

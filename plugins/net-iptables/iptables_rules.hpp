@@ -18,7 +18,7 @@
 // iptables-save reports with what was meant.
 #pragma once
 
-#include "plugins/net-nftables/ruleset.hpp"
+#include "plugins/net-common/firewall_spec.hpp"
 
 #include <cstdint>
 #include <map>
@@ -44,7 +44,7 @@ struct StaticAddress {
 };
 
 struct IptablesSpec {
-    nft::RulesetSpec base;                 // agent uid, upstreams, allow_lan, CIDR entries
+    net::FirewallSpec base;                // agent uid, upstreams, allow_lan, CIDR entries
     std::vector<StaticAddress> addresses;  // names resolved at start
 };
 

@@ -1,27 +1,28 @@
 // net-iptables: the seed's firewall mechanism, for kernels without nftables (--firewall iptables).
 //
-// Host side: exactly net-nftables' normalisation. Container side:
+// Built on net-common alone (no libnftables). Host side: the normalisation both firewalls share.
+// Container side:
 //   install    bind the packet audit's NFLOG group (net-common/packet_audit.hpp), resolve every
 //              exact name once (getaddrinfo; before anything else changes), build one
 //              ip6tables-restore and one iptables-restore batch (iptables_rules.hpp) and apply them
 //              (IPv6 first, so that a failure never leaves IPv6 open behind a closed IPv4), bind the
-//              stub's sockets and start the DNS filter as in net-nftables (names stay filtered, DNS
-//              tunnelling stays closed), point /etc/resolv.conf at it.
+//              stub's sockets and start the DNS filter (net-common/filter_process.hpp; names stay
+//              filtered, DNS tunnelling stays closed), point /etc/resolv.conf at it.
 //   self_test  iptables-save/ip6tables-save read back (policies, our rules by comment, in order) and
-//              the same agent-uid probes as net-nftables (their drops are not reported).
+//              the agent-uid probes (net-common/agent_probes.hpp; their drops are not reported).
 //   destroy    (the destructor) the NFLOG rules' counters against the log messages received: the
 //              difference is reported as one "lost" record.
 // Limits (the seed's): addresses are fixed at start, so a name whose addresses rotate becomes
 // unreachable on its new addresses; wildcard entries resolve but open nothing.
-#include "plugins/net-nftables/feed_batch.hpp"
-#include "plugins/net-nftables/filter_process.hpp"
-#include "plugins/net-iptables/iptables_rules.hpp"
-#include "plugins/net-nftables/network_setup.hpp"
-#include "plugins/net-nftables/normalize.hpp"
+#include "plugins/net-common/admission.hpp"
+#include "plugins/net-common/agent_probes.hpp"
+#include "plugins/net-common/filter_process.hpp"
+#include "plugins/net-common/network_setup.hpp"
+#include "plugins/net-common/normalize.hpp"
 #include "plugins/net-common/packet_audit.hpp"
-#include "plugins/net-nftables/resolv_conf.hpp"
+#include "plugins/net-common/resolv_conf.hpp"
+#include "plugins/net-iptables/iptables_rules.hpp"
 #include "plugins/net-iptables/run_program.hpp"
-#include "plugins/net-nftables/firewall_check.hpp"
 #include "plugins/net-iptables/static_resolve.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
@@ -83,20 +84,20 @@ public:
         Plan plan = plan_from_json(plan_json);
         std::vector<std::string> engine_nameservers;
         if (plan.network.dns_servers.empty())
-            engine_nameservers = nft::parse_nameservers(nft::read_file(nft::resolv_conf_path));
-        nft::NetworkSetup setup = nft::make_network_setup(plan, engine_nameservers);
+            engine_nameservers = net::parse_nameservers(net::read_file(net::resolv_conf_path));
+        net::NetworkSetup setup = net::make_network_setup(plan, engine_nameservers);
 
         // 1. Static resolution, through the resolvers the filter will use.
         if (!plan.network.dns_servers.empty()) {
             std::string conf;
-            for (const nft::Resolver &r : setup.spec.upstreams) {
+            for (const net::Resolver &r : setup.spec.upstreams) {
                 if (r.port != 53)
                     throw std::runtime_error("net-iptables resolves names at start through resolv.conf, which "
                                              "cannot name the port of " + r.address + ":" + std::to_string(r.port) +
                                              "; use --firewall nftables or a resolver on port 53");
                 conf += "nameserver " + r.address + "\n";
             }
-            nft::write_resolv_conf(nft::resolv_conf_path, conf);
+            net::write_resolv_conf(net::resolv_conf_path, conf);
         }
         ipt::IptablesSpec spec{setup.spec, resolve(plan, setup)};
 
@@ -112,12 +113,12 @@ public:
         host().log(sdk::LogLevel::info, "firewall: iptables and ip6tables filter tables installed (policy DROP)");
 
         // 3. The DNS filter, as with nftables but without a feed.
-        sockets_ = nft::bind_stub_sockets();
-        nft::FilterCommand command{config_string(host(), "dns_filter", nft::default_dns_filter_path()),
-                                   without_feed(setup.filter_args), nft::dns_filter_uid, nft::dns_filter_gid};
-        nft::FilterProcess process = nft::start_filter(command, sockets_);
+        sockets_ = net::bind_stub_sockets();
+        net::FilterCommand command{config_string(host(), "dns_filter", net::default_dns_filter_path()),
+                                   without_feed(setup.filter_args), net::dns_filter_uid, net::dns_filter_gid};
+        net::FilterProcess process = net::start_filter(command, sockets_);
         filter_pid_ = process.pid;
-        nft::write_stub_resolv_conf(nft::resolv_conf_path);
+        net::write_stub_resolv_conf(net::resolv_conf_path);
 
         expected_v4_ = v4.comments;
         expected_v6_ = v6.comments;
@@ -139,22 +140,22 @@ public:
     json::value self_test(const json::object & /*plan*/) override {
         if (!installed_)
             throw std::runtime_error("net-iptables: self_test() before install()");
-        std::vector<nft::Check> checks;
+        std::vector<net::Check> checks;
         checks.push_back(compare("IPv4", config_string(host(), "iptables_save", "/usr/sbin/iptables-save"), expected_v4_));
         checks.push_back(compare("IPv6", config_string(host(), "ip6tables_save", "/usr/sbin/ip6tables-save"), expected_v6_));
         // The probes' own drops (the agent's uid, the probe group) are not reported.
-        nft::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
+        net::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
                                  setup_.mode == "filter"};
-        for (nft::Check &check : nft::agent_probe_checks(probe))
+        for (net::Check &check : net::agent_probe_checks(probe))
             checks.push_back(std::move(check));
         auto [audit_ok, audit_detail] = packet_audit_->self_test_check();
-        checks.push_back(nft::Check{"packet audit", audit_ok, audit_detail});
-        bool resolv_ok = nft::read_file(nft::resolv_conf_path) == nft::stub_resolv_conf;
-        checks.push_back(nft::Check{"resolv.conf", resolv_ok, resolv_ok ? "names 127.0.0.1 only" : "was changed"});
+        checks.push_back(net::Check{"packet audit", audit_ok, audit_detail});
+        bool resolv_ok = net::read_file(net::resolv_conf_path) == net::stub_resolv_conf;
+        checks.push_back(net::Check{"resolv.conf", resolv_ok, resolv_ok ? "names 127.0.0.1 only" : "was changed"});
         // Without CAP_KILL, signalling another uid's process fails with EPERM: it exists, then.
         bool alive = ::kill(filter_pid_, 0) == 0 || errno == EPERM;
-        checks.push_back(nft::Check{"dns filter", alive, alive ? "running" : "not running"});
-        return nft::require_passed(checks);
+        checks.push_back(net::Check{"dns filter", alive, alive ? "running" : "not running"});
+        return net::require_passed(checks);
     }
 
 private:
@@ -179,8 +180,8 @@ private:
         return n;
     }
 
-    std::vector<ipt::StaticAddress> resolve(const Plan &plan, const nft::NetworkSetup &setup) {
-        nft::FeedPolicy policy = setup.policy;
+    std::vector<ipt::StaticAddress> resolve(const Plan &plan, const net::NetworkSetup &setup) {
+        net::AdmissionPolicy policy = setup.policy;
         std::map<std::pair<bool, std::string>, std::vector<std::uint16_t>> merged;
         for (const PlanEgress &entry : plan.network.allow) {
             if (entry.kind != "name")
@@ -191,16 +192,16 @@ private:
                                                     "); it stays unreachable");
                 continue;
             }
-            std::vector<nft::AnswerAddress> answers;
+            std::vector<net::AnswerAddress> answers;
             for (const std::string &a : resolved.v4)
-                answers.push_back(nft::AnswerAddress{false, a, 0, entry.ports});
+                answers.push_back(net::AnswerAddress{false, a, 0, entry.ports});
             for (const std::string &a : resolved.v6)
-                answers.push_back(nft::AnswerAddress{true, a, 0, entry.ports});
-            nft::Admission admission = nft::admit(answers, policy);
-            for (const nft::RefusedAddress &refused : admission.refused)
+                answers.push_back(net::AnswerAddress{true, a, 0, entry.ports});
+            net::Admission admission = net::admit(answers, policy);
+            for (const net::RefusedAddress &refused : admission.refused)
                 host().log(sdk::LogLevel::warn, "net-iptables: " + entry.value + " -> " + refused.address.address +
                                                     " not allowed: " + refused.reason);
-            for (const nft::AnswerAddress &a : admission.accepted) {
+            for (const net::AnswerAddress &a : admission.accepted) {
                 auto &ports = merged[{a.v6, a.address}];
                 ports.insert(ports.end(), a.ports.begin(), a.ports.end());
                 std::sort(ports.begin(), ports.end());
@@ -221,12 +222,12 @@ private:
                                      " -- nothing of this batch was applied");
     }
 
-    nft::Check compare(const char *family, const std::string &program,
+    net::Check compare(const char *family, const std::string &program,
                        const std::map<std::string, std::vector<std::string>> &expected) {
         ipt::ProgramResult result = ipt::run_program({program, "-t", "filter"}, "");
         std::string name = std::string("ruleset ") + family;
         if (result.status != 0)
-            return nft::Check{name, false, program + " failed: " + result.err};
+            return net::Check{name, false, program + " failed: " + result.err};
         ipt::Saved saved = ipt::parse_save(result.out);
         std::vector<std::string> problems;
         for (const char *chain : {"INPUT", "FORWARD", "OUTPUT"})
@@ -241,15 +242,15 @@ private:
         std::string detail;
         for (const auto &p : problems)
             detail += (detail.empty() ? "" : "; ") + p;
-        return nft::Check{name, problems.empty(), problems.empty() ? "policies DROP, every rule as meant" : detail};
+        return net::Check{name, problems.empty(), problems.empty() ? "policies DROP, every rule as meant" : detail};
     }
 
     bool installed_ = false;
     std::unique_ptr<net::PacketAudit> packet_audit_;  // blocked packets -> audit records
-    nft::StubSockets sockets_;
+    net::StubSockets sockets_;
     pid_t filter_pid_ = -1;
     std::map<std::string, std::vector<std::string>> expected_v4_, expected_v6_;
-    nft::NetworkSetup setup_;
+    net::NetworkSetup setup_;
 };
 
 }  // namespace

@@ -1,6 +1,5 @@
 #include "plugins/net-nftables/feed_batch.hpp"
 
-#include "plugins/net-common/allow_entry.hpp"
 #include "plugins/net-nftables/ruleset.hpp"
 
 #include <algorithm>
@@ -9,49 +8,13 @@
 #include <utility>
 
 namespace rustyolo::nft {
-namespace {
 
-std::optional<std::string> refusal(const AnswerAddress &address, const FeedPolicy &policy) {
-    auto prefix = net::parse_address(address.address);
-    if (!prefix || prefix->v6 != address.v6)
-        return "not an IPv" + std::string(address.v6 ? "6" : "4") + " address";
-    if (net::is_loopback(*prefix))
-        return "loopback address (never allowed)";
-    if (net::is_link_local(*prefix))
-        return "link-local, metadata, multicast or reserved address (never allowed)";
-    if (!policy.allow_lan && net::is_private(*prefix))
-        return "private address (allowed only with --allow-lan)";
-    for (std::uint16_t port : address.ports)
-        if (!std::binary_search(policy.ports.begin(), policy.ports.end(), port))
-            return "port " + std::to_string(port) + " is not opened by any allow entry";
-    if (address.ports.empty())
-        return "no port";
-    return std::nullopt;
-}
-
-}  // namespace
-
-Admission admit(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy) {
-    Admission admission;
-    for (const AnswerAddress &address : addresses) {
-        if (auto reason = refusal(address, policy))
-            admission.refused.push_back(RefusedAddress{address, *reason});
-        else
-            admission.accepted.push_back(address);
-    }
-    return admission;
-}
-
-std::uint32_t clamp_ttl(std::uint32_t ttl, const FeedPolicy &policy) {
-    return std::clamp(ttl, policy.ttl_min, std::max(policy.ttl_min, policy.ttl_max));
-}
-
-std::uint32_t element_timeout(std::uint32_t ttl, const FeedPolicy &policy) {
+std::uint32_t element_timeout(std::uint32_t ttl, const AdmissionPolicy &policy) {
     std::uint32_t clamped = clamp_ttl(ttl, policy);
     return clamped + std::max<std::uint32_t>(5, clamped / 10);
 }
 
-std::string element_script(const std::vector<AnswerAddress> &accepted, const FeedPolicy &policy) {
+std::string element_script(const std::vector<AnswerAddress> &accepted, const AdmissionPolicy &policy) {
     // (family, address, port) -> the longest timeout asked for in this batch.
     std::map<std::tuple<bool, std::string, std::uint16_t>, std::uint32_t> elements;
     for (const AnswerAddress &address : accepted)
@@ -81,7 +44,7 @@ std::string element_script(const std::vector<AnswerAddress> &accepted, const Fee
     return script;
 }
 
-std::uint32_t batch_life(const Admission &admission, const FeedPolicy &policy) {
+std::uint32_t batch_life(const Admission &admission, const AdmissionPolicy &policy) {
     if (!admission.refused.empty() || admission.accepted.empty())
         return 0;
     std::uint32_t life = std::numeric_limits<std::uint32_t>::max();
@@ -114,7 +77,7 @@ std::optional<std::string> NameMemory::name_for(const std::string &address) cons
 }
 
 std::vector<AnswerAddress> FreshElements::needing_update(const std::vector<AnswerAddress> &addresses,
-                                                         const FeedPolicy &policy, Clock::time_point now) const {
+                                                         const AdmissionPolicy &policy, Clock::time_point now) const {
     std::vector<AnswerAddress> out;
     for (const AnswerAddress &address : addresses) {
         AnswerAddress reduced = address;
@@ -131,7 +94,7 @@ std::vector<AnswerAddress> FreshElements::needing_update(const std::vector<Answe
     return out;
 }
 
-void FreshElements::applied(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy,
+void FreshElements::applied(const std::vector<AnswerAddress> &addresses, const AdmissionPolicy &policy,
                             Clock::time_point now) {
     for (const AnswerAddress &address : addresses)
         for (std::uint16_t port : address.ports) {
@@ -145,7 +108,7 @@ void FreshElements::applied(const std::vector<AnswerAddress> &addresses, const F
     }
 }
 
-std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::Item &item) {
+std::vector<FeedAction> BatchAssembler::on_line(const net::feed::LineSplitter::Item &item) {
     std::vector<FeedAction> actions;
     auto error = [&](std::string message) {
         FeedAction action;
@@ -162,18 +125,18 @@ std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::I
         actions.push_back(std::move(action));
     };
     if (item.overlong) {
-        error("DNS filter sent a line longer than " + std::to_string(dns::feed::max_line_length) + " bytes");
+        error("DNS filter sent a line longer than " + std::to_string(net::feed::max_line_length) + " bytes");
         return actions;
     }
-    dns::feed::EventLine line;
+    net::feed::EventLine line;
     try {
-        line = dns::feed::parse_event_line(item.line);
-    } catch (const dns::feed::FeedError &e) {
+        line = net::feed::parse_event_line(item.line);
+    } catch (const net::feed::FeedError &e) {
         error(e.what());
         return actions;
     }
     switch (line.kind) {
-    case dns::feed::EventLine::Kind::ready:
+    case net::feed::EventLine::Kind::ready:
         if (ready_) {
             error("DNS filter said \"ready\" twice");
         } else {
@@ -183,17 +146,17 @@ std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::I
             actions.push_back(std::move(action));
         }
         break;
-    case dns::feed::EventLine::Kind::deny:
-    case dns::feed::EventLine::Kind::allow: {
+    case net::feed::EventLine::Kind::deny:
+    case net::feed::EventLine::Kind::allow: {
         FeedAction action;
         action.kind = FeedAction::Kind::query;
-        action.allowed = line.kind == dns::feed::EventLine::Kind::allow;
+        action.allowed = line.kind == net::feed::EventLine::Kind::allow;
         action.reason = line.reason;
         action.query = std::move(line.query);
         actions.push_back(std::move(action));
         break;
     }
-    case dns::feed::EventLine::Kind::address:
+    case net::feed::EventLine::Kind::address:
         if (open_ && *open_ != line.id) {
             error("DNS filter interleaved batch " + std::to_string(line.id) + " into batch " + std::to_string(*open_));
             fail(*open_);
@@ -206,16 +169,16 @@ std::vector<FeedAction> BatchAssembler::on_line(const dns::feed::LineSplitter::I
             addresses_.clear();
             poisoned_ = false;
         }
-        if (addresses_.size() >= dns::feed::max_addresses_per_batch) {
+        if (addresses_.size() >= net::feed::max_addresses_per_batch) {
             if (!poisoned_)
-                error("DNS filter sent more than " + std::to_string(dns::feed::max_addresses_per_batch) +
+                error("DNS filter sent more than " + std::to_string(net::feed::max_addresses_per_batch) +
                       " addresses in batch " + std::to_string(line.id));
             poisoned_ = true;
         } else {
             addresses_.push_back(std::move(line.address));
         }
         break;
-    case dns::feed::EventLine::Kind::end:
+    case net::feed::EventLine::Kind::end:
         if (!open_ || *open_ != line.id) {
             error("DNS filter ended batch " + std::to_string(line.id) + ", which it never started");
             fail(line.id);

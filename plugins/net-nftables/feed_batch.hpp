@@ -1,10 +1,11 @@
 // The privileged side of the DNS filter's feed, without I/O: turning the filter's lines into
-// batches, deciding which addresses may enter the sets, and the nft commands that add them.
+// batches, the nft commands that add the addresses admitted (net-common/admission.hpp) to the sets.
 // The filter is untrusted here: every line is parsed strictly (feed_protocol.hpp), every address
-// is classified again, and only ports that some allow entry opens are accepted.
+// is classified again (admit()), and only ports that some allow entry opens are accepted.
 #pragma once
 
-#include "plugins/dns-filter/feed_protocol.hpp"
+#include "plugins/net-common/admission.hpp"
+#include "plugins/net-common/feed_protocol.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -18,46 +19,27 @@
 
 namespace rustyolo::nft {
 
-using dns::feed::AnswerAddress;
-
-struct FeedPolicy {
-    bool allow_lan = false;
-    std::vector<std::uint16_t> ports;  // sorted: every port a name entry opens (mode any: +80, 443)
-    std::uint32_t ttl_min = 30;        // set timeouts are clamped to [ttl_min, ttl_max]
-    std::uint32_t ttl_max = 3600;
-};
-
-struct RefusedAddress {
-    AnswerAddress address;
-    std::string reason;
-};
-
-struct Admission {
-    std::vector<AnswerAddress> accepted;
-    std::vector<RefusedAddress> refused;
-};
-
-// Loopback, link-local/metadata, multicast/reserved and (unless allow_lan) private addresses are
-// refused whatever name led there, and so is an address with a port no entry opens.
-Admission admit(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy);
-
-std::uint32_t clamp_ttl(std::uint32_t ttl, const FeedPolicy &policy);
+using net::Admission;
+using net::AdmissionPolicy;
+using net::AnswerAddress;
+using net::clamp_ttl;
+using net::RefusedAddress;
 
 // The set element's timeout for an answer: the clamped TTL plus a grace of a tenth (at least 5 s),
 // so an element always outlives the client's cached answer and is refreshed at most once per grace.
-std::uint32_t element_timeout(std::uint32_t ttl, const FeedPolicy &policy);
+std::uint32_t element_timeout(std::uint32_t ttl, const AdmissionPolicy &policy);
 
 // One nft script (one transaction) that puts every (address . port) in allow4/allow6 with its
 // element_timeout(). Each element is added, deleted and added again: that refreshes the timeout of an
 // element that is already there on every kernel (a plain re-add only does so since Linux 6.10).
 // Empty when `accepted` is empty.
-std::string element_script(const std::vector<AnswerAddress> &accepted, const FeedPolicy &policy);
+std::string element_script(const std::vector<AnswerAddress> &accepted, const AdmissionPolicy &policy);
 
 // The ack's <life> for a batch (feed_protocol.hpp): how long every accepted address stays in the
 // sets at least, counted from before the batch was applied — the smallest clamp_ttl() of the
 // batch, since each element either already lives that long or is (re)added with element_timeout().
 // 0 when an address was refused or none was accepted: the filter must then not rely on the batch.
-std::uint32_t batch_life(const Admission &admission, const FeedPolicy &policy);
+std::uint32_t batch_life(const Admission &admission, const AdmissionPolicy &policy);
 
 // For each address put into the sets, the allowed name it was last resolved from (the name is the
 // filter's word for it: it labels audit records, it grants nothing). Bounded: when full, the
@@ -87,10 +69,10 @@ public:
     using Clock = std::chrono::steady_clock;
     // `addresses` reduced to the ports whose element would not already outlive clamp_ttl(ttl)
     // from `now` (the life of the answer the client gets); addresses left without a port go.
-    std::vector<AnswerAddress> needing_update(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy,
+    std::vector<AnswerAddress> needing_update(const std::vector<AnswerAddress> &addresses, const AdmissionPolicy &policy,
                                               Clock::time_point now) const;
     // Records that `addresses` were put in the sets at `now` (with element_timeout()).
-    void applied(const std::vector<AnswerAddress> &addresses, const FeedPolicy &policy, Clock::time_point now);
+    void applied(const std::vector<AnswerAddress> &addresses, const AdmissionPolicy &policy, Clock::time_point now);
     std::size_t size() const { return until_.size(); }
 
 private:
@@ -110,9 +92,9 @@ struct FeedAction {
     std::uint32_t id = 0;
     std::vector<AnswerAddress> addresses;
     std::string name;
-    dns::feed::QueryReport query;
+    net::feed::QueryReport query;
     bool allowed = false;
-    dns::feed::DenyReason reason = dns::feed::DenyReason::name;
+    net::feed::DenyReason reason = net::feed::DenyReason::name;
     std::string message;
 };
 
@@ -121,7 +103,7 @@ struct FeedAction {
 // max_addresses_per_batch fails.
 class BatchAssembler {
 public:
-    std::vector<FeedAction> on_line(const dns::feed::LineSplitter::Item &item);
+    std::vector<FeedAction> on_line(const net::feed::LineSplitter::Item &item);
 
 private:
     std::optional<std::uint32_t> open_;

@@ -13,7 +13,7 @@
 
 namespace rustyolo::nft {
 
-Feeder::Feeder(UniqueFd events, UniqueFd acks, FeedPolicy policy, FeederEvents callbacks)
+Feeder::Feeder(UniqueFd events, UniqueFd acks, AdmissionPolicy policy, FeederEvents callbacks)
     : events_(std::move(events)), acks_(std::move(acks)), policy_(std::move(policy)), callbacks_(std::move(callbacks)) {
     stop_.reset(::eventfd(0, EFD_CLOEXEC));
     if (!stop_)
@@ -61,7 +61,7 @@ std::optional<std::string> Feeder::name_for(const std::string &address) const {
 
 void Feeder::ack(std::uint32_t id, bool ok, std::uint32_t life) {
     // A failure means the filter is gone; the events pipe's EOF reports it.
-    send_all(acks_.get(), dns::feed::format_ack(id, ok, life));
+    send_all(acks_.get(), net::feed::format_ack(id, ok, life));
 }
 
 void Feeder::handle(const FeedAction &action) {
@@ -118,7 +118,7 @@ void Feeder::apply(const std::vector<FeedAction> &batches) {
     std::size_t refused = 0;
     for (std::size_t i = 0; i < batches.size(); ++i) {
         Admission &admission = admissions[i];
-        admission = admit(batches[i].addresses, policy_);
+        admission = net::admit(batches[i].addresses, policy_);
         for (const RefusedAddress &r : admission.refused)
             callbacks_.refused_address(r, batches[i].name);
         refused += admission.refused.size();
@@ -163,7 +163,7 @@ void Feeder::run() {
         callbacks_.log(true, std::string("feeder: ") + e.what());
     }
     BatchAssembler assembler;
-    dns::feed::LineSplitter splitter;
+    net::feed::LineSplitter splitter;
     std::array<char, 8192> buffer;
     while (nft_) {
         pollfd fds[2] = {{events_.get(), POLLIN, 0}, {stop_.get(), POLLIN, 0}};

@@ -29,14 +29,14 @@ struct FeederEvents {
     // Called from the feeder thread; the host's log and audit callbacks must be thread-safe.
     std::function<void(bool error, const std::string &message)> log;
     // A query the filter refused (allowed false, with its reason) or answered (only at verbose).
-    std::function<void(const dns::feed::QueryReport &query, bool allowed, dns::feed::DenyReason reason)> query;
+    std::function<void(const net::feed::QueryReport &query, bool allowed, net::feed::DenyReason reason)> query;
     // An address of the answer for `name` that the policy refused.
     std::function<void(const RefusedAddress &refused, const std::string &name)> refused_address;
 };
 
 class Feeder {
 public:
-    Feeder(UniqueFd events, UniqueFd acks, FeedPolicy policy, FeederEvents callbacks);
+    Feeder(UniqueFd events, UniqueFd acks, AdmissionPolicy policy, FeederEvents callbacks);
     ~Feeder();
     Feeder(const Feeder &) = delete;
     Feeder &operator=(const Feeder &) = delete;
@@ -74,7 +74,7 @@ private:
     UniqueFd acks_;
     UniqueFd stop_;                      // eventfd: the destructor wakes the thread
     std::unique_ptr<NftContext> nft_;    // the thread's own (libnftables contexts are not shared)
-    FeedPolicy policy_;
+    AdmissionPolicy policy_;
     FeederEvents callbacks_;
     std::thread thread_;
     std::atomic<bool> alive_{true};

@@ -5,27 +5,29 @@
 //   install    read the engine's resolvers from /etc/resolv.conf, bind the NFLOG group of the
 //              packet audit (net-common/packet_audit.hpp), install table inet rustyolo in one
 //              transaction (ruleset.hpp), bind the stub's sockets on 127.0.0.1:53, start the DNS
-//              filter without privileges (filter_process.hpp), start the feeder thread that fills
+//              filter without privileges (net-common/filter_process.hpp), start the feeder thread that fills
 //              the allow sets from its answers (feeder.hpp), wait for the filter to be ready, and
 //              point /etc/resolv.conf at it.
-//   self_test  read the ruleset back and probe it as the agent's uid (self_test.hpp); the probes'
-//              own drops are not reported as blocked packets.
+//   self_test  read the ruleset back (firewall_check.hpp) and probe it as the agent's uid
+//              (net-common/agent_probes.hpp); the probes' own drops are not reported as blocked
+//              packets.
 //   destroy    (the plugin's destructor, once the supervisor has killed every other process,
 //              the DNS filter too) read the filter's last query reports to the end of its pipe,
 //              then compare the firewall's drop counters with the packet log messages received and
 //              report the difference as one "lost" record.
 // Any failure throws: the supervisor stops the start (fail closed).
+#include "plugins/net-common/agent_probes.hpp"
 #include "plugins/net-common/allow_entry.hpp"
+#include "plugins/net-common/filter_process.hpp"
+#include "plugins/net-common/network_setup.hpp"
+#include "plugins/net-common/normalize.hpp"
+#include "plugins/net-common/packet_audit.hpp"
+#include "plugins/net-common/resolv_conf.hpp"
 #include "plugins/net-nftables/drop_counters.hpp"
 #include "plugins/net-nftables/feeder.hpp"
-#include "plugins/net-nftables/filter_process.hpp"
-#include "plugins/net-nftables/network_setup.hpp"
-#include "plugins/net-nftables/normalize.hpp"
-#include "plugins/net-nftables/nft_context.hpp"
-#include "plugins/net-common/packet_audit.hpp"
-#include "plugins/net-nftables/resolv_conf.hpp"
-#include "plugins/net-nftables/ruleset.hpp"
 #include "plugins/net-nftables/firewall_check.hpp"
+#include "plugins/net-nftables/nft_context.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 
@@ -54,7 +56,7 @@ std::string dns_filter_path(const sdk::Host &host) {
     if (config.is_object())
         if (auto it = config.as_object().find("dns_filter"); it != config.as_object().end() && it->value().is_string())
             return std::string(it->value().as_string());
-    return nft::default_dns_filter_path();
+    return net::default_dns_filter_path();
 }
 
 // The DNS name an address was last resolved from, for the packet records: the feeder's
@@ -112,8 +114,8 @@ public:
         // The engine's resolvers, read before resolv.conf is pointed at the filter.
         std::vector<std::string> engine_nameservers;
         if (plan.network.dns_servers.empty())
-            engine_nameservers = nft::parse_nameservers(nft::read_file(nft::resolv_conf_path));
-        nft::NetworkSetup setup = nft::make_network_setup(plan, engine_nameservers);
+            engine_nameservers = net::parse_nameservers(net::read_file(net::resolv_conf_path));
+        net::NetworkSetup setup = net::make_network_setup(plan, engine_nameservers);
         // Allowed queries reach the audit only at level verbose: otherwise the filter does not send them.
         setup.filter_args.insert(setup.filter_args.end(),
                                  {"--report-allowed", plan.audit.level == "verbose" ? "yes" : "no"});
@@ -146,9 +148,9 @@ public:
         host().log(sdk::LogLevel::info, "firewall: table inet rustyolo installed (policy drop, IPv4 and IPv6)");
 
         // 2. The DNS filter, without privileges, on sockets bound here.
-        sockets_ = nft::bind_stub_sockets();
-        nft::FilterCommand command{dns_filter_path(host()), setup.filter_args, nft::dns_filter_uid, nft::dns_filter_gid};
-        nft::FilterProcess process = nft::start_filter(command, sockets_);
+        sockets_ = net::bind_stub_sockets();
+        net::FilterCommand command{dns_filter_path(host()), setup.filter_args, net::dns_filter_uid, net::dns_filter_gid};
+        net::FilterProcess process = net::start_filter(command, sockets_);
         filter_pid_ = process.pid;
         lap("dns filter start");
 
@@ -158,7 +160,7 @@ public:
         feeder_->start();
         packet_audit_->set_name_lookup(name_lookup_for(*feeder_));
         if (!feeder_->wait_ready(filter_ready_timeout)) {
-            nft::kill_filter(filter_pid_);
+            net::kill_filter(filter_pid_);
             throw std::runtime_error("the DNS filter " + command.executable + " did not become ready within " +
                                      std::to_string(filter_ready_timeout.count()) + " s (see its message above)");
         }
@@ -166,7 +168,7 @@ public:
         lap("dns filter ready");
 
         // 4. From now on every lookup goes through the filter.
-        nft::write_stub_resolv_conf(nft::resolv_conf_path);
+        net::write_stub_resolv_conf(net::resolv_conf_path);
         lap("resolv.conf");
         host().log(sdk::LogLevel::debug, "install timing: " + timing);
 
@@ -174,7 +176,7 @@ public:
         setup_ = setup;
         installed_ = true;
         json::array upstreams;
-        for (const nft::Resolver &r : setup.spec.upstreams)
+        for (const net::Resolver &r : setup.spec.upstreams)
             upstreams.emplace_back((r.v6 ? "[" + r.address + "]" : r.address) + ":" + std::to_string(r.port));
         if (setup.mode == "any")
             host().log(sdk::LogLevel::warn, std::string(unfiltered_dns_warning) +
@@ -195,7 +197,7 @@ public:
             throw std::runtime_error("net-nftables: self_test() before install()");
         std::string timing;
         auto lap = lap_timer(timing);
-        std::vector<nft::Check> checks;
+        std::vector<net::Check> checks;
         std::string listing = nft::NftContext(true).run("list table inet rustyolo", "reading table inet rustyolo back");
         json::error_code ec;
         json::value listed = json::parse(listing, ec);
@@ -204,30 +206,30 @@ public:
         checks = nft::compare_ruleset(expected_, listed);
         lap("ruleset read back");
 
-        nft::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
+        net::LiveProbeSpec probe{setup_.spec.agent_uid, packet_audit_->probe_gid(), setup_.spec.upstreams,
                                  setup_.mode == "filter", self_test_name_};
-        for (nft::Check &check : nft::guard_set_checks(expected_))
+        for (net::Check &check : nft::guard_set_checks(expected_))
             checks.push_back(std::move(check));
         lap("guard sets");
         // The probes' own drops (the agent's uid, the probe group) are not reported.
-        for (nft::Check &check : nft::agent_probe_checks(probe))
+        for (net::Check &check : net::agent_probe_checks(probe))
             checks.push_back(std::move(check));
         lap("agent probes");
         auto [audit_ok, audit_detail] = packet_audit_->self_test_check();
-        checks.push_back(nft::Check{"packet audit", audit_ok, audit_detail});
+        checks.push_back(net::Check{"packet audit", audit_ok, audit_detail});
 
-        std::string resolv = nft::read_file(nft::resolv_conf_path);
-        bool resolv_ok = resolv == nft::stub_resolv_conf;
-        checks.push_back(nft::Check{"resolv.conf", resolv_ok,
+        std::string resolv = net::read_file(net::resolv_conf_path);
+        bool resolv_ok = resolv == net::stub_resolv_conf;
+        checks.push_back(net::Check{"resolv.conf", resolv_ok,
                                     resolv_ok ? "/etc/resolv.conf names 127.0.0.1 only"
                                               : "/etc/resolv.conf was changed after install"});
         bool alive = feeder_ && feeder_->filter_alive();
-        checks.push_back(nft::Check{"dns filter", alive,
+        checks.push_back(net::Check{"dns filter", alive,
                                     alive ? "running as uid 65533, pid " + std::to_string(filter_pid_)
                                           : "the DNS filter is not running"});
 
         host().log(sdk::LogLevel::debug, "self-test timing: " + timing);
-        return nft::require_passed(checks);
+        return net::require_passed(checks);
     }
 
 private:
@@ -263,14 +265,14 @@ private:
         // docs/audit-schema.md, layer dns, event query.
         // Reports for the self-test's own probe name are left out: a name new in each session,
         // unknown to the agent, so the agent cannot hide its own queries under it.
-        events.query = [&h, probe_name = self_test_name_](const dns::feed::QueryReport &query, bool allowed,
-                                                           dns::feed::DenyReason reason) {
+        events.query = [&h, probe_name = self_test_name_](const net::feed::QueryReport &query, bool allowed,
+                                                           net::feed::DenyReason reason) {
             if (query.name == probe_name)
                 return;  // self_test's own probe
             std::string rule = "dns-filter: allowed name";
-            if (!allowed && reason == dns::feed::DenyReason::name)
+            if (!allowed && reason == net::feed::DenyReason::name)
                 rule = "dns-filter: name not in the allowlist";
-            else if (!allowed && reason == dns::feed::DenyReason::type)
+            else if (!allowed && reason == net::feed::DenyReason::type)
                 rule = "dns-filter: type " + query.qtype + " not answered";
             else if (!allowed)
                 rule = "dns-filter: class other than IN not answered";
@@ -283,7 +285,7 @@ private:
                                                           {"rule", std::move(rule)}}}});
         };
         // docs/audit-schema.md, layer network, event address.
-        events.refused_address = [&h](const nft::RefusedAddress &refused, const std::string &name) {
+        events.refused_address = [&h](const net::RefusedAddress &refused, const std::string &name) {
             json::array ports;
             for (std::uint16_t port : refused.address.ports)
                 ports.emplace_back(port);
@@ -302,13 +304,13 @@ private:
     }
 
     bool installed_ = false;
-    const std::string self_test_name_ = nft::random_self_test_name();  // the stub probe's name, this session's
+    const std::string self_test_name_ = net::random_self_test_name();  // the stub probe's name, this session's
     std::unique_ptr<net::PacketAudit> packet_audit_;  // blocked packets -> audit records
-    nft::StubSockets sockets_;  // held for the whole session: port 53 can never be taken over
+    net::StubSockets sockets_;  // held for the whole session: port 53 can never be taken over
     std::unique_ptr<nft::Feeder> feeder_;
     pid_t filter_pid_ = -1;
     nft::Ruleset expected_;
-    nft::NetworkSetup setup_;
+    net::NetworkSetup setup_;
 };
 
 }  // namespace

@@ -174,27 +174,7 @@ std::string blocked_rule_text(const std::string &chain) {
            std::to_string(net::nflog_copy_bytes) + " drop";
 }
 
-bool uses_engine_resolver(const RulesetSpec &spec) {
-    return std::any_of(spec.upstreams.begin(), spec.upstreams.end(),
-                       [](const Resolver &r) { return !r.v6 && r.address == "127.0.0.11"; });
-}
-
-std::vector<std::string> never_ranges_v4(bool allow_lan) {
-    std::vector<std::string> ranges{"0.0.0.0/8", "127.0.0.0/8", "169.254.0.0/16", "224.0.0.0/4", "240.0.0.0/4"};
-    if (!allow_lan)
-        ranges.insert(ranges.end(), {"10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16"});
-    return ranges;
-}
-
-std::vector<std::string> never_ranges_v6(bool allow_lan) {
-    // ::ffff:0:0/96 (IPv4-mapped) never appears on the wire: such connections are IPv4.
-    std::vector<std::string> ranges{"::/128", "::1/128", "::ffff:0:0/96", "fe80::/10", "ff00::/8"};
-    if (!allow_lan)
-        ranges.insert(ranges.end(), {"fc00::/7", "fec0::/10"});
-    return ranges;
-}
-
-Ruleset build_ruleset(const RulesetSpec &spec) {
+Ruleset build_ruleset(const FirewallSpec &spec) {
     Ruleset ruleset;
     const std::string filter_uid = std::to_string(dns_filter_uid);
     const std::string agent_uid = std::to_string(spec.agent_uid);
@@ -202,8 +182,8 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
     if (spec.agent_uid == 0 || spec.agent_uid == dns_filter_uid)
         throw std::invalid_argument("the agent uid " + agent_uid + " must be neither 0 nor the DNS filter's " + filter_uid);
 
-    ruleset.sets.push_back(Set{"allow4", "ipv4_addr . inet_service", {"timeout"}, spec.set_size, {}});
-    ruleset.sets.push_back(Set{"allow6", "ipv6_addr . inet_service", {"timeout"}, spec.set_size, {}});
+    ruleset.sets.push_back(Set{"allow4", "ipv4_addr . inet_service", {"timeout"}, dynamic_set_size, {}});
+    ruleset.sets.push_back(Set{"allow6", "ipv6_addr . inet_service", {"timeout"}, dynamic_set_size, {}});
     CidrLayout cidr4 = cidr_layout(spec.static_ranges, false), cidr6 = cidr_layout(spec.static_ranges, true);
     ruleset.sets.push_back(Set{"static4", "ipv4_addr . inet_service", {"interval"}, 0, std::move(cidr4.concatenated)});
     ruleset.sets.push_back(Set{"static6", "ipv6_addr . inet_service", {"interval"}, 0, std::move(cidr6.concatenated)});
@@ -226,8 +206,8 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
             ruleset.sets.push_back(Set{name, v6 ? "ipv6_addr" : "ipv4_addr", {"interval"}, 0, std::move(group.prefixes)});
         }
     }
-    ruleset.sets.push_back(Set{"never4", "ipv4_addr", {"interval"}, 0, never_ranges_v4(spec.allow_lan)});
-    ruleset.sets.push_back(Set{"never6", "ipv6_addr", {"interval"}, 0, never_ranges_v6(spec.allow_lan)});
+    ruleset.sets.push_back(Set{"never4", "ipv4_addr", {"interval"}, 0, net::never_ranges_v4(spec.allow_lan)});
+    ruleset.sets.push_back(Set{"never6", "ipv6_addr", {"interval"}, 0, net::never_ranges_v6(spec.allow_lan)});
 
     Chain output{"output", "output", "", {}};
     auto add = [](Chain &chain, std::string comment, std::string text) {
@@ -295,7 +275,7 @@ Ruleset build_ruleset(const RulesetSpec &spec) {
         add(output, "upstream-closed-tcp " + resolver_text(r),
             "meta l4proto tcp " + match + " reject with tcp reset");
     }
-    if (uses_engine_resolver(spec))
+    if (net::uses_engine_resolver(spec))
         for (bool tcp : {false, true})
             add(output, std::string("engine-resolver-forwarding-") + l4(tcp),
                 std::string("meta skuid 0 ") + l4(tcp) + " dport 53 accept");

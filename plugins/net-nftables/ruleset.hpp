@@ -34,6 +34,8 @@
 // drop. Forward: drop. Every chain has policy drop.
 #pragma once
 
+#include "plugins/net-common/firewall_spec.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -44,23 +46,15 @@ namespace rustyolo::nft {
 
 inline constexpr const char *table_family = "inet";
 inline constexpr const char *table_name = "rustyolo";
-inline constexpr std::uint32_t dns_filter_uid = 65533;
-inline constexpr std::uint32_t dns_filter_gid = 65533;
+// The bound on the dynamic sets allow4/allow6.
+inline constexpr std::uint32_t dynamic_set_size = 65536;
 
-// An upstream resolver the DNS filter forwards to.
-struct Resolver {
-    bool v6 = false;
-    std::string address;  // canonical text
-    std::uint16_t port = 53;
-    bool operator==(const Resolver &) const = default;
-};
-
-// A CIDR allow entry (already validated by net-common; re-checked by build_spec's caller).
-struct StaticRange {
-    bool v6 = false;
-    std::string prefix;                // "10.0.0.0/8", "2001:db8::/32", "1.2.3.4/32"
-    std::vector<std::uint16_t> ports;  // TCP
-};
+// The firewall's inputs and classes (net-common), as this file writes them.
+using net::dns_filter_uid;
+using net::FirewallSpec;
+using net::FlowClass;
+using net::Resolver;
+using net::StaticRange;
 
 // CIDR entries with the same port list share a plain interval set of prefixes and one rule
 // (`ip daddr @cidr4_N tcp dport { 80, 443 } accept`): one element per prefix instead of one per
@@ -72,35 +66,8 @@ struct StaticRange {
 // (`tests/bench/bench.py firewall` shows the install time).
 inline constexpr std::size_t max_cidr_sets = 16;
 
-// The class of the socket that opened a flow, kept as the flow's conntrack mark (the whole mark:
-// nothing else in the container's namespace uses it). Set once, by the packet that creates the
-// conntrack entry, from constants: never copied from a packet mark (SO_MARK) or a socket. The
-// agent can change neither (both need CAP_NET_ADMIN). A flow may only be continued by its class;
-// docs/security-model.md, "Flows keep their class".
-enum class FlowClass : std::uint32_t {
-    kernel = 0,      // no socket opened it (the kernel's own packets); no socket may continue it
-    agent = 1,       // the agent's uid (any group but the probe group)
-    dns_filter = 2,  // the DNS filter's uid
-    root = 3,        // uid 0: the supervisor, dockerd's embedded resolver forwarding from here
-    probe = 4,       // the agent's uid with the self-test's probe group
-    other = 5,       // any other uid (supervisor-side helpers)
-    inbound = 6,     // opened from outside (first seen on input)
-};
-
 // The mark as nft writes it ("0x00000001").
 std::string flow_mark(FlowClass flow_class);
-
-struct RulesetSpec {
-    std::uint32_t agent_uid = 1000;
-    std::uint32_t probe_gid = 65532;  // the self-test's probe group (net::self_test_probe_gid)
-    std::vector<Resolver> upstreams;
-    bool allow_lan = false;
-    std::vector<StaticRange> static_ranges;
-    std::uint32_t set_size = 65536;  // bound on the dynamic sets
-};
-
-// True when Docker's embedded resolver (127.0.0.11) is an upstream.
-bool uses_engine_resolver(const RulesetSpec &spec);
 
 struct Rule {
     std::string comment;  // the rule's identity, unique in its chain ("stub-udp", "upstream-udp 1.1.1.1:53")
@@ -144,15 +111,10 @@ inline constexpr const char *no_socket_chain = "flow_class_no_socket";
 inline constexpr std::array<const char *, 4> blocked_chains{blocked_output_chain, blocked_guard_chain,
                                                             blocked_input_chain, blocked_flow_class_chain};
 
-// Never-allowed destinations for the guard rules (interval sets): loopback, "this host",
-// link-local (cloud metadata), multicast and reserved space; private ranges unless allow_lan.
-std::vector<std::string> never_ranges_v4(bool allow_lan);
-std::vector<std::string> never_ranges_v6(bool allow_lan);
-
 // The blocked chains' rule: `counter log prefix "<chain>" group N snaplen M drop`.
 std::string blocked_rule_text(const std::string &chain);
 
-Ruleset build_ruleset(const RulesetSpec &spec);
+Ruleset build_ruleset(const FirewallSpec &spec);
 
 // One nft transaction that atomically replaces any table inet rustyolo with `ruleset`.
 std::string render_transaction(const Ruleset &ruleset);

@@ -13,7 +13,7 @@ namespace {
 IptablesSpec spec() {
     IptablesSpec s;
     s.base.agent_uid = 1000;
-    s.base.upstreams = {nft::Resolver{false, "172.29.0.53", 53}};
+    s.base.upstreams = {net::Resolver{false, "172.29.0.53", 53}};
     s.addresses = {StaticAddress{false, "172.29.0.20", {443}, "allowed.test"}};
     return s;
 }

@@ -25,8 +25,8 @@
 namespace rustyolo::nft {
 namespace {
 
-RulesetSpec spec_with(std::vector<Resolver> upstreams, bool allow_lan = false) {
-    RulesetSpec spec;
+FirewallSpec spec_with(std::vector<Resolver> upstreams, bool allow_lan = false) {
+    FirewallSpec spec;
     spec.agent_uid = 1000;
     spec.upstreams = std::move(upstreams);
     spec.allow_lan = allow_lan;
@@ -108,7 +108,7 @@ TEST(NftRuleset, TheLogPrefixIsTheRuleNameOfTheAuditRecord) {
 }
 
 TEST(NftRuleset, EveryNewFlowIsMarkedWithItsSocketsClassOnlyWhenItsEntryIsCreated) {
-    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}});
+    FirewallSpec spec = spec_with({{false, "1.1.1.1", 53}});
     spec.probe_gid = 65532;
     const Ruleset ruleset = build_ruleset(spec);
     const Chain &output = chain(ruleset, "output");
@@ -133,7 +133,7 @@ TEST(NftRuleset, EveryNewFlowIsMarkedWithItsSocketsClassOnlyWhenItsEntryIsCreate
 }
 
 TEST(NftRuleset, APacketFromASocketOfAnotherClassThanItsFlowsIsBlockedBeforeEstablished) {
-    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}});
+    FirewallSpec spec = spec_with({{false, "1.1.1.1", 53}});
     spec.probe_gid = 65531;
     const Ruleset ruleset = build_ruleset(spec);
     const Chain &output = chain(ruleset, "output");
@@ -248,7 +248,7 @@ TEST(NftRuleset, DynamicSetsHaveTimeoutsAndABound) {
 }
 
 TEST(NftRuleset, CidrEntriesShareOneIntervalSetPerPortListWithoutOverlaps) {
-    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
+    FirewallSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
     spec.static_ranges = {{false, "10.0.0.0/8", {443}},     {false, "10.1.2.3/32", {443, 22}},
                           {false, "10.0.0.0/8", {443}},     {true, "2001:db8::/32", {443}},
                           {false, "203.0.113.0/24", {80}},  {false, "10.2.0.0/16", {443}}};
@@ -275,7 +275,7 @@ TEST(NftRuleset, CidrEntriesShareOneIntervalSetPerPortListWithoutOverlaps) {
 }
 
 TEST(NftRuleset, ManyPrefixesOfOneLengthGoToAPlainSetMatchedUnderTheirMask) {
-    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
+    FirewallSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
     for (int i = 0; i < 40; ++i)
         spec.static_ranges.push_back({false, "10.7." + std::to_string(i) + ".0/24", {80, 443}});
     spec.static_ranges.push_back({false, "10.8.0.0/16", {443, 80}});  // alone at its length
@@ -294,7 +294,7 @@ TEST(NftRuleset, ManyPrefixesOfOneLengthGoToAPlainSetMatchedUnderTheirMask) {
 }
 
 TEST(NftRuleset, PortListsBeyondTheSetLimitGoToTheConcatenatedSet) {
-    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
+    FirewallSpec spec = spec_with({{false, "1.1.1.1", 53}}, true);
     // max_cidr_sets + 2 port lists; the first has two prefixes, so it is among the largest.
     spec.static_ranges.push_back({false, "10.9.0.0/16", {1}});
     for (std::uint16_t port = 1; port <= max_cidr_sets + 2; ++port)
@@ -315,7 +315,7 @@ TEST(NftRuleset, TransactionCreatesTheTableAndNeverMergesIntoOne) {
 }
 
 TEST(NftRuleset, RefusesAnAgentUidThatIsRootOrTheFilters) {
-    RulesetSpec spec = spec_with({{false, "1.1.1.1", 53}});
+    FirewallSpec spec = spec_with({{false, "1.1.1.1", 53}});
     spec.agent_uid = 0;
     EXPECT_THROW(build_ruleset(spec), std::invalid_argument);
     spec.agent_uid = dns_filter_uid;
@@ -325,7 +325,7 @@ TEST(NftRuleset, RefusesAnAgentUidThatIsRootOrTheFilters) {
 TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
     if (::geteuid() != 0)
         GTEST_SKIP() << "needs root for a scratch network namespace";
-    RulesetSpec spec = spec_with({{false, "127.0.0.11", 53}, {true, "2001:db8::53", 53}}, false);
+    FirewallSpec spec = spec_with({{false, "127.0.0.11", 53}, {true, "2001:db8::53", 53}}, false);
     spec.static_ranges = {{false, "203.0.113.0/24", {443, 8443}}, {true, "2001:db8::/32", {443}}};
     for (int i = 0; i < 20; ++i) {  // enough of one length for the plain sets
         spec.static_ranges.push_back({false, "198.18." + std::to_string(i) + ".0/24", {443}});
@@ -348,7 +348,7 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
             if (!check.ok)
                 return check.name + ": " + check.detail;
         // Feeding and refreshing elements works on this kernel.
-        FeedPolicy policy;
+        AdmissionPolicy policy;
         policy.ports = {443};
         std::string script = element_script({{false, "1.2.3.4", 300, {443}}, {true, "2001:db8::1", 5, {443}}}, policy);
         nft.run(script, "feed");
@@ -440,7 +440,7 @@ TEST(NftRuleset, OnThisKernelAFlowOpenedByTheFilterCannotBeContinuedByTheAgent) 
         if (::bind(server, reinterpret_cast<sockaddr *>(&upstream), sizeof upstream) != 0)
             return std::string("bind 127.0.0.11:53: ") + std::strerror(errno);
         const sockaddr_in source = loopback("127.0.0.1", 40053);
-        int filter = as_user(dns_filter_uid, dns_filter_gid, [&] { return send_from(source, upstream, "filter"); });
+        int filter = as_user(net::dns_filter_uid, net::dns_filter_gid, [&] { return send_from(source, upstream, "filter"); });
         if (filter != 0 || receive_and_answer(server) != "filter")
             return "the filter's query did not reach the upstream: " + std::to_string(filter);
         // The reply has made the flow established; the filter's socket is gone.
@@ -450,7 +450,7 @@ TEST(NftRuleset, OnThisKernelAFlowOpenedByTheFilterCannotBeContinuedByTheAgent) 
             return "the agent continued the filter's flow: send gave " + std::to_string(agent) + ", arrived \"" +
                    arrived + "\"";
         // Twin: the filter's own class continues it.
-        int again = as_user(dns_filter_uid, dns_filter_gid, [&] { return send_from(source, upstream, "again"); });
+        int again = as_user(net::dns_filter_uid, net::dns_filter_gid, [&] { return send_from(source, upstream, "again"); });
         if (again != 0 || receive_and_answer(server) != "again")
             return "the filter could not continue its own flow: " + std::to_string(again);
         // The agent's own local service on lo (its listener answers its flow) and the kernel's RST
@@ -572,7 +572,7 @@ int kernel_socket_datagrams_on_an_owned_flow(const Ruleset &ruleset, std::string
         NftContext nft;
         nft.run(render_transaction(ruleset), "install");
         const sockaddr_in source = loopback("10.98.0.1", 40054), server = loopback("10.98.0.2", 4789);
-        int filter = as_user(dns_filter_uid, dns_filter_gid, [&] { return send_from(source, server, "filter"); });
+        int filter = as_user(net::dns_filter_uid, net::dns_filter_gid, [&] { return send_from(source, server, "filter"); });
         pollfd p{back[0], POLLIN, 0};
         if (filter != 0 || ::poll(&p, 1, 3000) != 1 || ::read(back[0], &byte, 1) != 1 || byte != 'a')
             return finish("the filter's flow was not answered: " + std::to_string(filter));

@@ -1,12 +1,12 @@
-#include "plugins/net-nftables/network_setup.hpp"
-#include "plugins/net-nftables/resolv_conf.hpp"
+#include "plugins/net-common/network_setup.hpp"
+#include "plugins/net-common/resolv_conf.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 namespace {
 
 Plan plan_with(std::vector<PlanEgress> allow, std::vector<std::string> dns_servers = {"1.1.1.1"},
@@ -36,7 +36,7 @@ bool has_args(const std::vector<std::string> &args, const std::string &option, c
     return false;
 }
 
-TEST(NftNetworkSetup, NamesGoToTheFilterAndCidrsToTheFirewall) {
+TEST(NetNetworkSetup, NamesGoToTheFilterAndCidrsToTheFirewall) {
     NetworkSetup setup = make_network_setup(
         plan_with({entry("name", "api.example.com"), entry("wildcard", "*.cdn.example.com", {443}),
                    entry("cidr", "203.0.113.0/24", {8443}), entry("cidr", "2001:db8::/32", {443})}),
@@ -57,20 +57,20 @@ TEST(NftNetworkSetup, NamesGoToTheFilterAndCidrsToTheFirewall) {
     EXPECT_EQ(setup.spec.agent_uid, 1000u);
 }
 
-TEST(NftNetworkSetup, EngineResolversAreUsedWhenThePlanNamesNone) {
+TEST(NetNetworkSetup, EngineResolversAreUsedWhenThePlanNamesNone) {
     NetworkSetup setup = make_network_setup(plan_with({}, {}), {"127.0.0.11", "10.0.0.2", "127.0.0.11"});
     ASSERT_EQ(setup.spec.upstreams.size(), 2u);
     EXPECT_EQ(setup.spec.upstreams[0], (Resolver{false, "127.0.0.11", 53}));
     EXPECT_TRUE(uses_engine_resolver(setup.spec));
 }
 
-TEST(NftNetworkSetup, ResolverPortsAndFamilies) {
+TEST(NetNetworkSetup, ResolverPortsAndFamilies) {
     EXPECT_EQ(parse_resolver("1.1.1.1:5353"), (Resolver{false, "1.1.1.1", 5353}));
     EXPECT_EQ(parse_resolver("[2606:4700::1111]:53"), (Resolver{true, "2606:4700::1111", 53}));
     EXPECT_EQ(parse_resolver("2606:4700:0::1111"), (Resolver{true, "2606:4700::1111", 53}));
 }
 
-TEST(NftNetworkSetup, RefusesWhatTheHostWouldNeverPutInAPlan) {
+TEST(NetNetworkSetup, RefusesWhatTheHostWouldNeverPutInAPlan) {
     EXPECT_THROW(make_network_setup(plan_with({}, {}), {}), std::runtime_error);              // no resolver
     EXPECT_THROW(make_network_setup(plan_with({}, {}), {"127.0.0.1"}), std::runtime_error);   // the stub itself
     EXPECT_THROW(make_network_setup(plan_with({}, {"any"}), {}), std::runtime_error);
@@ -89,13 +89,13 @@ TEST(NftNetworkSetup, RefusesWhatTheHostWouldNeverPutInAPlan) {
     EXPECT_THROW(make_network_setup(plan_with({}, {"1.1.1.1"}, false, "open"), {}), std::runtime_error);
 }
 
-TEST(NftNetworkSetup, ModeAnyOpensTheDefaultPortsForUnlistedNames) {
+TEST(NetNetworkSetup, ModeAnyOpensTheDefaultPortsForUnlistedNames) {
     NetworkSetup setup = make_network_setup(plan_with({entry("name", "a.test", {8443})}, {}, false, "any"), {"9.9.9.9"});
     EXPECT_TRUE(has_args(setup.filter_args, "--mode", "any"));
     EXPECT_EQ(setup.policy.ports, (std::vector<std::uint16_t>{80, 443, 8443}));
 }
 
-TEST(NftResolvConf, ReadsNameserversAndSkipsScopedOnes) {
+TEST(NetResolvConf, ReadsNameserversAndSkipsScopedOnes) {
     std::string text = "# generated\nsearch example.com\nnameserver 127.0.0.11\n"
                        "nameserver fe80::1%eth0\n  nameserver   10.0.0.2   # office\n;nameserver 6.6.6.6\n"
                        "options ndots:0\nnameserver\n";
@@ -103,9 +103,9 @@ TEST(NftResolvConf, ReadsNameserversAndSkipsScopedOnes) {
     EXPECT_TRUE(parse_nameservers("").empty());
 }
 
-TEST(NftResolvConf, TheStubConfigurationNamesOnlyTheFilter) {
+TEST(NetResolvConf, TheStubConfigurationNamesOnlyTheFilter) {
     EXPECT_EQ(parse_nameservers(stub_resolv_conf), std::vector<std::string>{"127.0.0.1"});
 }
 
 }  // namespace
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 
 inline constexpr const char *resolv_conf_path = "/etc/resolv.conf";
 inline constexpr std::string_view stub_resolv_conf =
@@ -25,4 +25,4 @@ void write_resolv_conf(const std::string &path, std::string_view text);
 // write_resolv_conf(path, stub_resolv_conf).
 void write_stub_resolv_conf(const std::string &path);
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

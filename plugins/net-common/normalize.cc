@@ -1,4 +1,4 @@
-#include "plugins/net-nftables/normalize.hpp"
+#include "plugins/net-common/normalize.hpp"
 
 #include "plugins/net-common/allow_entry.hpp"
 

@@ -1,4 +1,4 @@
-#include "plugins/net-nftables/filter_process.hpp"
+#include "plugins/net-common/filter_process.hpp"
 
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 namespace {
 
 [[noreturn]] void fail(const std::string &what, int error) {
@@ -234,4 +234,4 @@ void kill_filter(pid_t pid) {
     }
 }
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

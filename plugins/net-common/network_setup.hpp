@@ -1,22 +1,23 @@
 // From the Plan's network section to what the container part installs: the ruleset's inputs, the
-// DNS filter's argv, and the feeder's policy. Pure: the caller reads resolv.conf.
+// DNS filter's argv, and the admission policy for resolved addresses. Pure: the caller reads
+// resolv.conf. Both firewalls start from it.
 #pragma once
 
-#include "plugins/net-nftables/feed_batch.hpp"
-#include "plugins/net-nftables/ruleset.hpp"
+#include "plugins/net-common/admission.hpp"
+#include "plugins/net-common/firewall_spec.hpp"
 
 #include <rustyolo/sdk/plan.hpp>
 
 #include <string>
 #include <vector>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 
 struct NetworkSetup {
     std::string mode;                       // "filter" or "any"
-    RulesetSpec spec;                       // upstreams, static ranges, agent uid, allow_lan
+    FirewallSpec spec;                      // upstreams, static ranges, agent uid, allow_lan
     std::vector<std::string> filter_args;   // after argv[0] (fds 3..6, see filter_process.hpp)
-    FeedPolicy policy;
+    AdmissionPolicy policy;                 // which resolved addresses may be opened
     std::size_t names = 0;
     std::size_t wildcards = 0;
     std::size_t cidrs = 0;
@@ -31,4 +32,4 @@ NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string>
 // "1.1.1.1", "1.1.1.1:5353", "2606:4700::1111", "[2606:4700::1111]:53" -> Resolver.
 Resolver parse_resolver(const std::string &text);
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

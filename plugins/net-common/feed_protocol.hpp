@@ -1,6 +1,7 @@
-// The line protocol between the DNS filter (unprivileged) and the supervisor's feeder thread (inside
-// the net-nftables plugin, privileged). Two pipes, one per direction; every message is one line of
-// printable ASCII ending in '\n', fields separated by exactly one space. Nothing else is ever sent.
+// The line protocol between the DNS filter (unprivileged) and the supervisor's feeder thread (in
+// net-nftables, privileged; net-iptables starts the filter without the pipes). Two pipes, one per
+// direction; every message is one line of printable ASCII ending in '\n', fields separated by
+// exactly one space. Nothing else is ever sent.
 //
 // Filter -> supervisor ("events" pipe):
 //   ready                                 once, when the filter serves queries
@@ -41,7 +42,7 @@
 #include <string_view>
 #include <vector>
 
-namespace rustyolo::dns::feed {
+namespace rustyolo::net::feed {
 
 inline constexpr std::size_t max_line_length = 512;
 inline constexpr std::size_t max_ports_per_line = 64;
@@ -125,4 +126,4 @@ private:
     bool discarding_ = false;
 };
 
-}  // namespace rustyolo::dns::feed
+}  // namespace rustyolo::net::feed

@@ -1,4 +1,4 @@
-#include "plugins/net-nftables/resolv_conf.hpp"
+#include "plugins/net-common/resolv_conf.hpp"
 
 #include <rustyolo/sdk/unique_fd.hpp>
 
@@ -10,7 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 
 std::vector<std::string> parse_nameservers(std::string_view text) {
     std::vector<std::string> servers;
@@ -72,4 +72,4 @@ void write_resolv_conf(const std::string &path, std::string_view text) {
         throw std::runtime_error("cannot chmod " + path + ": " + std::strerror(errno));
 }
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

@@ -22,7 +22,7 @@
 #include <string>
 #include <vector>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 
 struct StubSockets {
     UniqueFd udp;
@@ -61,4 +61,4 @@ std::string default_dns_filter_path();
 // Kills and reaps a filter that did not come up.
 void kill_filter(pid_t pid);
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

@@ -1,10 +1,10 @@
-#include "plugins/dns-filter/feed_protocol.hpp"
+#include "plugins/net-common/feed_protocol.hpp"
 
 #include <arpa/inet.h>
 
 #include <array>
 
-namespace rustyolo::dns::feed {
+namespace rustyolo::net::feed {
 namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -295,4 +295,4 @@ std::optional<LineSplitter::Item> LineSplitter::next() {
     return item;
 }
 
-}  // namespace rustyolo::dns::feed
+}  // namespace rustyolo::net::feed

@@ -1,13 +1,13 @@
-#include "plugins/net-nftables/network_setup.hpp"
+#include "plugins/net-common/network_setup.hpp"
 
 #include "plugins/net-common/allow_entry.hpp"
-#include "plugins/net-nftables/filter_process.hpp"
+#include "plugins/net-common/filter_process.hpp"
 #include "plugins/net-common/packet_audit.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace rustyolo::nft {
+namespace rustyolo::net {
 namespace {
 
 std::string ports_text(const std::vector<std::uint16_t> &ports) {
@@ -129,4 +129,4 @@ NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string>
     return setup;
 }
 
-}  // namespace rustyolo::nft
+}  // namespace rustyolo::net

@@ -1,11 +1,11 @@
-#include "plugins/dns-filter/feed_protocol.hpp"
+#include "plugins/net-common/feed_protocol.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace rustyolo::dns::feed {
+namespace rustyolo::net::feed {
 namespace {
 
 TEST(DnsFilterFeed, FormatsAddressLinesThatParseBack) {
@@ -196,4 +196,4 @@ TEST(DnsFilterFeed, SplitterReportsAnOverlongLineOnceAndResynchronises) {
 }
 
 }  // namespace
-}  // namespace rustyolo::dns::feed
+}  // namespace rustyolo::net::feed
