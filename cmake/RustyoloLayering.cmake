@@ -14,20 +14,6 @@
 # folder.
 include_guard(GLOBAL)
 
-# Known violations, "<target> <library>", being removed: code is moving from net-nftables and
-# dns-filter into net-common. Each entry is accepted here and reported as a warning; remove it as
-# soon as the link is gone (an entry whose link no longer exists is warned about, so the list
-# does not go stale).
-set(RUSTYOLO_LAYERING_ALLOWED
-  # net-iptables shares the DNS filter's start, the host-side normalisation and the agent probes
-  # with net-nftables through net-nftables' library.
-  "rustyolo_ipt_rules rustyolo_nft_firewall"
-  "plugin_net_iptables rustyolo_nft_firewall"
-  # net-nftables starts and feeds the DNS filter with dns-filter's libraries.
-  "rustyolo_nft_firewall rustyolo_dns_feed"
-  "rustyolo_nft_firewall rustyolo_dns_filter_core"
-)
-
 # The folder that owns `dir`, relative to the source root: "plugins/<name>", "agents/<name>",
 # "core", "entrypoint", or "" for anything else (the top level, sdk/, tests/).
 function(_rustyolo_layer_of dir out)
@@ -79,8 +65,6 @@ function(rustyolo_check_layering)
   endforeach()
 
   set(errors "")
-  set(allowed_seen "")
-  set(allowed_lines "")
   foreach(target IN LISTS targets)
     get_target_property(source_dir ${target} SOURCE_DIR)
     _rustyolo_layer_of(${source_dir} folder)
@@ -117,26 +101,10 @@ function(rustyolo_check_layering)
       if(problem STREQUAL "")
         continue()
       endif()
-      set(line "${target} (${folder}) links ${library} (${lib_folder}): ${problem}")
-      if("${target} ${library}" IN_LIST RUSTYOLO_LAYERING_ALLOWED)
-        list(APPEND allowed_seen "${target} ${library}")
-        string(APPEND allowed_lines "\n  ${line}")
-      else()
-        string(APPEND errors "\n  ${line}")
-      endif()
+      string(APPEND errors "\n  ${target} (${folder}) links ${library} (${lib_folder}): ${problem}")
     endforeach()
   endforeach()
 
-  if(allowed_lines)
-    message(WARNING "plugin layering: known violations, allowed for now by RUSTYOLO_LAYERING_ALLOWED in "
-                    "cmake/RustyoloLayering.cmake:${allowed_lines}")
-  endif()
-  foreach(entry IN LISTS RUSTYOLO_LAYERING_ALLOWED)
-    if(NOT entry IN_LIST allowed_seen)
-      message(WARNING "plugin layering: the allowed violation \"${entry}\" in cmake/RustyoloLayering.cmake "
-                      "no longer exists: remove the entry")
-    endif()
-  endforeach()
   if(errors)
     message(FATAL_ERROR "plugin layering: targets under plugins/ and agents/ link what they may not "
                         "(cmake/RustyoloLayering.cmake says the rule):${errors}")
