@@ -1,4 +1,5 @@
 #include "core/cli/context.hpp"
+#include "core/plan/plan_builder.hpp"
 
 #include "core/config/config_env.hpp"
 #include "core/config/config_toml.hpp"
@@ -45,14 +46,7 @@ void load_plugins(Context &context, const std::vector<std::string> &extra) {
     }
     // No runtime configured: the first one the first runtime plugin serves.
     if (context.config.runtime.empty())
-        for (const auto &p : context.registry->plugins())
-            if (p->runtime()) {
-                const auto names = p->call_names("runtime.names", p->runtime()->names);
-                if (!names.empty()) {
-                    context.config.runtime = names.front();
-                    break;
-                }
-            }
+        context.config.runtime = default_runtime(*context.registry);
 }
 
 void load_config(Context &context, const ConfigLayer &cli_layer, bool include_project) {

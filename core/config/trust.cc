@@ -348,7 +348,7 @@ std::vector<std::string> widening_changes(const ConfigLayer &project, const Conf
     check_replaced(changes, "network", "firewall", project.firewall, base.firewall, "(none)");
 
     // [runtime]
-    check_replaced(changes, "runtime", "runtime", project.runtime, base.runtime, "(none)");
+    check_replaced(changes, "runtime", "runtime", project.runtime, base.runtime, "default runtime");
     for (const auto &plugin : project.plugins) {
         changes.push_back("[runtime] plugins loads " + quoted(plugin) + ", code that runs on the host");
     }

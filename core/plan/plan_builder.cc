@@ -570,6 +570,15 @@ const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std:
                 .front();
 }
 
+std::string default_runtime(const PluginRegistry &registry) {
+    for (const auto &p : registry.plugins())
+        if (p->runtime())
+            for (const auto &name : p->call_names("runtime.names", p->runtime()->names))
+                return name;
+    throw Error("no runtime plugin is loaded, so there is no runtime to start the sandbox with; reinstall "
+                "rustyolo (its plugin directory holds runtime-docker.so) or pass --plugin with a runtime plugin");
+}
+
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime) {
     return *plugins_for(registry, PluginRole{"runtime \"" + runtime + "\"", "runtime", PluginRole::Ask::exactly_one,
                                              "", runtime, "use --runtime with a name a runtime plugin serves (`rustyolo plugins` lists them), or leave it out for the default", true})
@@ -594,9 +603,9 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
     Plan plan;
     plan.session = ctx.session;
     plan.image = config.image;
-    plan.runtime = config.runtime;
+    plan.runtime = config.runtime.empty() ? default_runtime(registry) : config.runtime;
     plan.project = ctx.cwd;
-    find_runtime_plugin(registry, config.runtime);  // fails early on an unknown runtime
+    find_runtime_plugin(registry, plan.runtime);  // fails early on an unknown runtime
 
     if (config.audit_log != "none" && config.audit_log != "basic" && config.audit_log != "verbose")
         throw UsageError("--audit-log \"" + config.audit_log +

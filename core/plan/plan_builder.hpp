@@ -98,6 +98,9 @@ std::vector<const LoadedPlugin *> plugins_for(const PluginRegistry &registry, co
 // The plugin that serves `agent`, or a UsageError listing the agents that exist.
 const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std::string &agent);
 
+// The runtime used when none is configured: the first name the first loaded runtime plugin serves
+// (built-in plugins load first). Error when no plugin serves a runtime.
+std::string default_runtime(const PluginRegistry &registry);
 // The runtime plugin that serves `runtime` (a name from its `runtime.names`); exactly one may.
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime);
 

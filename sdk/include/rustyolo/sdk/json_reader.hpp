@@ -37,6 +37,11 @@ public:
             fail(path_, "expected an object");
         object_ = &value.as_object();
     }
+    JsonReader(const boost::json::object &object, std::string document, std::string path = "")
+        : document_(std::move(document)), path_(std::move(path)), object_(&object) {}
+    // The reader keeps a pointer to what it reads: a temporary would be gone before the first read.
+    JsonReader(boost::json::value &&, std::string, std::string = "") = delete;
+    JsonReader(boost::json::object &&, std::string, std::string = "") = delete;
 
     [[noreturn]] void fail(const std::string &path, const std::string &what) const {
         throw JsonError(document_ + ": " + (path.empty() ? std::string("/") : path) + ": " + what);

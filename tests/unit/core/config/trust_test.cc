@@ -209,7 +209,15 @@ TEST(TrustNarrowing, DnsServersEqualToTheBaseInAnotherOrderPass) {
 TEST(TrustWidening, DifferentRuntimeWidens) {
     auto p = project();
     p.runtime = "podman";
-    EXPECT_THAT(changes_for(p), ElementsAre(HasSubstr("[runtime] runtime = \"podman\" replaces the current docker")));
+    EXPECT_THAT(changes_for(p), ElementsAre(HasSubstr("[runtime] runtime = \"podman\" replaces the current default runtime")));
+}
+
+// The default runtime is the runtime plugin's, unknown before the plugins load: a project file that
+// names any runtime the user's own config does not name needs trust.
+TEST(TrustWidening, AnyRuntimeOverTheDefaultWidens) {
+    auto p = project();
+    p.runtime = "docker";
+    EXPECT_THAT(changes_for(p), ElementsAre(HasSubstr("replaces the current default runtime")));
 }
 
 TEST(TrustWidening, DifferentFirewallWidens) {
@@ -293,7 +301,6 @@ TEST(TrustNarrowing, ValuesEqualToTheBasePass) {
     p.agent = "claude";
     p.image = "rustyolo:latest";
     p.seccomp_profile = "default";
-    p.runtime = "docker";
     p.firewall = "nftables";
     p.allow_lan = false;
     EXPECT_TRUE(changes_for(p).empty());
