@@ -1,6 +1,6 @@
 // Attacks on the audit channel's exact counts (review of sec-audit): what a hostile agent can do to
 // the equation records + suppressed + lost = what happened, end to end through the real channel
-// (audit_channel.cc, suppressed_tally.cc) and the real host hub (audit_hub.cc).
+// (entrypoint/audit_channel.cc, entrypoint/suppressed_tally.cc) and the real host hub (core/audit/hub.cc).
 //
 // The channel is one per process, so every scenario runs in a fresh process: a "threadsafe" death
 // test re-executes this binary for just that test, and the scenario's verdict is its exit code
