@@ -5,13 +5,17 @@
 // redirect is involved. The supervisor keeps its own reference to both sockets for the whole
 // session: if the filter dies, port 53 stays taken and DNS fails closed (nobody else can bind it).
 //
-// The child is set up between fork and exec with async-signal-safe system calls only:
+// The filter is started through the project's process runner (<rustyolo/sdk/process.hpp>,
+// sdk::spawn), which sets the child up between fork and exec with async-signal-safe calls only:
 //   fds 0,1 -> /dev/null, 2 stays (the supervisor's stderr), 3 UDP, 4 TCP, 5 events pipe (write
-//   end), 6 ack socket (read end); every other fd closed;
-//   no supplementary groups, gid then uid 65533 (real, effective, saved), bounding set dropped
-//   (when CAP_SETPCAP is held), inheritable and ambient sets cleared, no_new_privs, empty
-//   environment, then execve of the absolute path with an argv vector (never a shell).
+//   end), 6 ack socket (read end); every other fd closed; signal dispositions default and the
+//   mask empty; its own session; then (filter_process.cc's child set-up) no supplementary
+//   groups, gid then uid 65533 (real, effective, saved), bounding set dropped (when CAP_SETPCAP
+//   is held), inheritable and ambient sets cleared, permitted and effective emptied by leaving
+//   uid 0; then no_new_privs, and execve of the absolute path with an argv vector (never a
+//   shell) and an empty environment.
 // A failure before exec is reported back over a close-on-exec pipe, naming the step and errno.
+// The pid is released to the supervisor, which reaps it.
 #pragma once
 
 #include <rustyolo/sdk/unique_fd.hpp>
@@ -51,7 +55,7 @@ inline constexpr int filter_tcp_fd = 4;
 inline constexpr int filter_events_fd = 5;
 inline constexpr int filter_ack_fd = 6;
 
-// Forks and execs the filter. Throws std::runtime_error naming the step that failed.
+// Starts the filter. Throws std::runtime_error naming the step that failed and errno.
 FilterProcess start_filter(const FilterCommand &command, const StubSockets &sockets);
 
 // <dir>/plugins/<this plugin>.so -> <dir>/rustyolo-dns-filter (the install layout, and the build
