@@ -31,12 +31,19 @@ class JsonReader {
 public:
     // `document` names what is read ("plan", "plugin \"x\" result"); `path` is the JSON path of
     // `value` inside it ("" for the root).
+    // The reader keeps a pointer to the object it reads: the value must outlive the reader.
     JsonReader(const boost::json::value &value, std::string document, std::string path = "")
         : document_(std::move(document)), path_(std::move(path)) {
         if (!value.is_object())
             fail(path_, "expected an object");
         object_ = &value.as_object();
     }
+    JsonReader(const boost::json::object &object, std::string document, std::string path = "")
+        : document_(std::move(document)), path_(std::move(path)), object_(&object) {}
+    // A temporary (also the value that a json::object argument would convert to) is gone before
+    // the reader is used: refused at compile time.
+    JsonReader(boost::json::value &&, std::string, std::string = "") = delete;
+    JsonReader(boost::json::object &&, std::string, std::string = "") = delete;
 
     [[noreturn]] void fail(const std::string &path, const std::string &what) const {
         throw JsonError(document_ + ": " + (path.empty() ? std::string("/") : path) + ": " + what);
