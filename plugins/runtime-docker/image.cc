@@ -2,20 +2,12 @@
 
 #include "plugins/runtime-docker/engine_api.hpp"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <rustyolo/sdk/process.hpp>
 
-#include <array>
 #include <cctype>
-#include <cerrno>
+#include <chrono>
 #include <cstdlib>
-#include <cstring>
 #include <stdexcept>
-
-extern char **environ;
 
 namespace rustyolo::docker {
 
@@ -28,68 +20,26 @@ struct Captured {
     std::string out, err;
 };
 
-// Runs argv (no shell), stdin from /dev/null, and returns its exit status and output.
+// Runs argv (no shell; argv[0] looked up in PATH's absolute entries), stdin from /dev/null, and
+// returns its exit status and output (at most 16 MiB of each; a client that hangs is killed).
 Captured capture(const std::vector<std::string> &argv) {
-    int out_pipe[2], err_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0)
-        throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
-    if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-        ::close(out_pipe[0]);
-        ::close(out_pipe[1]);
-        throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
+    sdk::RunOptions options;
+    options.argv = argv;
+    options.search_path = true;
+    options.capture_limit = std::size_t{16} << 20;
+    options.timeout = std::chrono::minutes(2);
+    sdk::RunResult run;
+    try {
+        run = sdk::run(options);
+    } catch (const sdk::ProcessError &e) {
+        throw std::runtime_error(e.what());
     }
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
-    std::vector<char *> args;
-    for (const auto &a : argv)
-        args.push_back(const_cast<char *>(a.c_str()));
-    args.push_back(nullptr);
-    pid_t pid = 0;
-    const int rc = ::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(out_pipe[1]);
-    ::close(err_pipe[1]);
-    if (rc != 0) {
-        ::close(out_pipe[0]);
-        ::close(err_pipe[0]);
-        throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc) +
-                                 (rc == ENOENT ? " (is it installed and on PATH?)" : ""));
-    }
-    Captured result;
-    std::array<pollfd, 2> fds{pollfd{out_pipe[0], POLLIN, 0}, pollfd{err_pipe[0], POLLIN, 0}};
-    std::array<std::string *, 2> sinks{&result.out, &result.err};
-    int open_fds = 2;
-    char buffer[8192];
-    while (open_fds > 0) {
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
-            if (errno == EINTR)
-                continue;
-            break;
-        }
-        for (std::size_t i = 0; i < fds.size(); ++i) {
-            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
-                continue;
-            const ssize_t n = ::read(fds[i].fd, buffer, sizeof buffer);
-            if (n > 0) {
-                sinks[i]->append(buffer, static_cast<std::size_t>(n));
-            } else if (n == 0 || errno != EINTR) {
-                ::close(fds[i].fd);
-                fds[i].fd = -1;
-                --open_fds;
-            }
-        }
-    }
-    for (auto &p : fds)
-        if (p.fd >= 0)
-            ::close(p.fd);
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    result.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return result;
+    if (run.timed_out)
+        throw std::runtime_error(argv[0] + " " + (argv.size() > 1 ? argv[1] : std::string()) +
+                                 " did not answer within 2 minutes and was killed; is the engine running?");
+    if (run.out_truncated)
+        throw std::runtime_error(argv[0] + " wrote more than 16 MiB; its output was not used");
+    return Captured{run.code(), std::move(run.out), std::move(run.err)};
 }
 
 json::object inspect_result(bool present, const std::map<std::string, std::string> &labels,

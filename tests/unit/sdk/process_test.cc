@@ -9,6 +9,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -182,6 +184,43 @@ TEST(Process, ABareNameNeedsAnExplicitPathLookup) {
         EXPECT_NE(message.find("rustyolo-no-such-program"), std::string::npos) << message;
         EXPECT_NE(message.find("/nonexistent:/bin:/usr/bin"), std::string::npos) << message;
     }
+}
+
+// The working directory is often the project the sandboxed agent writes: a file the agent put
+// there must never be what a bare program name runs, whatever PATH looks like.
+TEST(Process, PathLookupNeverRunsAProgramFromTheWorkingDirectory) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("rustyolo-path-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "bin");
+    for (const fs::path &file : {dir / "rustyolo-planted", dir / "bin" / "rustyolo-planted"}) {
+        std::ofstream(file) << "#!/bin/sh\nexit 42\n";
+        fs::permissions(file, fs::perms::owner_all);
+    }
+    const fs::path before = fs::current_path();
+    fs::current_path(dir);
+    RunOptions lookup = program({"rustyolo-planted"});
+    lookup.search_path = true;
+    for (const std::vector<std::string> &env :
+         {std::vector<std::string>{}, {"PATH="}, {"PATH=/nonexistent:"}, {"PATH=::/nonexistent"}, {"PATH=."},
+          {"PATH=bin"}, {"PATH=./bin:/nonexistent"}}) {
+        lookup.env = env;
+        const std::string shown = env.empty() ? "(no PATH)" : env.front();
+        try {
+            const RunResult r = run(lookup);
+            ADD_FAILURE() << shown << ": ran a program from the working directory (exit " << r.code() << ")";
+        } catch (const ProcessError &e) {
+            EXPECT_NE(std::string(e.what()).find("not found in PATH"), std::string::npos) << shown << ": " << e.what();
+        }
+    }
+    // Controls: an absolute entry finds it; without PATH the system's default directories are used.
+    lookup.env = std::vector<std::string>{"PATH=/nonexistent:" + (dir / "bin").string()};
+    EXPECT_EQ(run(lookup).code(), 42);
+    lookup.env = std::vector<std::string>{};
+    lookup.argv = {"sh", "-c", "exit 7"};
+    EXPECT_EQ(run(lookup).code(), 7);
+    fs::current_path(before);
+    fs::remove_all(dir);
 }
 
 TEST(Process, EnvironmentIsExactOrExtended) {

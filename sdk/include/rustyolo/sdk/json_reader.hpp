@@ -31,6 +31,7 @@ class JsonReader {
 public:
     // `document` names what is read ("plan", "plugin \"x\" result"); `path` is the JSON path of
     // `value` inside it ("" for the root).
+    // The reader keeps a pointer to the object it reads: the value must outlive the reader.
     JsonReader(const boost::json::value &value, std::string document, std::string path = "")
         : document_(std::move(document)), path_(std::move(path)) {
         if (!value.is_object())
@@ -39,7 +40,8 @@ public:
     }
     JsonReader(const boost::json::object &object, std::string document, std::string path = "")
         : document_(std::move(document)), path_(std::move(path)), object_(&object) {}
-    // The reader keeps a pointer to what it reads: a temporary would be gone before the first read.
+    // A temporary (also the value that a json::object argument would convert to) is gone before
+    // the reader is used: refused at compile time.
     JsonReader(boost::json::value &&, std::string, std::string = "") = delete;
     JsonReader(boost::json::object &&, std::string, std::string = "") = delete;
 

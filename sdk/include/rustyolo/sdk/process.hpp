@@ -4,6 +4,8 @@
 // an argument with spaces or shell metacharacters reaches the program verbatim. argv[0] must be a
 // path (it contains a '/') unless the caller asks for an explicit PATH lookup (search_path), which
 // happens in the parent, before the fork, and names the PATH it searched when it finds nothing.
+// Only PATH's absolute entries are searched (an empty or relative entry would be the working
+// directory, often a project the sandboxed agent writes); without PATH, confstr(_CS_PATH)'s.
 //
 //   sdk::RunOptions options;
 //   options.argv = {"/usr/sbin/iptables-save", "-t", "filter"};
@@ -110,7 +112,8 @@ enum class Stdio {
 struct RunOptions {
     // argv[0] is the program: a path, or a bare name when search_path is set.
     std::vector<std::string> argv;
-    // Look argv[0] up in PATH (the child's environment's PATH when `env` sets one, else ours).
+    // Look argv[0] up in PATH (the child's environment's PATH when `env` sets one, else ours;
+    // absolute entries only).
     bool search_path = false;
     // The child's environment: ours when unset, else exactly this ("NAME=value")...
     std::optional<std::vector<std::string>> env;
@@ -302,23 +305,31 @@ inline std::string resolve_program(const RunOptions &options, const std::vector<
         }
     if (!found_path && !options.env) {
         const char *ours = ::getenv("PATH");
+        found_path = ours != nullptr;
         path = ours ? ours : "";
+    }
+    if (!found_path) {
+        // No PATH at all: the C library's default search path (as execvp), never the directory
+        // we run in.
+        char buffer[256] = {};
+        const std::size_t size = ::confstr(_CS_PATH, buffer, sizeof buffer);
+        path = size > 0 && size <= sizeof buffer ? buffer : "/bin:/usr/bin";
     }
     std::size_t start = 0;
     for (;;) {
         const std::size_t end = path.find(':', start);
-        std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-        if (dir.empty())
-            dir = ".";
+        const std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        // An empty or relative entry names the working directory (often a project the sandboxed
+        // agent can write): it is skipped, so a bare name never runs a file from there.
         const std::string candidate = dir + "/" + name;
-        if (is_executable_file(candidate))
+        if (!dir.empty() && dir.front() == '/' && is_executable_file(candidate))
             return candidate;
         if (end == std::string::npos)
             break;
         start = end + 1;
     }
     throw ProcessError("cannot start \"" + name + "\": not found in PATH (" + path +
-                       "); is it installed?");
+                       "; empty and relative entries are not searched); is it installed?");
 }
 
 inline std::vector<char *> c_strings(std::vector<std::string> &strings) {

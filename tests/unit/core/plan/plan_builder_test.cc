@@ -35,6 +35,7 @@ protected:
         fs::create_directories(root_ / "home");
         fs::create_directories(root_ / "data");
         config_ = merge({default_layer()});
+        config_.runtime = "docker";  // what the CLI fills in from the first runtime plugin
         context_.cwd = fs::canonical(root_ / "project").string();
         context_.home = (root_ / "home").string();
         context_.uid = 1000;

@@ -3,7 +3,12 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -89,6 +94,32 @@ TEST(RuntimeImage, AgentsLabelRoundTrips) {
     EXPECT_EQ(agents[1].at("name"), "codex");
     EXPECT_EQ(agents[1].at("version"), "0.5.1");
     EXPECT_TRUE(parse_agents_label("").empty());
+}
+
+// The engine client is looked up in PATH's absolute entries only: a client planted in the working
+// directory (the project the agent writes) is never run, also when PATH has an empty entry.
+TEST(RuntimeImage, InspectThroughTheClientNeverRunsOneFromTheWorkingDirectory) {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("rustyolo-engine-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir / "bin");
+    for (const fs::path &file : {dir / "rustyolo-fake-engine", dir / "bin" / "rustyolo-fake-engine"}) {
+        std::ofstream(file) << "#!/bin/sh\necho '{\"org.rustyolo.plan-schema\":\"2\"}'\n";
+        fs::permissions(file, fs::perms::owner_all);
+    }
+    const char *old_path = std::getenv("PATH");
+    const std::string saved = old_path ? old_path : "";
+    const fs::path before = fs::current_path();
+    fs::current_path(dir);
+    ::setenv("PATH", "/nonexistent:", 1);
+    EXPECT_THROW(inspect_image("rustyolo-fake-engine", "img"), std::runtime_error);
+    ::setenv("PATH", ("/nonexistent:" + (dir / "bin").string()).c_str(), 1);  // control
+    boost::json::object found;
+    EXPECT_NO_THROW(found = inspect_image("rustyolo-fake-engine", "img"));
+    EXPECT_EQ(boost::json::serialize(found["present"]), "true");
+    ::setenv("PATH", saved.c_str(), 1);
+    fs::current_path(before);
+    fs::remove_all(dir);
 }
 
 }  // namespace
