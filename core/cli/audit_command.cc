@@ -180,7 +180,7 @@ int list_sessions(const SinkReader &sink) {
 
 void print_records(const std::vector<json::object> &records, bool as_json) {
     for (const auto &record : records)
-        std::cout << (as_json ? json::serialize(record) : format_record(record)) << "\n";
+        std::cout << (as_json ? text::json_without_c1(json::serialize(record)) : format_record(record)) << "\n";
     std::cout.flush();
 }
 

@@ -8,6 +8,7 @@
 
 #include <array>
 #include <atomic>
+#include <optional>
 
 namespace rustyolo {
 
@@ -56,6 +57,32 @@ private:
     std::array<struct sigaction, kForwarded.size()> previous_{};
 };
 
+// Holds the forwarded signals blocked for its lifetime, so that one arriving while the child is
+// being started waits until the child's pid is known (then the handler forwards it) instead of
+// finding no pid and being lost. The child starts with an empty mask (sdk::spawn resets it).
+class BlockedSignals {
+public:
+    explicit BlockedSignals(bool active) : active_(active) {
+        if (!active_)
+            return;
+        sigset_t set;
+        sigemptyset(&set);
+        for (int sig : kForwarded)
+            sigaddset(&set, sig);
+        ::sigprocmask(SIG_BLOCK, &set, &previous_);
+    }
+    ~BlockedSignals() {
+        if (active_)
+            ::sigprocmask(SIG_SETMASK, &previous_, nullptr);
+    }
+    BlockedSignals(const BlockedSignals &) = delete;
+    BlockedSignals &operator=(const BlockedSignals &) = delete;
+
+private:
+    bool active_;
+    sigset_t previous_{};
+};
+
 }  // namespace
 
 int run_foreground(const std::vector<std::string> &argv, const ProcessOptions &options) {
@@ -70,9 +97,13 @@ int run_foreground(const std::vector<std::string> &argv, const ProcessOptions &o
         run.parent_death_signal = SIGTERM;
     try {
         SignalForwarding forwarding(options.forward_signals);
-        sdk::Child child = sdk::spawn(run);
-        g_forward_to.store(child.pid());
-        return child.wait().code();
+        std::optional<sdk::Child> child;
+        {
+            BlockedSignals blocked(options.forward_signals);
+            child.emplace(sdk::spawn(run));
+            g_forward_to.store(child->pid());
+        }  // a signal that came in meanwhile is delivered here, and forwarded
+        return child->wait().code();
     } catch (const sdk::ProcessError &e) {
         throw Error(e.what());
     }

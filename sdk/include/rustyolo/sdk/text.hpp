@@ -19,7 +19,17 @@ inline std::string quoted(std::string_view value, std::size_t max_shown = std::n
     std::string out = "\"";
     for (std::size_t i = 0; i < value.size() && i < max_shown; ++i) {
         const auto byte = static_cast<unsigned char>(value[i]);
-        if (byte < 0x20 || byte == 0x7f || (escape_non_ascii && byte > 0x7f)) {
+        // U+0080..U+009F (UTF-8 c2 80..c2 9f) are the C1 controls: some terminals act on them
+        // (U+009B is CSI), so they are shown as escapes like the C0 ones.
+        const bool c1 = byte == 0xc2 && i + 1 < value.size() && static_cast<unsigned char>(value[i + 1]) >= 0x80 &&
+                        static_cast<unsigned char>(value[i + 1]) <= 0x9f;
+        if (c1 && !escape_non_ascii && i + 1 < max_shown) {
+            const auto next = static_cast<unsigned char>(value[i + 1]);
+            out += "\\xc2\\x";
+            out += hex[next >> 4];
+            out += hex[next & 0xf];
+            ++i;
+        } else if (byte < 0x20 || byte == 0x7f || (escape_non_ascii && byte > 0x7f)) {
             out += "\\x";
             out += hex[byte >> 4];
             out += hex[byte & 0xf];
@@ -68,6 +78,27 @@ inline std::string join(const std::vector<std::string> &items, std::string_view 
         if (!out.empty())
             out += separator;
         out += item;
+    }
+    return out;
+}
+
+// JSON text (as Boost.JSON serialises it) with the C1 controls U+0080..U+009F written as \\u00XX
+// escapes, so that JSON output shown on a terminal cannot carry them raw. The JSON value is the same.
+inline std::string json_without_c1(std::string_view json_text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(json_text.size());
+    for (std::size_t i = 0; i < json_text.size(); ++i) {
+        const auto byte = static_cast<unsigned char>(json_text[i]);
+        const auto next = i + 1 < json_text.size() ? static_cast<unsigned char>(json_text[i + 1]) : 0;
+        if (byte == 0xc2 && next >= 0x80 && next <= 0x9f) {
+            out += "\\u00";
+            out += hex[next >> 4];
+            out += hex[next & 0xf];
+            ++i;
+        } else {
+            out += json_text[i];
+        }
     }
     return out;
 }
