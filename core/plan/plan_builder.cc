@@ -576,7 +576,7 @@ std::string default_runtime(const PluginRegistry &registry) {
             for (const auto &name : p->call_names("runtime.names", p->runtime()->names))
                 return name;
     throw Error("no runtime plugin is loaded, so there is no runtime to start the sandbox with; reinstall "
-                "rustyolo (its plugin directory holds runtime-docker.so) or pass --plugin with a runtime plugin");
+                "rustyolo (its plugin directory holds the built-in runtime plugin) or pass --plugin with a runtime plugin");
 }
 
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime) {
