@@ -4,6 +4,7 @@
 #include "core/config/config_env.hpp"
 #include "core/config/config_toml.hpp"
 #include "core/error.hpp"
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/text.hpp>
 #include <rustyolo/sdk/plan.hpp>
 #include "core/plan/plan_builder.hpp"
@@ -21,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -160,9 +162,14 @@ struct ImageBuild {
     bool quiet = false;
 };
 
-std::string string_at(const json::object &object, const char *key) {
-    const json::value *value = object.if_contains(key);
-    return value && value->is_string() ? std::string(value->as_string()) : std::string();
+// The argv of a runtime plugin's answer: a non-empty array of strings, read strictly.
+std::vector<std::string> answer_argv(const sdk::JsonReader &answer) {
+    if (!answer.find("argv") || !answer.need("argv").is_array())
+        answer.fail_at("argv", "expected the command as an array of strings");
+    std::vector<std::string> argv = answer.strings("argv");
+    if (argv.empty() || argv.front().empty())
+        answer.fail_at("argv", "expected a non-empty command");
+    return argv;
 }
 
 int build_image(Context &context, const ImageBuild &build) {
@@ -194,20 +201,22 @@ int build_image(Context &context, const ImageBuild &build) {
         throw Error(e.reason);
     }
     std::vector<std::string> argv;
-    const json::object *result = answer.if_object();
-    if (const json::value *a = result ? result->if_contains("argv") : nullptr; a && a->is_array())
-        for (const auto &word : a->as_array())
-            if (word.is_string())
-                argv.emplace_back(word.as_string());
-    if (argv.empty())
-        throw Error("plugin " + plugin.name() + ": runtime.image_build returned no argv");
-    const json::value *provide = result->if_contains("provide");
-    const json::object no_provide;
-    const json::object &wanted = provide && provide->is_object() ? provide->as_object() : no_provide;
-    if (wanted.contains("sources"))
-        BuildContextDir::copy_sources(sources, inside_context(dir.path(), string_at(wanted, "sources"), plugin.name()));
-    if (wanted.contains("ca_cert"))
-        BuildContextDir::copy_ca(ca, inside_context(dir.path(), string_at(wanted, "ca_cert"), plugin.name()));
+    std::optional<std::string> sources_at, ca_at;
+    try {
+        const sdk::JsonReader result(answer, "plugin \"" + plugin.name() + "\" runtime.image_build result");
+        argv = answer_argv(result);
+        if (result.find("provide")) {
+            const sdk::JsonReader provide = result.child("provide");
+            sources_at = provide.optional_str("sources");
+            ca_at = provide.optional_str("ca_cert");
+        }
+    } catch (const sdk::JsonError &e) {
+        throw Error(std::string(e.what()) + " (plugin file " + plugin.path() + ")");
+    }
+    if (sources_at)
+        BuildContextDir::copy_sources(sources, inside_context(dir.path(), *sources_at, plugin.name()));
+    if (ca_at)
+        BuildContextDir::copy_ca(ca, inside_context(dir.path(), *ca_at, plugin.name()));
     else if (!ca.empty())
         throw Error("plugin " + plugin.name() + ": runtime.image_build has no place for the CA bundle " + ca +
                     " the image should trust");
@@ -324,15 +333,32 @@ int update_command(Context &context, const std::vector<std::string> &args) {
     if (!image)
         return 0;
     const std::string &ref = context.config.image;
-    std::string first = ref.substr(0, ref.find('/'));
-    bool registry = ref.find('/') != std::string::npos &&
-                    (first.find('.') != std::string::npos || first.find(':') != std::string::npos);
-    if (registry) {
-        int status = run_foreground({context.config.runtime, "pull", ref});
-        if (status != 0)
-            throw Error(context.config.runtime + " pull " + ref + " failed with " + std::to_string(status));
-        check_image(*context.registry, context.config.runtime, ref);
-        return 0;
+    // A reference the runtime pulls from a registry is pulled; a local name is built.
+    const LoadedPlugin &plugin = find_runtime_plugin(*context.registry, context.config.runtime);
+    if (plugin.runtime()->image_pull) {
+        std::vector<std::string> pull;
+        try {
+            const json::value answer = plugin.call("runtime.image_pull", plugin.runtime()->image_pull,
+                                                   json::object{{"runtime", context.config.runtime}, {"image", ref}});
+            const sdk::JsonReader result(answer, "plugin \"" + plugin.name() + "\" runtime.image_pull result");
+            if (result.boolean("pull"))
+                pull = answer_argv(result);
+        } catch (const PluginCallError &e) {
+            throw Error(e.reason);
+        } catch (const sdk::JsonError &e) {
+            throw Error(std::string(e.what()) + " (plugin file " + plugin.path() + ")");
+        }
+        if (!pull.empty()) {
+            spdlog::debug("running: {}", shell_join(pull));
+            ProcessOptions process;
+            process.forward_signals = true;
+            const int status = run_foreground(pull, process);
+            if (status != 0)
+                throw Error("pulling " + ref + " failed (" + shell_join(pull) + " exited with " +
+                            std::to_string(status) + "); the output above says why");
+            check_image(*context.registry, context.config.runtime, ref);
+            return 0;
+        }
     }
     ImageBuild build;
     build.image = ref;

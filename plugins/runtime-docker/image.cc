@@ -181,4 +181,13 @@ json::object build_command(const json::object &request) {
                         {"provide", json::object{{"sources", ""}, {"ca_cert", "extra-ca.crt"}}}};
 }
 
+boost::json::value pull_command(const std::string &runtime, const std::string &image) {
+    const std::string first = image.substr(0, image.find('/'));
+    const bool registry = image.find('/') != std::string::npos &&
+                          (first.find('.') != std::string::npos || first.find(':') != std::string::npos);
+    if (!registry)
+        return boost::json::object{{"pull", false}};
+    return boost::json::object{{"pull", true}, {"argv", boost::json::array{runtime.c_str(), "pull", image.c_str()}}};
+}
+
 }  // namespace rustyolo::docker

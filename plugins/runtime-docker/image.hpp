@@ -26,6 +26,11 @@ boost::json::array parse_agents_label(const std::string &value);
 // when the CLI cannot be run.
 boost::json::object inspect_image(const std::string &runtime, const std::string &image);
 
+// The image_pull result for `image` of `runtime`: {"pull": true, "argv": [runtime, "pull", image]}
+// when the reference starts with a registry host (a first component with a '.' or a ':' before a
+// '/', as the engine reads references), {"pull": false} for a local name.
+boost::json::value pull_command(const std::string &runtime, const std::string &image);
+
 // The image_build result for a request. Throws std::invalid_argument naming a bad value.
 boost::json::object build_command(const boost::json::object &request);
 

@@ -47,6 +47,14 @@ public:
         return rustyolo::docker::inspect_image(runtime, std::string(image.as_string()));
     }
 
+    json::value image_pull(const json::object &request) override {
+        const std::string runtime = served(request);
+        const json::value &image = sdk::require(request, "image");
+        if (!image.is_string() || image.as_string().empty())
+            throw sdk::InvalidInput("image pull request: image must be a non-empty string");
+        return rustyolo::docker::pull_command(runtime, std::string(image.as_string()));
+    }
+
     json::value image_build(const json::object &request) override {
         served(request);
         try {

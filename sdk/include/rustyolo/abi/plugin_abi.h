@@ -28,8 +28,9 @@
  * Versioning
  *   Structs start with `struct_size` and are append-only: a new minor version only appends fields.
  *   The host copies the part it knows and treats missing trailing fields as NULL/0.
- *   ABI 1.1 appended rustyolo_audit_hooks.read, rustyolo_runtime_hooks.image_inspect and
- *   rustyolo_runtime_hooks.image_build; a plugin built against 1.0 loads and those read as NULL.
+ *   ABI 1.1 appended rustyolo_audit_hooks.read, rustyolo_runtime_hooks.image_inspect,
+ *   rustyolo_runtime_hooks.image_build and rustyolo_runtime_hooks.image_pull; a plugin built
+ *   against 1.0 loads and those read as NULL.
  *   A new major version may change anything; hosts refuse plugins of another major.
  *
  * Errors
@@ -248,6 +249,15 @@ typedef struct rustyolo_runtime_hooks {
      *                                  bundle (an empty file when there is none)}}
      * RUSTYOLO_INVALID names a bad value (e.g. a package name the build cannot carry). */
     rustyolo_status (*image_build)(void *instance, const char *request_json, const rustyolo_writer *out);
+
+    /* Whether an image reference is fetched from a registry, and how (`rustyolo update --image`).
+     * May be NULL (the host then builds the image instead).
+     * request: {"runtime": name, "image": reference}
+     * result:  {"pull": bool — true when the reference names a registry the engine pulls from;
+     *                          false for a local name, which the host builds with image_build,
+     *           "argv": [strings] — with "pull": the pull command; the host spawns it (never a
+     *                   shell) and checks the image with image_inspect after} */
+    rustyolo_status (*image_pull)(void *instance, const char *request_json, const rustyolo_writer *out);
 } rustyolo_runtime_hooks;
 
 /* The sizes of the hook tables in ABI 1.0, for the host's struct_size checks. */

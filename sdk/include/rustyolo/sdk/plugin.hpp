@@ -158,6 +158,11 @@ public:
     virtual json::value image_build(const json::object & /*request*/) {
         throw Unsupported("this runtime plugin cannot build images");
     }
+    // ABI 1.1: whether and how an image reference is pulled (plugin_abi.h). The default: never
+    // (the host builds the image).
+    virtual json::value image_pull(const json::object & /*request*/) {
+        return json::object{{"pull", false}};
+    }
 };
 
 namespace detail {
@@ -337,6 +342,11 @@ struct Glue {
             return as<RuntimeHook, P>(p).image_build(parse_object(req, "image build request"));
         });
     }
+    static rustyolo_status runtime_image_pull(void *i, const char *req, const rustyolo_writer *out) noexcept {
+        return guarded(i, out, [req](Plugin &p) -> json::value {
+            return as<RuntimeHook, P>(p).image_pull(parse_object(req, "image pull request"));
+        });
+    }
     static rustyolo_status runtime_names(void *i, const rustyolo_writer *out) noexcept {
         return guarded(i, out, [](Plugin &p) -> json::value {
             return to_array(as<RuntimeHook, P>(p).runtime_names());
@@ -361,7 +371,7 @@ struct Glue {
                                                 audit_close, audit_read};
         static const rustyolo_runtime_hooks runtime{sizeof(rustyolo_runtime_hooks), runtime_names,
                                                     runtime_command, runtime_image_inspect,
-                                                    runtime_image_build};
+                                                    runtime_image_build, runtime_image_pull};
         static const rustyolo_plugin_descriptor d{
             sizeof(rustyolo_plugin_descriptor),
             RUSTYOLO_ABI_MAJOR,

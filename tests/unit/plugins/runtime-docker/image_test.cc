@@ -86,6 +86,20 @@ TEST(RuntimeImage, MissingOrRelativeContextIsInvalid) {
     EXPECT_THROW(build_command(request), std::invalid_argument);
 }
 
+// `rustyolo update --image` pulls a reference that starts with a registry host and builds a local
+// name; the decision and the command are the runtime plugin's.
+TEST(RuntimeImage, ARegistryReferenceIsPulledWithTheRuntimesOwnProgram) {
+    EXPECT_EQ(pull_command("docker", "ghcr.io/acme/rustyolo:1"),
+              (json::value{{"pull", true}, {"argv", {"docker", "pull", "ghcr.io/acme/rustyolo:1"}}}));
+    EXPECT_EQ(pull_command("podman", "localhost:5000/rustyolo"),
+              (json::value{{"pull", true}, {"argv", {"podman", "pull", "localhost:5000/rustyolo"}}}));
+}
+
+TEST(RuntimeImage, ALocalNameIsNotPulled) {
+    for (const char *local : {"rustyolo:latest", "acme/rustyolo", "rustyolo"})
+        EXPECT_EQ(pull_command("docker", local), (json::value{{"pull", false}})) << local;
+}
+
 TEST(RuntimeImage, AgentsLabelRoundTrips) {
     const json::array agents = parse_agents_label("claude,codex=0.5.1");
     ASSERT_EQ(agents.size(), 2u);
