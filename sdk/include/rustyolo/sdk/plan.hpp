@@ -166,7 +166,6 @@ struct Plan {
 namespace plan_detail {
 
 namespace json = boost::json;
-using Reader = sdk::JsonReader;
 
 inline json::array to_array(const std::vector<std::string> &items) {
     json::array out;
@@ -353,8 +352,6 @@ inline Plan parse_plan(std::string_view text) {
         throw std::runtime_error("plan: not valid JSON: " + ec.message());
     return plan_from_json(value);
 }
-
-
 
 }  // namespace rustyolo
 
