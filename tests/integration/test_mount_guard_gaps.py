@@ -230,3 +230,99 @@ def test_twin_the_same_config_as_a_regular_file_applies(rustyolo, project, tmp_p
     assert plan.rc == 0 and json.loads(plan.out)["resources"]["pids"] == 64, plan
     run = rustyolo.exec(["true"], cwd=project)
     assert run.rc == 0, run
+
+
+# --- a container path that reaches a reserved path through the image's own links -----------------
+#
+# The engine follows the image's symbolic links when it mounts: /var/run -> /run, /bin -> usr/bin,
+# and /usr/bin holds links into the reserved directories (/usr/bin/ld.so is the dynamic loader in
+# /usr/lib, which every program of the container, the supervisor first, is started with).
+
+
+def test_the_threat_the_engine_follows_the_images_links_to_a_reserved_path(docker, tmp_path):
+    """Why the rule exists: with Docker alone, a volume at /usr/bin/pidof lands on /usr/sbin/killall5
+    and one at /var/run/rustyolo on /run/rustyolo, where the supervisor reads its Plan."""
+    payload = tmp_path / "payload"
+    payload.write_text("agent-written\n")
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    (plans / "plan.json").write_text("{}\n")
+    run = docker.baseline("/bin/sh", ["-c", "cat /usr/sbin/killall5 /run/rustyolo/plan.json"], hardened=False,
+                          docker_opts=["-v", f"{payload}:/usr/bin/pidof:ro", "-v", f"{plans}:/var/run/rustyolo:ro"])
+    assert run.rc == 0 and run.out == "agent-written\n{}\n", run
+
+
+@pytest.mark.parametrize("target", ["/usr/bin/ld.so", "/usr/bin/pidof", "/bin/ld.so", "/var/run/rustyolo",
+                                    "/var/run/rustyolo/plan.json", "/var/run"])
+def test_a_container_path_through_the_images_links_to_a_reserved_path_is_refused(target, rustyolo_noimage, project,
+                                                                                  tmp_path, refused):
+    source = tmp_path / "source"
+    if target.endswith(("ld.so", "pidof", "plan.json")):
+        source.write_text("agent-written\n")
+    else:
+        source.mkdir()
+    run = rustyolo_noimage.run(["-v", f"{source}:{target}:ro", "exec", "--", "true"], cwd=project, probes=False)
+    refused(run, f'the container path "{target}"', "which the sandbox itself manages")
+
+
+def test_twin_a_container_path_through_an_image_link_elsewhere_works(rustyolo, project, tmp_path):
+    data = _agent_dir(tmp_path / "data")
+    (data / "in.txt").write_text("through /var/run\n")
+    run = rustyolo.exec(["cat", "/run/app/in.txt"], cwd=project, opts=["-v", f"{data}:/var/run/app:ro"])
+    assert run.rc == 0 and run.out == "through /var/run\n", run
+
+
+# --- a linked worktree's git dirs live outside the project ---------------------------------------
+
+
+def _worktree(tmp_path: Path) -> tuple[Path, Path]:
+    """A repository at tmp_path/main and its linked worktree tmp_path/wt (the project): the
+    worktree's hooks and configuration are the main repository's .git/hooks and .git/config."""
+    main = tmp_path / "main"
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid"]
+    subprocess.run([*git, "init", "-q", str(main)], check=True)
+    subprocess.run([*git, "-C", str(main), "commit", "-q", "--allow-empty", "-m", "x"], check=True)
+    subprocess.run([*git, "-C", str(main), "worktree", "add", "-q", str(tmp_path / "wt")], check=True)
+    tmp_path.chmod(0o755)
+    for path in [main, *main.rglob("*"), tmp_path / "wt", *(tmp_path / "wt").rglob("*")]:
+        os.chown(path, AGENT_UID, AGENT_GID, follow_symlinks=False)
+    return main, tmp_path / "wt"
+
+
+def test_a_read_write_volume_holding_the_worktrees_git_dir_is_refused(rustyolo, tmp_path, refused):
+    main, wt = _worktree(tmp_path)
+    for volume in (f"{main}:/main", f"{main}/.git:/gitdir", f"{main}/.git/hooks:/hooks"):
+        run = rustyolo.exec(["/probes/fswrite64", "create:/main/.git/hooks/pre-commit", "create:/gitdir/hooks/pre-commit",
+                             "create:/hooks/pre-commit"], cwd=wt, opts=["-v", volume])
+        refused(run, f'volume "{volume}" is read-write and', ".git/hooks")
+        assert not (main / ".git" / "hooks" / "pre-commit").exists()
+
+
+def test_twin_a_read_only_volume_of_the_main_checkout_mounts_and_its_hooks_stay_unwritable(rustyolo, tmp_path):
+    main, wt = _worktree(tmp_path)
+    run = rustyolo.exec(["/probes/fswrite64", "create:/main/.git/hooks/pre-commit", "create:/app/notes.txt"],
+                        cwd=wt, opts=["-v", f"{main}:/main:ro"])
+    assert run.rc == 0, run
+    assert "create /main/.git/hooks/pre-commit EROFS" in run.out, run
+    assert "create /app/notes.txt OK" in run.out, run
+    assert not (main / ".git" / "hooks" / "pre-commit").exists()
+
+
+# --- a trusted project config naming a file the agent writes outside the project ----------------
+
+
+def test_a_trusted_project_config_naming_files_in_the_agents_state_directory_is_refused(rustyolo, project, refused):
+    """The agent's persistent state (--auth-home, ~/.config/rustyolo/<agent> by default) is mounted
+    read-write: the agent rewrites what is there, as it would in the project."""
+    (project / ".rustyolo.toml").write_text('[security]\nseccomp_profile = "~/.config/rustyolo/claude/profile.json"\n'
+                                            '[runtime]\nplugins = ["~/.config/rustyolo/claude/helper.so"]\n')
+    trust = _trust(rustyolo, project)
+    assert trust.rc == 2 and "refused even when trusted" in trust.err, trust
+
+
+def test_a_trusted_project_config_naming_files_in_a_read_write_volume_is_refused(rustyolo, project, tmp_path):
+    shared = _agent_dir(tmp_path / "shared")
+    (project / ".rustyolo.toml").write_text(f'[default]\nvolumes = ["{shared}:/shared"]\n'
+                                            f'[security]\nseccomp_profile = "{shared}/profile.json"\n')
+    trust = _trust(rustyolo, project)
+    assert trust.rc == 2 and "refused even when trusted" in trust.err, trust

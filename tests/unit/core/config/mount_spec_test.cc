@@ -297,7 +297,12 @@ TEST_F(MountSpecTest, BadTargetsAreRejectedNamingTheTarget) {
                                "/app/../etc", "/app/", "//app", "/app/./x", "/app//x", "/a,b",
                                // the system's programs and libraries the supervisor loads, and above them
                                "/usr", "/usr/lib", "/usr/lib/rustyolo", "/usr/lib/x86_64-linux-gnu", "/usr/lib64",
-                               "/usr/sbin", "/lib", "/lib64", "/sbin", "/run"}) {
+                               "/usr/sbin", "/lib", "/lib64", "/sbin", "/run",
+                               // reached through the image's own links, which the engine follows:
+                               // /var/run -> /run, /usr/bin/ld.so -> the dynamic loader in /usr/lib,
+                               // /usr/bin/pidof -> /usr/sbin/killall5, /bin -> usr/bin
+                               "/var/run", "/var/run/rustyolo", "/var/run/rustyolo/plan.json", "/usr/bin",
+                               "/usr/bin/ld.so", "/usr/bin/pidof", "/bin", "/bin/ld.so"}) {
         SCOPED_TRACE(target);
         std::string message = error_of(std::string("/tmp:") + target);
         ASSERT_FALSE(message.empty()) << "accepted";
@@ -310,7 +315,8 @@ TEST_F(MountSpecTest, BadTargetsAreRejectedNamingTheTarget) {
 TEST_F(MountSpecTest, TargetsThatOnlyShareAPrefixWithReservedPathsAreAccepted) {
     for (const char *target : {"/procfs", "/system", "/devices", "/etcetera", "/run/rustyolo-data", "/run/other",
                                "/data", "/home/agent/.cache", "/app/vendor", "/usr/local/tools", "/usr/share/x",
-                               "/usr/library", "/opt/lib", "/usr/bin/tool"}) {
+                               "/usr/library", "/opt/lib", "/usr/local/bin/tool",
+                               "/var/run/app", "/var/lib/app", "/usr/binaries"}) {
         SCOPED_TRACE(target);
         EXPECT_EQ(parse(std::string("/tmp:") + target).target, target);
     }

@@ -219,7 +219,9 @@ TEST(MountRules, ReservedOrMalformedTargetsAreRefused) {
     for (const char *target : {"/", "relative", "/proc", "/proc/x", "/sys", "/dev/shm", "/etc", "/etc/hosts",
                                "/run/rustyolo", "/run/rustyolo/audit.sock", "/app/../etc", "/app/", "/usr",
                                "/usr/lib", "/usr/lib/rustyolo/plugins", "/lib", "/lib64", "/usr/sbin", "/sbin",
-                               "/run"}) {
+                               "/run",
+                               // through the image's links (/var/run -> /run, /usr/bin/ld.so -> /usr/lib/...)
+                               "/var/run", "/var/run/rustyolo", "/usr/bin", "/usr/bin/ld.so", "/bin"}) {
         SCOPED_TRACE(target);
         MountRequest r = request("/home/u/projects/app");
         r.target = target;
