@@ -294,7 +294,7 @@ def test_a_read_write_volume_holding_the_worktrees_git_dir_is_refused(rustyolo, 
     for volume in (f"{main}:/main", f"{main}/.git:/gitdir", f"{main}/.git/hooks:/hooks"):
         run = rustyolo.exec(["/probes/fswrite64", "create:/main/.git/hooks/pre-commit", "create:/gitdir/hooks/pre-commit",
                              "create:/hooks/pre-commit"], cwd=wt, opts=["-v", volume])
-        refused(run, f'volume "{volume}" is read-write and', ".git/hooks")
+        refused(run, f'volume "{volume}" is read-write and', f"the git dir {main.resolve()}/.git", "read-only")
         assert not (main / ".git" / "hooks" / "pre-commit").exists()
 
 
@@ -308,9 +308,38 @@ def test_twin_a_read_only_volume_of_the_main_checkout_mounts_and_its_hooks_stay_
     assert not (main / ".git" / "hooks" / "pre-commit").exists()
 
 
+# --- rustyolo's own files: what every later run trusts or loads -----------------------------------
+
+
+@pytest.mark.parametrize("place", [".local/state/rustyolo", ".local/state", ".config/rustyolo/config.toml",
+                                   ".local/share/rustyolo/plugins", ".local/share/rustyolo"])
+def test_a_read_write_volume_holding_rustyolos_own_files_is_refused(place, rustyolo, project, refused):
+    """The state directory holds the trust store (trust.json: which project configs may widen the
+    policy) and the audit records; the config file and the plugin directory are read by every run."""
+    home = rustyolo.home
+    (home / ".config" / "rustyolo").mkdir(parents=True, exist_ok=True)
+    (home / ".config" / "rustyolo" / "config.toml").touch()
+    (home / ".local" / "share" / "rustyolo" / "plugins").mkdir(parents=True, exist_ok=True)
+    (home / ".local" / "state" / "rustyolo").mkdir(parents=True, exist_ok=True)
+    source = home / place
+    run = rustyolo.exec(["true"], cwd=project, opts=["-v", f"{source}:/x"], probes=False)
+    refused(run, f'volume "{source}:/x" is read-write and', "rustyolo", "Mount it read-only")
+
+
+def test_twin_rustyolos_state_directory_mounts_read_only(rustyolo, project):
+    state = rustyolo.home / ".local" / "state" / "rustyolo"
+    state.mkdir(parents=True, exist_ok=True)
+    state.chmod(0o755)
+    run = rustyolo.exec(["/probes/fswrite64", "create:/x/trust.json"], cwd=project, opts=["-v", f"{state}:/x:ro"])
+    assert run.rc == 0 and "create /x/trust.json EROFS" in run.out, run
+
+
 # --- a trusted project config naming a file the agent writes outside the project ----------------
 
 
+@pytest.mark.xfail(strict=True, reason="not fixed yet: paths_into_project() checks the project only; the agent's "
+                   "state directories (auth_home/<persisted name>) and read-write volume sources are agent-writable "
+                   "as well")
 def test_a_trusted_project_config_naming_files_in_the_agents_state_directory_is_refused(rustyolo, project, refused):
     """The agent's persistent state (--auth-home, ~/.config/rustyolo/<agent> by default) is mounted
     read-write: the agent rewrites what is there, as it would in the project."""
@@ -320,6 +349,9 @@ def test_a_trusted_project_config_naming_files_in_the_agents_state_directory_is_
     assert trust.rc == 2 and "refused even when trusted" in trust.err, trust
 
 
+@pytest.mark.xfail(strict=True, reason="not fixed yet: paths_into_project() checks the project only; the agent's "
+                   "state directories (auth_home/<persisted name>) and read-write volume sources are agent-writable "
+                   "as well")
 def test_a_trusted_project_config_naming_files_in_a_read_write_volume_is_refused(rustyolo, project, tmp_path):
     shared = _agent_dir(tmp_path / "shared")
     (project / ".rustyolo.toml").write_text(f'[default]\nvolumes = ["{shared}:/shared"]\n'
