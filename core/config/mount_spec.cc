@@ -30,9 +30,15 @@ constexpr int max_symlinks = 40;
 // as root in the container and loads them (libc, libnftables, its plugins in /usr/lib/rustyolo,
 // iptables in /usr/sbin), so a volume there would hand it code the agent may have written. The
 // same list is in plugins/mount-guard/mount_rules.cc.
-constexpr std::array<std::string_view, 15> reserved_targets = {
-    "/proc",      "/sys",      "/dev",  "/run/rustyolo", "/etc",   "/usr/lib", "/usr/lib32", "/usr/lib64",
-    "/usr/libx32", "/usr/sbin", "/lib", "/lib32",        "/lib64", "/libx32", "/sbin"};
+//
+// The engine follows the image's symbolic links when it mounts, so the reserved places are listed
+// under the names that lead to them too: /var/run/rustyolo (/var/run -> /run), /usr/bin and /bin
+// (-> usr/bin), whose links lead into the reserved directories (/usr/bin/ld.so is the dynamic
+// loader every program of the container, the supervisor first, is started with).
+constexpr std::array<std::string_view, 18> reserved_targets = {
+    "/proc",       "/sys",      "/dev",  "/run/rustyolo", "/var/run/rustyolo", "/etc",   "/usr/lib",
+    "/usr/lib32",  "/usr/lib64", "/usr/libx32", "/usr/sbin", "/usr/bin", "/lib", "/lib32", "/lib64",
+    "/libx32",     "/sbin",     "/bin"};
 
 
 std::string join(const std::string &base, std::string_view name) {

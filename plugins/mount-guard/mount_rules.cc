@@ -104,9 +104,15 @@ constexpr std::array protected_paths = {
 // Container paths the sandbox itself manages, with the system's programs and libraries that its
 // supervisor (root in the container) loads; a volume may be neither there, inside, nor above one
 // (same list as the CLI's volume parser, core/config/mount_spec.cc).
-constexpr std::array<std::string_view, 15> reserved_targets = {
-    "/proc",      "/sys",      "/dev",  "/run/rustyolo", "/etc",   "/usr/lib", "/usr/lib32", "/usr/lib64",
-    "/usr/libx32", "/usr/sbin", "/lib", "/lib32",        "/lib64", "/libx32", "/sbin"};
+//
+// The engine follows the image's symbolic links when it mounts, so the reserved places are listed
+// under the names that lead to them too: /var/run/rustyolo (/var/run -> /run), /usr/bin and /bin
+// (-> usr/bin), whose links lead into the reserved directories (/usr/bin/ld.so is the dynamic
+// loader every program of the container, the supervisor first, is started with).
+constexpr std::array<std::string_view, 18> reserved_targets = {
+    "/proc",       "/sys",      "/dev",  "/run/rustyolo", "/var/run/rustyolo", "/etc",   "/usr/lib",
+    "/usr/lib32",  "/usr/lib64", "/usr/libx32", "/usr/sbin", "/usr/bin", "/lib", "/lib32", "/lib64",
+    "/libx32",     "/sbin",     "/bin"};
 
 
 // True when `path` is absolute with no empty, "." or ".." component and no trailing slash.
