@@ -233,6 +233,61 @@ GitKind git_kind(const fs::path &project) {
     return present(project / ".git" / "HEAD") ? GitKind::directory : GitKind::none;
 }
 
+namespace {
+
+// The first line of a small regular file (no symbolic link), without its line end; "" when it is
+// not one.
+std::string first_line(const fs::path &path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    struct stat st {};
+    if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
+        return "";
+    char buffer[4096];
+    const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+    if (n <= 0)
+        return "";
+    std::string line(buffer, static_cast<std::size_t>(n));
+    line = line.substr(0, line.find('\n'));
+    if (!line.empty() && line.back() == '\r')
+        line.pop_back();
+    return line;
+}
+
+// `value` taken against `base`, canonical, when it is an existing directory; "" otherwise.
+std::string existing_dir(const fs::path &base, const std::string &value) {
+    if (value.empty())
+        return "";
+    std::error_code ec;
+    const fs::path dir = fs::canonical(fs::path(value).is_absolute() ? fs::path(value) : base / value, ec);
+    return !ec && is_dir(dir) ? dir.string() : "";
+}
+
+bool same_or_below(const fs::path &path, const fs::path &dir) {
+    auto [d, p] = std::mismatch(dir.begin(), dir.end(), path.begin(), path.end());
+    return d == dir.end();
+}
+
+}  // namespace
+
+std::vector<std::string> outside_git_dirs(const fs::path &project) {
+    std::vector<std::string> out;
+    if (git_kind(project) != GitKind::file)
+        return out;
+    const std::string line = first_line(project / ".git");
+    const std::string prefix = "gitdir: ";
+    if (line.rfind(prefix, 0) != 0)
+        return out;
+    const std::string git_dir = existing_dir(project, line.substr(prefix.size()));
+    if (git_dir.empty())
+        return out;
+    const std::string common = existing_dir(git_dir, first_line(fs::path(git_dir) / "commondir"));
+    for (const std::string &dir : {common, git_dir})
+        if (!dir.empty() && !same_or_below(dir, project) &&
+            std::find(out.begin(), out.end(), dir) == out.end())
+            out.push_back(dir);
+    return out;
+}
+
 std::vector<GitDir> find_git_dirs(const fs::path &project) {
     Walker w(project);
     w.walk();

@@ -58,6 +58,14 @@ struct GitProtected {
 // UsageError for GitKind::bare.
 std::vector<GitProtected> git_protected_paths(const std::filesystem::path &project);
 
+// The git dirs outside the project that its `.git` gitfile names (a linked worktree's or a
+// submodule checkout's): the common dir that the git dir's `commondir` names (relative to the git
+// dir), then the git dir itself (`gitdir: <path>`, relative to the project), canonical, each only
+// when it is an existing directory outside the project. Git reads the checkout's hooks and
+// configuration there, so a read-write mount of them undoes the project's protections
+// (project_mounts.hpp). Empty when `.git` is no gitfile or names nothing that exists.
+std::vector<std::string> outside_git_dirs(const std::filesystem::path &project);
+
 // The entries of the project's git dirs when the session starts (their top levels, and what is in
 // `modules/` and `worktrees/`), to tell afterwards what the session added.
 struct GitSnapshot {

@@ -82,8 +82,10 @@ std::vector<std::string> current_mount_points() {
     return points;
 }
 
-ProjectMounts::ProjectMounts(std::string project, std::string workdir, const std::vector<std::string> &protected_paths)
-    : project_(std::move(project)), workdir_(std::move(workdir)), mount_points_(current_mount_points()) {
+ProjectMounts::ProjectMounts(std::string project, std::string workdir, const std::vector<std::string> &protected_paths,
+                             std::vector<GuardedPath> guarded)
+    : project_(std::move(project)), workdir_(std::move(workdir)), guarded_(std::move(guarded)),
+      mount_points_(current_mount_points()) {
     const std::vector<std::string> project_parts = text::path_components(project_);
     for (const auto &path : protected_paths) {
         std::vector<std::string> parts;
@@ -100,6 +102,14 @@ ProjectMounts::ProjectMounts(std::string project, std::string workdir, const std
             above_project_.insert(id);
     if (identity_of(project_, id))
         known_[id] = {};
+    for (std::size_t index = 0; index < guarded_.size(); ++index) {
+        const std::vector<std::string> parts = text::path_components(guarded_[index].path);
+        for (std::size_t depth = 0; depth < parts.size(); ++depth)
+            if (identity_of(absolute({parts.begin(), parts.begin() + depth}), id))
+                above_guarded_.emplace(id, index);
+        if (identity_of(guarded_[index].path, id))
+            guarded_ids_.emplace(id, index);
+    }
     // The existing directories between the project and each protected path, and the path itself.
     for (const auto &parts : protected_) {
         std::vector<std::string> walked;
@@ -139,6 +149,16 @@ void ProjectMounts::check_identity(const FileId &id, const std::vector<std::stri
                          ": through it the agent could write the project's .git/hooks, .envrc and the other "
                          "paths rustyolo keeps read-only in " + workdir_ +
                          " because the host runs them later. " + keep);
+    const auto guarded = guarded_ids_.find(id);
+    const auto above = below.empty() ? above_guarded_.find(id) : above_guarded_.end();
+    if (guarded != guarded_ids_.end() || above != above_guarded_.end()) {
+        const bool inside = guarded != guarded_ids_.end();
+        const GuardedPath &path = guarded_[inside ? guarded->second : above->second];
+        throw UsageError(std::string(what) + " is read-write and" + through + " " +
+                         (!inside ? "contains " : below.empty() ? "is " : "lies inside ") + path.label + " " +
+                         path.path + path.reason + ", and the agent could write there. Mount it read-only (" +
+                         spec.source + ":" + spec.target + ":ro), or mount a directory that does not hold it");
+    }
     auto found = known_.find(id);
     if (found == known_.end())
         return;

@@ -13,6 +13,12 @@
 // the project or of one of its parents is the same directory under another path. Mount points
 // below a volume's source (from /proc/self/mountinfo; the engine's bind mounts are recursive) are
 // checked the same way, so a volume that holds a bind mount of the project is refused too.
+//
+// Some of what the host runs or trusts later lies outside the project: a linked worktree's or
+// submodule checkout's git dir and its common dir (the project's `.git` is a gitfile naming them:
+// git runs the checkout's hooks and reads its configuration there), and rustyolo's own config file,
+// state directory (trust store, audit records) and plugin directory. A read-write volume that is,
+// contains or lies inside one of these (GuardedPath) is refused as well.
 #pragma once
 
 #include "core/private_header.hpp"
@@ -30,12 +36,21 @@
 
 namespace rustyolo {
 
+// A host file or directory outside the project that no read-write mount may reach.
+struct GuardedPath {
+    std::string path;    // canonical
+    std::string label;   // what it is, before the path: "the git dir"
+    std::string reason;  // after the path: " that the project uses (...): git runs its hooks there"
+};
+
 class ProjectMounts {
 public:
     // `project`: the canonical host path of the project; `workdir`: where it is mounted in the
     // container; `protected_paths`: project-relative paths kept read-only ("dir/" for directories,
     // as default_protected_paths() and git_protected_paths() give them).
-    ProjectMounts(std::string project, std::string workdir, const std::vector<std::string> &protected_paths);
+    // `guarded`: host paths outside the project that no read-write mount may reach either.
+    ProjectMounts(std::string project, std::string workdir, const std::vector<std::string> &protected_paths,
+                  std::vector<GuardedPath> guarded = {});
 
     // Throws UsageError naming the mount, the protected path it would expose and what to do.
     // `what` names the mount in the message, e.g. `volume "/home/me:/data"`.
@@ -64,6 +79,9 @@ private:
     std::vector<std::vector<std::string>> protected_;  // components of each protected path
     std::map<FileId, std::vector<std::string>> known_;  // project dirs by identity: relative components
     std::set<FileId> above_project_;                    // every directory above the project
+    std::vector<GuardedPath> guarded_;
+    std::map<FileId, std::size_t> guarded_ids_;         // each guarded path by identity: its index
+    std::map<FileId, std::size_t> above_guarded_;       // every directory above one: the first one's index
     MountPoints mount_points_;
 };
 

@@ -1,5 +1,6 @@
 #include "core/plan/plan_builder.hpp"
 
+#include "core/config/config_env.hpp"
 #include "core/config/env_policy.hpp"
 #include "core/error.hpp"
 #include "core/host/git_dirs.hpp"
@@ -414,6 +415,46 @@ void judge_mount(const std::vector<const LoadedPlugin *> &guards, const MountSpe
     }
 }
 
+// What the host runs or trusts later outside the project, that no read-write mount may reach
+// (project_mounts.hpp): the git dirs a gitfile `.git` names, rustyolo's config file, state
+// directory (trust store, audit records), plugin directory and audit directory. Only what exists.
+std::vector<GuardedPath> guarded_host_paths(const Config &config, const BuildContext &ctx) {
+    std::vector<GuardedPath> guarded;
+    for (const auto &dir : outside_git_dirs(ctx.cwd))
+        guarded.push_back({dir, "the git dir",
+                           " that the project uses (its .git names it): git runs the project's hooks and reads its "
+                           "configuration there"});
+    if (!ctx.getenv_fn)
+        return guarded;
+    // "" where the environment names no such place (no HOME): then there is nothing there to guard.
+    auto place = [](auto &&where) -> std::string {
+        try {
+            return where();
+        } catch (const Error &) {
+            return "";
+        }
+    };
+    const std::pair<std::string, GuardedPath> own[] = {
+        {place([&] { return user_config_path(ctx.getenv_fn); }),
+         {"", "your rustyolo config file", ", which every session trusts"}},
+        {place([&] { return state_dir(ctx.getenv_fn); }),
+         {"", "rustyolo's state directory", " (the trust store of project configs and the audit records)"}},
+        {place([&] { return user_plugin_dir(ctx.getenv_fn); }),
+         {"", "your rustyolo plugin directory", ", whose plugins every run loads on the host"}},
+        {config.audit_dir.empty() ? std::string() : expand_tilde(config.audit_dir, ctx.home),
+         {"", "the audit directory", ", where the session's records go"}},
+    };
+    for (const auto &[path, entry] : own) {
+        std::error_code ec;
+        if (path.empty() || path.front() != '/' || !fs::exists(path, ec))
+            continue;
+        GuardedPath guard = entry;
+        guard.path = canonicalize_path(path);
+        guarded.push_back(std::move(guard));
+    }
+    return guarded;
+}
+
 MountSpec direct_mount(const std::string &source, const std::string &target, bool readonly) {
     MountSpec spec;
     spec.requested = source;
@@ -698,7 +739,7 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
         protected_paths.push_back(git.relative);
     for (const auto &list : {default_protected_paths(), agent.protect})
         protected_paths.insert(protected_paths.end(), list.begin(), list.end());
-    const ProjectMounts project_mounts(project.source, plan.workdir, protected_paths);
+    const ProjectMounts project_mounts(project.source, plan.workdir, protected_paths, guarded_host_paths(config, ctx));
     // Nothing else may reach the protected paths read-write or take their place in the container.
     auto check_other_mount = [&](const MountSpec &spec, const std::string &what) {
         project_mounts.check_target(spec, what);

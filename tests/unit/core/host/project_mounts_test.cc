@@ -4,6 +4,7 @@
 #include "core/host/project_mounts.hpp"
 
 #include "core/error.hpp"
+#include "core/host/git_dirs.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -162,6 +164,49 @@ TEST_F(ProjectMountsTest, BindMountAliasesAndMountsInsideTheSourceAreFound) {
         return out;
     });
     EXPECT_EQ(result, "");
+}
+
+TEST_F(ProjectMountsTest, ALinkedWorktreesGitDirsOutsideTheProjectAreRefusedReadWrite) {
+    // A linked worktree: its .git names main/.git/worktrees/wt, whose commondir is main/.git, where
+    // git runs the worktree's hooks and reads its configuration.
+    const fs::path main = root_ / "main";
+    const fs::path wt = root_ / "wt";
+    fs::create_directories(main / ".git" / "hooks");
+    fs::create_directories(main / ".git" / "worktrees" / "wt");
+    fs::create_directories(main / "src");
+    fs::create_directories(wt);
+    std::ofstream(wt / ".git") << "gitdir: " << (main / ".git" / "worktrees" / "wt").string() << "\n";
+    std::ofstream(main / ".git" / "worktrees" / "wt" / "commondir") << "../..\n";
+    std::ofstream(main / ".git" / "worktrees" / "wt" / "HEAD") << "ref: refs/heads/wt\n";
+    const std::vector<std::string> outside = outside_git_dirs(wt);
+    ASSERT_EQ(outside, (std::vector<std::string>{(main / ".git").string(),
+                                                 (main / ".git" / "worktrees" / "wt").string()}));
+    std::vector<GuardedPath> guarded;
+    for (const auto &dir : outside)
+        guarded.push_back({dir, "the git dir", " that the project uses"});
+    const ProjectMounts m(wt.string(), "/app", {".git"}, guarded);
+    for (const fs::path &source : {main, main / ".git", main / ".git" / "hooks", main / ".git" / "worktrees" / "wt"}) {
+        SCOPED_TRACE(source);
+        const std::string refusal = source_refusal(m, spec(source, "/data"));
+        EXPECT_NE(refusal.find("the git dir " + (main / ".git").string()), std::string::npos) << refusal;
+        EXPECT_NE(refusal.find(source.string() + ":/data:ro"), std::string::npos) << refusal;
+        EXPECT_EQ(source_refusal(m, spec(source, "/data", true)), "");
+    }
+    // Twin: elsewhere in the main checkout, read-write is fine.
+    EXPECT_EQ(source_refusal(m, spec(main / "src", "/data")), "");
+    EXPECT_EQ(source_refusal(m, spec(root_ / "elsewhere", "/data")), "");
+}
+
+TEST_F(ProjectMountsTest, OnlyAGitfileNamingAnExistingGitDirOutsideTheProjectCounts) {
+    EXPECT_TRUE(outside_git_dirs(project_).empty());  // .git is a directory
+    const fs::path checkout = fs::path(project_) / "src";
+    fs::create_directories(checkout / "inner");
+    std::ofstream(checkout / ".git") << "gitdir: ../.git\n";
+    EXPECT_EQ(outside_git_dirs(checkout), std::vector<std::string>{project_ + "/.git"});
+    std::ofstream(checkout / ".git") << "gitdir: inner\n";
+    EXPECT_TRUE(outside_git_dirs(checkout).empty());  // inside the checkout itself
+    std::ofstream(checkout / ".git") << "gitdir: missing\n";
+    EXPECT_TRUE(outside_git_dirs(checkout).empty());
 }
 
 }  // namespace
