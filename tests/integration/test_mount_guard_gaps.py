@@ -330,8 +330,10 @@ def test_twin_rustyolos_state_directory_mounts_read_only(rustyolo, project):
     state = rustyolo.home / ".local" / "state" / "rustyolo"
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o755)
-    run = rustyolo.exec(["/probes/fswrite64", "create:/x/trust.json"], cwd=project, opts=["-v", f"{state}:/x:ro"])
-    assert run.rc == 0 and "create /x/trust.json EROFS" in run.out, run
+    (state / "trust.json").touch()
+    run = rustyolo.exec(["/probes/fswrite64", "write:/x/trust.json", "create:/x/other.json"], cwd=project,
+                        opts=["-v", f"{state}:/x:ro"])
+    assert run.rc == 0 and "write /x/trust.json EROFS" in run.out and "create /x/other.json EROFS" in run.out, run
 
 
 # --- a trusted project config naming a file the agent writes outside the project ----------------
