@@ -272,6 +272,20 @@ def test_twin_a_container_path_through_an_image_link_elsewhere_works(rustyolo, p
     assert run.rc == 0 and run.out == "through /var/run\n", run
 
 
+# --- a container path in the project that passes a symbolic link the agent made -------------------
+
+
+def test_a_container_path_in_the_project_through_a_symbolic_link_is_refused(rustyolo_noimage, project, tmp_path,
+                                                                            refused):
+    """The engine resolves the container path inside the container and follows the project's links:
+    with `data -> /usr/lib/rustyolo` (made by the agent in an earlier session), `-v X:/app/data`
+    would put X where the supervisor is loaded from, before anything of rustyolo runs."""
+    (project / "data").symlink_to("/usr/lib/rustyolo")
+    source = _agent_dir(tmp_path / "x")
+    run = rustyolo_noimage.run(["-v", f"{source}:/app/data", "exec", "--", "true"], cwd=project, probes=False)
+    refused(run, 'the container path "/app/data"', f"{project}/data is a symbolic link")
+
+
 # --- a linked worktree's git dirs live outside the project ---------------------------------------
 
 

@@ -166,6 +166,24 @@ TEST_F(ProjectMountsTest, BindMountAliasesAndMountsInsideTheSourceAreFound) {
     EXPECT_EQ(result, "");
 }
 
+TEST_F(ProjectMountsTest, AContainerPathInTheProjectThroughASymbolicLinkIsRefused) {
+    // The engine follows links inside the container: a link in the project leads the volume to
+    // wherever it points there (/usr/lib/rustyolo, the supervisor's own files).
+    fs::create_symlink("/usr/lib/rustyolo", fs::path(project_) / "data");
+    fs::create_symlink("src", fs::path(project_) / "alias");
+    for (const std::string target : {"/app/data", "/app/data/x", "/app/alias/deeper"}) {
+        SCOPED_TRACE(target);
+        const std::string refusal = target_refusal(target);
+        EXPECT_NE(refusal.find("is a symbolic link"), std::string::npos) << refusal;
+        EXPECT_NE(refusal.find(project_ + "/" + (target.find("alias") != std::string::npos ? "alias" : "data")),
+                  std::string::npos)
+            << refusal;
+    }
+    // Twin: a real directory, or a path that does not exist yet, in the project.
+    EXPECT_EQ(target_refusal("/app/src/data"), "");
+    EXPECT_EQ(target_refusal("/app/new/data"), "");
+}
+
 TEST_F(ProjectMountsTest, ALinkedWorktreesGitDirsOutsideTheProjectAreRefusedReadWrite) {
     // A linked worktree: its .git names main/.git/worktrees/wt, whose commondir is main/.git, where
     // git runs the worktree's hooks and reads its configuration.
