@@ -217,6 +217,22 @@ void ProjectMounts::check_target(const MountSpec &spec, std::string_view what) c
     if (!starts_with(target, workdir))
         return;
     const std::vector<std::string> relative(target.begin() + workdir.size(), target.end());
+    // The engine resolves the container path inside the container and follows the project's links
+    // there: a link the agent made would lead the volume anywhere in the image (the supervisor's
+    // own files included). (The entrypoint checks again, but it runs only after the mounts.)
+    std::string walked = project_;
+    for (const auto &part : relative) {
+        walked += "/" + part;
+        struct stat st {};
+        if (::lstat(walked.c_str(), &st) != 0)
+            break;
+        if (S_ISLNK(st.st_mode))
+            throw UsageError(std::string(what) + ": the container path " + quoted(spec.target) + " is no plain path in the project: " +
+                             walked + " is a symbolic link, and the engine would follow it inside the "
+                             "container and mount the volume wherever it leads (whoever writes the project can "
+                             "point it at the sandbox's own files). Replace the link with a directory, or choose "
+                             "a container path outside " + workdir_ + ", such as /data");
+    }
     const std::string exposed = exposed_by(relative);
     if (exposed.empty())
         return;
