@@ -65,7 +65,11 @@ void load_config(Context &context, const ConfigLayer &cli_layer, bool include_pr
     if (content) {
         context.project_config = project_path;
         project = parse_config_text(*content, project_path, Source::project_file);
-        std::vector<std::string> inside = paths_into_project(*project, context.cwd, context.home);
+        std::vector<ConfigLayer> all = base;
+        all.insert(all.end(), {*project, env, cli_layer});
+        std::vector<std::string> inside =
+            paths_into_project(*project, context.cwd, context.home,
+                               read_write_volume_dirs(all, context.home, context.cwd));
         if (!inside.empty())
             throw UsageError(paths_into_project_error(project_path, inside));
         std::vector<std::string> changes = widening_changes(*project, merge(base));

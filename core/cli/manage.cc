@@ -278,14 +278,17 @@ int trust_command(Context &context, const std::vector<std::string> &args) {
     std::stringstream content(*text);
     // Parse first: trusting a file that does not even load would be pointless.
     ConfigLayer project = parse_config_text(content.str(), path.string(), Source::project_file);
-    std::vector<std::string> inside = paths_into_project(project, dir.string(), context.home);
-    if (!inside.empty())
-        throw UsageError(paths_into_project_error(path.string(), inside));
     ConfigLayer base = default_layer();
     std::vector<ConfigLayer> layers{base};
     std::string user_path = user_config_path(context.getenv_fn);
     if (!user_path.empty() && fs::exists(user_path, ec))
         layers.push_back(load_config_file(user_path, Source::user_file));
+    std::vector<ConfigLayer> with_project = layers;
+    with_project.push_back(project);
+    std::vector<std::string> inside = paths_into_project(
+        project, dir.string(), context.home, read_write_volume_dirs(with_project, context.home, dir.string()));
+    if (!inside.empty())
+        throw UsageError(paths_into_project_error(path.string(), inside));
     std::vector<std::string> changes = widening_changes(project, merge(layers));
     TrustStore store(state_dir(context.getenv_fn));
     store.trust(path.string(), content.str());

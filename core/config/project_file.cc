@@ -43,9 +43,32 @@ std::string inside_project(const std::string &value, const std::string &project_
     return same_or_inside(canonical, project_dir) ? canonical : "";
 }
 
+// Where `value` lies inside one of the read-write volume directories `writable`: "<path>, in the
+// read-write volume <dir>", or "".
+std::string inside_writable(const std::string &value, const std::string &project_dir, const std::string &home,
+                            const std::vector<std::string> &writable) {
+    if (writable.empty())
+        return "";
+    fs::path path = expand_tilde(value, home);
+    if (!path.is_absolute())
+        path = fs::path(project_dir) / path;
+    std::string canonical;
+    try {
+        canonical = canonicalize_path(path.lexically_normal().string());
+    } catch (const UsageError &) {
+        return "";
+    }
+    for (const auto &dir : writable)
+        if (same_or_inside(canonical, dir))
+            return canonical + ", in the read-write volume " + dir;
+    return "";
+}
+
 void check(std::vector<std::string> &findings, const std::string &what, const std::string &value,
-           const std::string &project_dir, const std::string &home) {
-    const std::string where = inside_project(value, project_dir, home);
+           const std::string &project_dir, const std::string &home, const std::vector<std::string> &writable) {
+    std::string where = inside_project(value, project_dir, home);
+    if (where.empty())
+        where = inside_writable(value, project_dir, home, writable);
     if (!where.empty())
         findings.push_back(what + " " + text::quoted(value) + " is " + where);
 }
@@ -86,36 +109,53 @@ std::optional<std::string> read_project_config(const std::string &path) {
     return content;
 }
 
+std::vector<std::string> read_write_volume_dirs(const std::vector<ConfigLayer> &layers, const std::string &home,
+                                                const std::string &cwd) {
+    std::vector<std::string> dirs;
+    for (const auto &layer : layers)
+        for (const auto &volume : layer.volumes) {
+            try {
+                const MountSpec spec = parse_mount_spec(volume, home, cwd);
+                if (!spec.readonly)
+                    dirs.push_back(spec.source);
+            } catch (const UsageError &) {
+            }
+        }
+    return dirs;
+}
+
 std::vector<std::string> paths_into_project(const ConfigLayer &project, const std::string &project_dir,
-                                            const std::string &home) {
+                                            const std::string &home, const std::vector<std::string> &writable) {
     std::vector<std::string> findings;
     for (const auto &plugin : project.plugins)
         if (plugin.find('/') != std::string::npos)  // a bare name is looked up in the plugin dirs
-            check(findings, "plugins entry", plugin, project_dir, home);
+            check(findings, "plugins entry", plugin, project_dir, home, writable);
     if (project.seccomp_profile && *project.seccomp_profile != "default" && *project.seccomp_profile != "none")
-        check(findings, "seccomp_profile", *project.seccomp_profile, project_dir, home);
+        check(findings, "seccomp_profile", *project.seccomp_profile, project_dir, home, writable);
+    // A volume or the auth home is writable by the agent anyway: only the project counts for them.
     for (const auto &volume : project.volumes) {
         const std::size_t colon = volume.find(':');
         check(findings, "volumes entry " + text::quoted(volume) + ": its host path",
-              volume.substr(0, colon == std::string::npos ? volume.size() : colon), project_dir, home);
+              volume.substr(0, colon == std::string::npos ? volume.size() : colon), project_dir, home, {});
     }
     if (project.auth_home)
-        check(findings, "auth_home", *project.auth_home, project_dir, home);
+        check(findings, "auth_home", *project.auth_home, project_dir, home, {});
     if (project.audit_dir)
-        check(findings, "audit_dir", *project.audit_dir, project_dir, home);
+        check(findings, "audit_dir", *project.audit_dir, project_dir, home, writable);
     if (project.audit_syslog_socket)
-        check(findings, "audit_syslog_socket", *project.audit_syslog_socket, project_dir, home);
+        check(findings, "audit_syslog_socket", *project.audit_syslog_socket, project_dir, home, writable);
     return findings;
 }
 
 std::string paths_into_project_error(const std::string &path, const std::vector<std::string> &findings) {
-    std::string message = path + " names paths inside the project, which the agent can rewrite or re-point "
-                                 "before the next run (trusting the file covers its text, not the files it "
-                                 "names), so it is refused even when trusted:";
+    std::string message = path + " names paths inside the project or a read-write volume, which the agent can "
+                                 "rewrite or re-point before the next run (trusting the file covers its text, not "
+                                 "the files it names), so it is refused even when trusted:";
     for (const auto &finding : findings)
         message += "\n  - " + finding;
-    message += "\nMove those files out of the project (for example under ~/.config/rustyolo/) and name them "
-               "there, or set them in your user config or on the command line instead";
+    message += "\nMove those files to a directory that no session mounts read-write (for example "
+               "~/.config/rustyolo/, outside the agents' state directories in it) and name them there, or set "
+               "them in your user config or on the command line instead";
     return message;
 }
 

@@ -4,8 +4,9 @@
 //    can be pointed at another file between runs, and the file it names is not the one reviewed);
 //  - trust covers the file's text, not the files it names: a value that names a path inside the
 //    project (a plugin, a seccomp profile, a volume's host side, the auth home, the audit directory
-//    or syslog socket) is refused even when the content is trusted, because the agent can rewrite
-//    or re-point what is there before the next run.
+//    or syslog socket), or inside a read-write volume of the session, is refused even when the
+//    content is trusted, because the agent can rewrite or re-point what is there before the next
+//    run.
 #pragma once
 
 #include "core/private_header.hpp"
@@ -25,8 +26,16 @@ std::optional<std::string> read_project_config(const std::string &path);
 // One sentence per value of `project` that names a path inside `project_dir` (lexically, or once
 // symbolic links are resolved), e.g. `plugins entry "./tools/x.so" is /p/tools/x.so`. Relative
 // paths are taken against `project_dir`, "~/" against `home`, as the session would.
+// `writable`: canonical host directories that sessions mount read-write (read_write_volume_dirs()):
+// a value inside one of them is a finding too, since the agent rewrites what is there.
 std::vector<std::string> paths_into_project(const ConfigLayer &project, const std::string &project_dir,
-                                            const std::string &home);
+                                            const std::string &home,
+                                            const std::vector<std::string> &writable = {});
+
+// The canonical host paths of the read-write volumes in `layers` (volumes that do not parse are
+// left to the session, which refuses them with its own reason).
+std::vector<std::string> read_write_volume_dirs(const std::vector<ConfigLayer> &layers, const std::string &home,
+                                                const std::string &cwd);
 
 // The error for a project config whose values name paths inside the project.
 std::string paths_into_project_error(const std::string &path, const std::vector<std::string> &findings);

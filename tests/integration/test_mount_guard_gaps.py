@@ -353,9 +353,8 @@ def test_twin_rustyolos_state_directory_mounts_read_only(rustyolo, project):
 # --- a trusted project config naming a file the agent writes outside the project ----------------
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: paths_into_project() checks the project only; the agent's "
-                   "state directories (auth_home/<persisted name>) and read-write volume sources are agent-writable "
-                   "as well")
+@pytest.mark.xfail(strict=True, reason="not fixed yet: paths_into_project() does not know the agent's state "
+                   "directories (auth_home/<persisted name>, named by the agent plugin), which are agent-writable")
 def test_a_trusted_project_config_naming_files_in_the_agents_state_directory_is_refused(rustyolo, project, refused):
     """The agent's persistent state (--auth-home, ~/.config/rustyolo/<agent> by default) is mounted
     read-write: the agent rewrites what is there, as it would in the project."""
@@ -365,12 +364,22 @@ def test_a_trusted_project_config_naming_files_in_the_agents_state_directory_is_
     assert trust.rc == 2 and "refused even when trusted" in trust.err, trust
 
 
-@pytest.mark.xfail(strict=True, reason="not fixed yet: paths_into_project() checks the project only; the agent's "
-                   "state directories (auth_home/<persisted name>) and read-write volume sources are agent-writable "
-                   "as well")
 def test_a_trusted_project_config_naming_files_in_a_read_write_volume_is_refused(rustyolo, project, tmp_path):
     shared = _agent_dir(tmp_path / "shared")
     (project / ".rustyolo.toml").write_text(f'[default]\nvolumes = ["{shared}:/shared"]\n'
                                             f'[security]\nseccomp_profile = "{shared}/profile.json"\n')
     trust = _trust(rustyolo, project)
     assert trust.rc == 2 and "refused even when trusted" in trust.err, trust
+    assert f'seccomp_profile "{shared}/profile.json" is {shared}/profile.json, in the read-write volume {shared}' \
+        in trust.err, trust
+
+
+def test_twin_a_trusted_project_config_naming_files_in_a_read_only_volume_runs(rustyolo, project, tmp_path):
+    shared = _agent_dir(tmp_path / "shared")
+    (shared / "data.txt").write_text("shared\n")
+    (project / ".rustyolo.toml").write_text(f'[default]\nvolumes = ["{shared}:/shared:ro"]\n'
+                                            f'[security]\naudit_dir = "{shared}/audit"\n')
+    trust = _trust(rustyolo, project)
+    assert trust.rc == 0, trust
+    run = rustyolo.exec(["cat", "/shared/data.txt"], cwd=project)
+    assert run.rc == 0 and run.out == "shared\n", run

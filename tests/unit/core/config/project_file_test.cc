@@ -114,11 +114,33 @@ TEST_F(ProjectFile, PathsOutsideTheProjectAndKeywordsAreNotFindings) {
     EXPECT_TRUE(findings("[security]\nseccomp_profile = \"none\"\n").empty());
 }
 
+TEST_F(ProjectFile, PathsInAReadWriteVolumeAreFoundExceptForVolumesAndTheAuthHome) {
+    fs::create_directories(root_ / "shared");
+    const std::string shared = (root_ / "shared").string();
+    ConfigLayer layer = parse_config_text("[default]\nvolumes = [\"" + shared + ":/s\"]\nauth_home = \"" + shared +
+                                              "/auth\"\n[security]\nseccomp_profile = \"" + shared +
+                                              "/p.json\"\naudit_dir = \"" + shared + "/audit\"\n[runtime]\n"
+                                              "plugins = [\"" + shared + "/x.so\"]\n",
+                                          project_ + "/.rustyolo.toml", Source::project_file);
+    const std::vector<std::string> writable = read_write_volume_dirs({layer}, home_, project_);
+    ASSERT_EQ(writable, std::vector<std::string>{shared});
+    const std::vector<std::string> found = paths_into_project(layer, project_, home_, writable);
+    ASSERT_EQ(found.size(), 3u) << ::testing::PrintToString(found);
+    EXPECT_EQ(found[0], "plugins entry \"" + shared + "/x.so\" is " + shared + "/x.so, in the read-write volume " +
+                            shared);
+    EXPECT_NE(found[1].find("seccomp_profile"), std::string::npos);
+    EXPECT_NE(found[2].find("audit_dir"), std::string::npos);
+    // Twin: read-only, the same volume is no finding.
+    layer.volumes = {shared + ":/s:ro"};
+    EXPECT_TRUE(read_write_volume_dirs({layer}, home_, project_).empty());
+    EXPECT_TRUE(paths_into_project(layer, project_, home_, read_write_volume_dirs({layer}, home_, project_)).empty());
+}
+
 TEST_F(ProjectFile, TheErrorNamesEveryFindingAndWhatToDo) {
     std::string message = paths_into_project_error("/p/.rustyolo.toml", {"a is /p/a", "b is /p/b"});
     EXPECT_NE(message.find("refused even when trusted"), std::string::npos);
     EXPECT_NE(message.find("\n  - a is /p/a\n  - b is /p/b\n"), std::string::npos);
-    EXPECT_NE(message.find("Move those files out of the project"), std::string::npos);
+    EXPECT_NE(message.find("Move those files to a directory that no session mounts read-write"), std::string::npos);
 }
 
 }  // namespace
