@@ -1,0 +1,72 @@
+// The supervisor's audit records as the host reads them (core/cli/run.cc): the session socket's
+// byte stream split into lines (WireLineReader, the SessionSocket's reader), each line handed to
+// AuditHub::wire_line (checked, stamped, counted; a refused line salvaged with salvage_line), then
+// the session finished (the transport and exit records, the blocked counts).
+//
+// The hub has no sinks here; everything before the sink call runs. Properties: the blocked counts
+// stay bounded (kMaxBlockedKeys plus the catch-alls), and a line the hub accepts has summary keys of
+// printable ASCII.
+#include "core/audit/hub.hpp"
+#include "core/audit/record.hpp"
+#include "core/host/session_socket.hpp"
+
+#include "tests/fuzz/fuzz_support.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+using namespace rustyolo;
+
+namespace {
+
+bool printable(const std::string &s) {
+    for (unsigned char c : s)
+        if (c < 0x20 || c >= 0x7f)
+            return false;
+    return true;
+}
+
+// What the host derives from a record it accepts, shown on the terminal and used as count keys.
+void check_keys(std::string_view line, bool overlong) {
+    if (overlong)
+        return;
+    boost::system::error_code ec;
+    boost::json::parse_options options;
+    options.max_depth = 16;
+    boost::json::value value = boost::json::parse(line, ec, {}, options);
+    if (ec || audit::check_wire_record(value))
+        return;
+    const boost::json::object &record = value.as_object();
+    for (const std::string &key :
+         {audit::summary_key(record), audit::coarse_summary_key(record), audit::catch_all_summary_key(record)})
+        fuzz::check(printable(key), "a summary key with a control or non-ASCII byte", key);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int *, char ***) {
+    spdlog::set_level(spdlog::level::off);
+    return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+    AuditHub hub({}, AuditSessionInfo{"fuzz-session", "claude", "verbose", "", "/dev/log", kDefaultAuditMaxBytes});
+    WireLineReader reader(
+        [&hub](std::string_view line, bool overlong) {
+            fuzz::check(line.size() <= audit::kMaxWireLine, "a line longer than the limit reached the hub");
+            check_keys(line, overlong);
+            audit::salvage_line(line);
+            hub.wire_line(line, overlong);
+        },
+        audit::kMaxWireLine);
+    // As read() hands it over: in pieces of at most 64 KiB (here smaller, so lines span reads).
+    const char *bytes = reinterpret_cast<const char *>(data);
+    for (std::size_t at = 0; at < size; at += 4096)
+        reader.take(bytes + at, std::min<std::size_t>(4096, size - at));
+    reader.end();
+    hub.finish(0, "agent exited");
+    const auto counts = hub.blocked_counts();
+    fuzz::check(counts.size() <= AuditHub::kMaxBlockedKeys + 64, "the blocked counts grew without bound");
+    return 0;
+}
