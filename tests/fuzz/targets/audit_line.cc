@@ -4,8 +4,8 @@
 // the session finished (the transport and exit records, the blocked counts).
 //
 // The hub has no sinks here; everything before the sink call runs. Properties: the blocked counts
-// stay bounded (kMaxBlockedKeys plus the catch-alls), and a line the hub accepts has summary keys of
-// printable ASCII.
+// stay bounded (kMaxBlockedKeys plus the catch-alls), a line the hub accepts has summary keys of
+// printable ASCII, and a complete line is salvaged as it reads.
 #include "core/audit/hub.hpp"
 #include "core/audit/record.hpp"
 #include "core/host/session_socket.hpp"
@@ -43,6 +43,37 @@ void check_keys(std::string_view line, bool overlong) {
         fuzz::check(printable(key), "a summary key with a control or non-ASCII byte", key);
 }
 
+// A top-level string field as salvage_line keeps it (its first 64 bytes: longer ones name nothing).
+std::string string_at(const boost::json::object &record, std::string_view key) {
+    const boost::json::value *v = record.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string().subview(0, 64)) : std::string();
+}
+
+// A refused line that is complete JSON stands for what the same record would if it were accepted
+// (docs/audit-schema.md, "Refused lines"): salvage_line reads the same layer, verdict and event as
+// the parser, and the same weight as audit::weight.
+void check_salvage(std::string_view line, bool overlong) {
+    if (overlong)
+        return;
+    boost::system::error_code ec;
+    boost::json::parse_options options;
+    options.max_depth = 16;
+    boost::json::value value = boost::json::parse(line, ec, {}, options);
+    if (ec || !value.is_object())
+        return;
+    const boost::json::object &record = value.as_object();
+    const audit::Salvage salvage = audit::salvage_line(line);
+    const std::string shown(line.substr(0, 200));
+    fuzz::check(salvage.layer == string_at(record, "layer") && salvage.verdict == string_at(record, "verdict") &&
+                    salvage.event == string_at(record, "event"),
+                "a complete line is salvaged with other fields than it has", shown);
+    if (salvage.event != "suppressed")
+        fuzz::check(salvage.weight_known && salvage.weight == audit::weight(record),
+                    "a complete line is salvaged with another weight than audit::weight",
+                    shown + " -> " + (salvage.weight_known ? std::to_string(salvage.weight) : "unknown") +
+                        " instead of " + std::to_string(audit::weight(record)));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int *, char ***) {
@@ -56,7 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         [&hub](std::string_view line, bool overlong) {
             fuzz::check(line.size() <= audit::kMaxWireLine, "a line longer than the limit reached the hub");
             check_keys(line, overlong);
-            audit::salvage_line(line);
+            check_salvage(line, overlong);
             hub.wire_line(line, overlong);
         },
         audit::kMaxWireLine);

@@ -14,6 +14,7 @@
 
 #include "tests/fuzz/fuzz_support.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -24,9 +25,9 @@ using namespace rustyolo;
 using namespace rustyolo::dns;
 
 // The wire form of a client's query for `question` (owner, type, class).
-Bytes client_query_wire(const ldns_rr *question, bool edns) {
+Bytes client_query_wire(const ldns_rr *question, bool edns, std::uint16_t id = 0x1234) {
     Packet packet(ldns_pkt_new());
-    ldns_pkt_set_id(packet.get(), 0x1234);
+    ldns_pkt_set_id(packet.get(), id);
     ldns_pkt_set_opcode(packet.get(), LDNS_PACKET_QUERY);
     ldns_pkt_set_rd(packet.get(), true);
     ldns_pkt_push_rr(packet.get(), LDNS_SECTION_QUESTION, ldns_rr_clone(question));
@@ -116,6 +117,29 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         ldns_pkt *parsed = nullptr;
         fuzz::check(ldns_wire2pkt(&parsed, hit->data(), hit->size()) == LDNS_STATUS_OK, "an unreadable cached reply");
         ldns_pkt_free(parsed);
+    }
+    // Another client asks the same question in other letter case: it gets its own id and spelling.
+    ldns_rr *other = ldns_rr_clone(query.question());
+    ldns_rdf *owner = ldns_rr_owner(other);
+    std::uint8_t *bytes = ldns_rdf_data(owner);
+    for (std::size_t i = 0; i < ldns_rdf_size(owner); ++i)
+        if ((bytes[i] | 0x20) >= 'a' && (bytes[i] | 0x20) <= 'z')
+            bytes[i] ^= 0x20;
+    const Bytes other_wire = client_query_wire(other, query.edns, 0x4321);
+    ldns_rr_free(other);
+    std::optional<ClientQuery> second = parse_client_query(other_wire.data(), other_wire.size());
+    fuzz::check(second.has_value(), "the second client's query does not parse");
+    if (std::optional<Bytes> hit = cache.lookup(*second, 65535, now + std::chrono::seconds(2))) {
+        fuzz::check(hit->size() >= 12 && (*hit)[0] == 0x43 && (*hit)[1] == 0x21, "a cached reply with another id");
+        const ldns_rdf *asked = ldns_rr_owner(second->question());
+        fuzz::check(hit->size() >= 12 + ldns_rdf_size(asked) &&
+                        std::equal(ldns_rdf_data(asked), ldns_rdf_data(asked) + ldns_rdf_size(asked), hit->begin() + 12),
+                    "a cached reply with another spelling of the question");
+        ldns_pkt *parsed = nullptr;
+        fuzz::check(ldns_wire2pkt(&parsed, hit->data(), hit->size()) == LDNS_STATUS_OK, "an unreadable cached reply");
+        Packet owned(parsed);
+        fuzz::check(ldns_pkt_qdcount(parsed) == 1 && ldns_dname_compare(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(parsed), 0)), asked) == 0,
+                    "a cached reply to another question");
     }
     return 0;
 }
