@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # run_fuzzer.sh FUZZER NAME SOURCE_DIR WORK_DIR: one fuzz target's test (ctest label fuzz).
 #   1. regression: every file of SOURCE_DIR/corpus/NAME is run once;
-#   2. fuzzing for RUSTYOLO_FUZZ_SECONDS (default 20) from that corpus and what earlier runs found
-#      (WORK_DIR/found/NAME; new inputs go there, never into the source tree).
+#   2. fuzzing for RUSTYOLO_FUZZ_SECONDS (default 20) from that corpus; what it finds goes to
+#      WORK_DIR/found/NAME (emptied first, so that every run takes the same bounded time; never the
+#      source tree).
 # Fails on any crash, leak, timeout, sanitizer report or broken property; the input that did it is
 # saved under WORK_DIR/artifacts/NAME/. The last line is the run's summary with libFuzzer's counts.
 set -euo pipefail
@@ -11,6 +12,7 @@ seconds="${RUSTYOLO_FUZZ_SECONDS:-20}"
 corpus="$src/corpus/$name"
 found="$work/found/$name"
 artifacts="$work/artifacts/$name"
+rm -rf "$found"
 mkdir -p "$found" "$artifacts"
 
 mapfile -t seeds < <(find "$corpus" -type f 2>/dev/null | sort)
@@ -27,7 +29,7 @@ if [ -f "$src/dict/$name.dict" ]; then options+=(-dict="$src/dict/$name.dict"); 
 echo "== fuzz $name: regression, ${#seeds[@]} seed inputs"
 "$fuzzer" "${options[@]}" "${seeds[@]}"
 
-echo "== fuzz $name: ${seconds} s from the seeds and $(find "$found" -type f | wc -l) inputs found before"
+echo "== fuzz $name: ${seconds} s from the seeds"
 log="$work/$name.log"
 rc=0
 "$fuzzer" "${options[@]}" -max_total_time="$seconds" -print_final_stats=1 "$found" "$corpus" 2>&1 | tee "$log" || rc=$?
