@@ -24,6 +24,8 @@ if(RUSTYOLO_BUILD_TESTS)
 endif()
 
 set(RUSTYOLO_SANITIZERS "address,undefined")
+# After the build type's flags: -O1 and line tables (as OSS-Fuzz builds), which compile about a third
+# faster than -O2 -g and fuzz as fast; assertions stay on.
 add_compile_options(-fsanitize=${RUSTYOLO_SANITIZERS},fuzzer-no-link -fno-sanitize-recover=all
-                    -fno-omit-frame-pointer)
+                    -fno-omit-frame-pointer -O1 -gline-tables-only -UNDEBUG)
 add_link_options(-fsanitize=${RUSTYOLO_SANITIZERS})
