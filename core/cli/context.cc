@@ -4,6 +4,7 @@
 #include "core/config/config_env.hpp"
 #include "core/config/config_toml.hpp"
 #include "core/error.hpp"
+#include "core/config/project_file.hpp"
 #include "core/config/trust.hpp"
 
 #include <spdlog/spdlog.h>
@@ -11,8 +12,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace rustyolo::cli {
 
@@ -60,20 +59,19 @@ void load_config(Context &context, const ConfigLayer &cli_layer, bool include_pr
     std::vector<ConfigLayer> layers = base;
     std::optional<ConfigLayer> project;
     std::string project_path = context.cwd + "/.rustyolo.toml";
-    if (include_project && fs::exists(project_path, ec)) {
+    // Read once: the bytes that are parsed are the bytes whose trust is checked (the project is
+    // writable by the agent, so a second read could see different content).
+    std::optional<std::string> content = include_project ? read_project_config(project_path) : std::nullopt;
+    if (content) {
         context.project_config = project_path;
-        // Read once: the bytes that are parsed are the bytes whose trust is checked (the project
-        // is writable by the agent, so a second read could see different content).
-        std::ifstream in(project_path, std::ios::binary);
-        std::stringstream content;
-        content << in.rdbuf();
-        if (!in.good() && !in.eof())
-            throw Error("cannot read " + project_path);
-        project = parse_config_text(content.str(), project_path, Source::project_file);
+        project = parse_config_text(*content, project_path, Source::project_file);
+        std::vector<std::string> inside = paths_into_project(*project, context.cwd, context.home);
+        if (!inside.empty())
+            throw UsageError(paths_into_project_error(project_path, inside));
         std::vector<std::string> changes = widening_changes(*project, merge(base));
         if (!changes.empty()) {
             TrustStore store(state_dir(context.getenv_fn));
-            if (!store.is_trusted(fs::canonical(project_path).string(), content.str()))
+            if (!store.is_trusted(project_path, *content))
                 throw UsageError(untrusted_project_error(project_path, changes));
             spdlog::info("{} widens the policy; you trusted this exact content", project_path);
             layers.push_back(*project);

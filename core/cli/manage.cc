@@ -10,6 +10,7 @@
 #include "core/plan/plan_builder.hpp"
 #include "core/host/process.hpp"
 #include "core/host/shell_quote.hpp"
+#include "core/config/project_file.hpp"
 #include "core/config/trust.hpp"
 
 #include <CLI/CLI.hpp>
@@ -264,14 +265,22 @@ int trust_command(Context &context, const std::vector<std::string> &args) {
     if (!parse(app, args, code))
         return code;
     std::error_code ec;
-    fs::path path = fs::canonical(file, ec);
+    // The file's own place, its directory's links resolved: the place the session reads. A link
+    // as the file itself is refused by read_project_config, as at the start of a session.
+    fs::path given = fs::absolute(file, ec);
+    fs::path dir = ec ? fs::path() : fs::canonical(given.parent_path(), ec);
     if (ec)
         throw UsageError("rustyolo trust " + file + ": " + ec.message());
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream content;
-    content << in.rdbuf();
+    fs::path path = dir / given.filename();
+    std::optional<std::string> text = read_project_config(path.string());
+    if (!text)
+        throw UsageError("rustyolo trust " + file + ": no such file");
+    std::stringstream content(*text);
     // Parse first: trusting a file that does not even load would be pointless.
     ConfigLayer project = parse_config_text(content.str(), path.string(), Source::project_file);
+    std::vector<std::string> inside = paths_into_project(project, dir.string(), context.home);
+    if (!inside.empty())
+        throw UsageError(paths_into_project_error(path.string(), inside));
     ConfigLayer base = default_layer();
     std::vector<ConfigLayer> layers{base};
     std::string user_path = user_config_path(context.getenv_fn);

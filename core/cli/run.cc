@@ -142,6 +142,8 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     build.session = new_session_id();
     const bool start = split.verb != "plan" && !options.dry_run;
     build.prepare_host = start;
+    if (split.verb != "plan")
+        build.session_dir = session_dir_path(context.getenv_fn, options.dry_run ? "dry-run" : build.session);
 
     // A real start is audited from the first refusal on (docs/audit-schema.md).
     std::unique_ptr<AuditHub> audit;

@@ -25,8 +25,14 @@ constexpr int max_symlinks = 40;
 
 // Container paths the sandbox itself owns: a volume there would hide or replace what the
 // entrypoint relies on (procfs, sysfs, devices, the Plan and audit socket, users and resolv.conf).
-constexpr std::array<std::string_view, 5> reserved_targets = {"/proc", "/sys", "/dev", "/run/rustyolo",
-                                                              "/etc"};
+// Container paths the sandbox itself manages: a volume may be neither there, inside, nor above one
+// (above, it would hide it). The system's programs and libraries are among them: the supervisor runs
+// as root in the container and loads them (libc, libnftables, its plugins in /usr/lib/rustyolo,
+// iptables in /usr/sbin), so a volume there would hand it code the agent may have written. The
+// same list is in plugins/mount-guard/mount_rules.cc.
+constexpr std::array<std::string_view, 15> reserved_targets = {
+    "/proc",      "/sys",      "/dev",  "/run/rustyolo", "/etc",   "/usr/lib", "/usr/lib32", "/usr/lib64",
+    "/usr/libx32", "/usr/sbin", "/lib", "/lib32",        "/lib64", "/libx32", "/sbin"};
 
 
 std::string join(const std::string &base, std::string_view name) {
@@ -154,11 +160,13 @@ void validate_target(std::string_view spec, const std::string &target) {
         bool equal = normal == reserved;
         bool inside = normal.size() > reserved.size() && normal.compare(0, reserved.size(), reserved) == 0 &&
                       normal[reserved.size()] == '/';
-        if (equal || inside)
+        bool above = reserved.size() > normal.size() && reserved.compare(0, normal.size(), normal) == 0 &&
+                     reserved[normal.size()] == '/';
+        if (equal || inside || above)
             throw UsageError(spec_error(spec,
-                                        "the container path " + quoted(target) + " is " +
-                                            (equal ? "" : "inside ") + std::string(reserved) +
-                                            ", which the sandbox itself manages",
+                                        "the container path " + quoted(target) + " " +
+                                            (equal ? "is " : inside ? "is inside " : "contains ") +
+                                            std::string(reserved) + ", which the sandbox itself manages",
                                         "choose another container path such as /data"));
     }
 }

@@ -102,8 +102,12 @@ std::string runtime_base_dir(const GetEnv &getenv_fn) {
 
 }  // namespace
 
+std::string session_dir_path(const GetEnv &getenv_fn, const std::string &session) {
+    return runtime_base_dir(getenv_fn) + "/" + session;
+}
+
 std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse) {
-    std::string dir = runtime_base_dir(getenv_fn) + "/" + session;
+    std::string dir = session_dir_path(getenv_fn, session);
     if (::mkdir(dir.c_str(), 0700) != 0) {
         if (!(reuse && errno == EEXIST))
             throw Error("cannot create the session directory " + dir + ": " + std::strerror(errno));

@@ -40,5 +40,7 @@ std::string uid_base_dir();
 // $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller. With `reuse`, an
 // existing directory of that name (owned by us, private) is used as it is (for dry runs).
 std::string make_session_dir(const GetEnv &getenv_fn, const std::string &session, bool reuse = false);
+// Where make_session_dir() puts that session's directory (the base is created, the directory not).
+std::string session_dir_path(const GetEnv &getenv_fn, const std::string &session);
 
 }  // namespace rustyolo

@@ -3,6 +3,7 @@
 #include "core/config/env_policy.hpp"
 #include "core/error.hpp"
 #include "core/host/git_dirs.hpp"
+#include "core/host/project_mounts.hpp"
 #include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/text.hpp>
 #include "core/config/mount_spec.hpp"
@@ -370,29 +371,35 @@ std::string file_type_of(const std::string &path) {
     return "other";
 }
 
-// Asks every mount guard, in load order; the first refusal wins and names its rule.
+// Asks every mount guard, in load order; the first refusal wins and names its rule. The warnings
+// of the guards that allow it go to `warnings`.
 void judge_mount(const std::vector<const LoadedPlugin *> &guards, const MountSpec &spec, const std::string &origin,
-                 const BuildContext &ctx) {
+                 const BuildContext &ctx, std::vector<std::string> &warnings) {
     json::object request{{"source", spec.source},       {"requested", spec.requested},
                          {"target", spec.target},       {"readonly", spec.readonly},
                          {"file_type", spec.file_type}, {"home", ctx.home},
-                         {"origin", origin}};
+                         {"origin", origin},            {"session_dir", ctx.session_dir}};
     for (const LoadedPlugin *guard : guards) {
         json::value answer = guard->call("mount.judge", guard->mount()->judge, request);
         struct Verdict {
             bool allowed;
             std::string rule, reason;
+            std::vector<std::string> warnings;
         };
         Verdict verdict = read_answer(*guard, "mount.judge", answer, [](const JsonReader &r) {
-            Verdict v{r.one_of("verdict", {"allow", "refuse"}) == "allow", "", ""};
+            Verdict v{r.one_of("verdict", {"allow", "refuse"}) == "allow", "", "", {}};
             if (!v.allowed) {
                 v.rule = nonempty_text(r, "rule", 256);
                 v.reason = nonempty_text(r, "reason");
+            } else {
+                v.warnings = bounded_strings(r, "warnings");
             }
             return v;
         });
-        if (verdict.allowed)
+        if (verdict.allowed) {
+            warnings.insert(warnings.end(), verdict.warnings.begin(), verdict.warnings.end());
             continue;
+        }
         std::string what = origin == "project" ? "the project directory " + spec.source
                                                : "mount \"" + spec.requested + "\"";
         if (ctx.on_mount_refused)
@@ -682,12 +689,29 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
 
     // Mounts: the project, the user's volumes, the agent's persistent dirs, protected paths.
     MountSpec project = direct_mount(ctx.cwd, plan.workdir, false);
-    judge_mount(mount_guards, project, "project", ctx);
+    judge_mount(mount_guards, project, "project", ctx, plan.warnings);
     plan.mounts.push_back(PlanMount{project.source, plan.workdir, false, "project", "the project", false,
                                     source_identity(project.source)});
+    std::vector<std::string> protected_paths;
+    const std::vector<GitProtected> git_paths = git_protected_paths(ctx.cwd);
+    for (const auto &git : git_paths)
+        protected_paths.push_back(git.relative);
+    for (const auto &list : {default_protected_paths(), agent.protect})
+        protected_paths.insert(protected_paths.end(), list.begin(), list.end());
+    const ProjectMounts project_mounts(project.source, plan.workdir, protected_paths);
+    // Nothing else may reach the protected paths read-write or take their place in the container.
+    auto check_other_mount = [&](const MountSpec &spec, const std::string &what) {
+        project_mounts.check_target(spec, what);
+        if (spec.target == plan.user.home || has_mount_target(plan, spec.target))
+            throw UsageError(what + ": the container path " + text::quoted(spec.target) + " is already " +
+                             (spec.target == plan.user.home ? "the agent's private home" : "taken by another mount") +
+                             "; choose another container path");
+        project_mounts.check_source(spec, what);
+    };
     for (const auto &volume : config.volumes) {
         MountSpec spec = parse_mount_spec(volume, ctx.home, ctx.cwd);
-        judge_mount(mount_guards, spec, "volume", ctx);
+        judge_mount(mount_guards, spec, "volume", ctx, plan.warnings);
+        check_other_mount(spec, "volume " + text::quoted(spec.requested));
         plan.mounts.push_back(PlanMount{spec.source, spec.target, spec.readonly, "volume",
                                         "requested: " + spec.requested, false, source_identity(spec.source)});
     }
@@ -702,13 +726,14 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
             MountSpec spec = direct_mount(dir, target, false);
             if (!ctx.prepare_host && spec.file_type == "missing")
                 spec.file_type = "directory";  // would be created by a real start
-            judge_mount(mount_guards, spec, "auth", ctx);
+            judge_mount(mount_guards, spec, "auth", ctx, plan.warnings);
+            check_other_mount(spec, "the " + ctx.agent + " state directory " + spec.source + " (--auth-home)");
             plan.mounts.push_back(PlanMount{spec.source, target, false, "auth",
                                             "persistent " + ctx.agent + " state under --auth-home", false,
                                             source_identity(spec.source)});
         }
     }
-    for (const auto &git : git_protected_paths(ctx.cwd))
+    for (const auto &git : git_paths)
         protect_path(plan, git.relative, ctx, git.content);
     for (const auto &path : default_protected_paths())
         protect_path(plan, path, ctx);

@@ -71,6 +71,9 @@ struct BuildContext {
     // (and knows other sessions' placeholders). Null for `plan` and `--dry-run`.
     ProjectPlaceholders *placeholders = nullptr;
     std::string session;                   // session id
+    // The session's runtime directory (session_dir_path()): Unix sockets bound under it are
+    // rustyolo's own, which the mount guards do not count against a mount. "" when none.
+    std::string session_dir;
     // Told about each mount a mount guard refuses, just before the refusal is thrown (for the
     // audit): {"source", "canonical", "target", "origin", "rule", "reason"}. May be empty.
     std::function<void(const boost::json::object &details)> on_mount_refused;

@@ -3,10 +3,15 @@
 #include <rustyolo/sdk/text.hpp>
 
 #include <fnmatch.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -96,9 +101,12 @@ constexpr std::array protected_paths = {
     Protected{"/var/lib/containers", "sensitive-root", "Podman's data: every container's files", true},
 };
 
-// Container paths the sandbox itself manages (same list as the CLI's volume parser).
-constexpr std::array<std::string_view, 5> reserved_targets = {"/proc", "/sys", "/dev", "/run/rustyolo",
-                                                              "/etc"};
+// Container paths the sandbox itself manages, with the system's programs and libraries that its
+// supervisor (root in the container) loads; a volume may be neither there, inside, nor above one
+// (same list as the CLI's volume parser, core/config/mount_spec.cc).
+constexpr std::array<std::string_view, 15> reserved_targets = {
+    "/proc",      "/sys",      "/dev",  "/run/rustyolo", "/etc",   "/usr/lib", "/usr/lib32", "/usr/lib64",
+    "/usr/libx32", "/usr/sbin", "/lib", "/lib32",        "/lib64", "/libx32", "/sbin"};
 
 
 // True when `path` is absolute with no empty, "." or ".." component and no trailing slash.
@@ -171,7 +179,7 @@ std::string subject(const MountRequest &request) {
 }
 
 MountVerdict refuse(std::string_view rule, std::string reason) {
-    return MountVerdict{false, std::string(rule), std::move(reason)};
+    return MountVerdict{false, std::string(rule), std::move(reason), {}};
 }
 
 constexpr std::string_view no_override = "; refused even read-only, and there is no override";
@@ -217,9 +225,12 @@ std::optional<MountVerdict> judge_target(const MountRequest &request) {
     auto parts = text::path_components(target);
     for (std::string_view reserved : reserved_targets) {
         Relation relation = relate(parts, text::path_components(reserved));
-        if (relation == Relation::same || relation == Relation::inside)
-            return refuse("target", "the container path " + quoted(target) + " is " +
-                                        (relation == Relation::same ? "" : "inside ") + std::string(reserved) +
+        if (relation != Relation::none)
+            return refuse("target", "the container path " + quoted(target) + " " +
+                                        (relation == Relation::same     ? "is "
+                                         : relation == Relation::inside ? "is inside "
+                                                                        : "contains ") +
+                                        std::string(reserved) +
                                         ", which the sandbox itself manages; choose another path such as "
                                         "/data");
     }
@@ -252,7 +263,92 @@ std::string ancestor_reason(const MountRequest &request, const Protected &entry)
            ". Mount a narrower directory instead, such as the project directory itself";
 }
 
+bool same_or_inside(const std::vector<std::string> &path, const std::vector<std::string> &base) {
+    return path.size() >= base.size() && std::equal(base.begin(), base.end(), path.begin());
+}
+
+// A live Unix socket at or under the mount: connecting to it commands the process behind it (a
+// tmux server runs whatever its client asks), and connect() works on a read-only mount.
+std::optional<MountVerdict> judge_live_sockets(const MountRequest &request, const std::vector<std::string> &source) {
+    const std::vector<std::string> session = text::path_components(request.session_dir);
+    std::vector<std::string> in_project;
+    for (const std::string &socket : request.bound_sockets) {
+        const std::vector<std::string> parts = text::path_components(socket);
+        if (!same_or_inside(parts, source))
+            continue;
+        if (!request.session_dir.empty() && same_or_inside(parts, session))
+            continue;
+        if (request.origin == "project") {
+            in_project.push_back(socket);
+            continue;
+        }
+        return refuse("live-socket",
+                      subject(request) + " holds the Unix socket " + quoted(socket) +
+                          ", on which a host process listens (the kernel lists it as bound): whoever can "
+                          "connect to it commands that process, and connect() works on a read-only mount" +
+                          std::string(no_override) +
+                          ". Stop the service that listens there, or mount a directory without the socket");
+    }
+    if (in_project.empty())
+        return std::nullopt;
+    MountVerdict verdict{true, "allow", "no rule refuses " + subject(request), {}};
+    const std::size_t shown = std::min<std::size_t>(in_project.size(), 5);
+    std::string names;
+    for (std::size_t i = 0; i < shown; ++i)
+        names += (i ? ", " : "") + quoted(in_project[i]);
+    if (in_project.size() > shown)
+        names += " and " + std::to_string(in_project.size() - shown) + " more";
+    verdict.warnings.push_back("the project holds live Unix sockets on which host processes listen: " + names +
+                               "; the agent can connect to them and command those services. Stop them before "
+                               "the session if the agent must not reach them");
+    return verdict;
+}
+
 }  // namespace
+
+std::vector<std::string> bound_socket_paths(std::istream &proc_net_unix) {
+    std::vector<std::string> paths;
+    std::set<std::string> seen;
+    std::string line;
+    std::getline(proc_net_unix, line);  // "Num RefCount Protocol Flags Type St Inode Path"
+    while (std::getline(proc_net_unix, line)) {
+        // Seven fields, then " PATH" when the socket has a name (which may hold spaces).
+        std::size_t at = 0;
+        for (int field = 0; field < 7 && at != std::string::npos; ++field) {
+            at = line.find_first_not_of(' ', at);
+            if (at != std::string::npos)
+                at = line.find(' ', at);
+        }
+        if (at == std::string::npos || at + 1 >= line.size())
+            continue;
+        std::string path = line.substr(at + 1);
+        if (path.front() != '/' || !seen.insert(path).second)
+            continue;
+        paths.push_back(std::move(path));
+    }
+    return paths;
+}
+
+std::vector<std::string> live_socket_paths() {
+    std::ifstream in("/proc/net/unix");
+    std::vector<std::string> live;
+    for (const std::string &path : bound_socket_paths(in)) {
+        struct stat st {};
+        if (::lstat(path.c_str(), &st) != 0 || !S_ISSOCK(st.st_mode))
+            continue;
+        live.push_back(path);
+        const std::size_t slash = path.rfind('/');
+        const std::string dir = slash == 0 ? "/" : path.substr(0, slash);
+        std::unique_ptr<char, decltype(&std::free)> real(::realpath(dir.c_str(), nullptr), &std::free);
+        if (!real)
+            continue;
+        std::string resolved = std::string(real.get()) + (std::string_view(real.get()) == "/" ? "" : "/") +
+                               path.substr(slash + 1);
+        if (resolved != path)
+            live.push_back(std::move(resolved));
+    }
+    return live;
+}
 
 MountVerdict judge_mount(const MountRequest &request) {
     if (!is_normal_absolute(request.source))
@@ -297,7 +393,9 @@ MountVerdict judge_mount(const MountRequest &request) {
         if (pattern && relate(source, *pattern) == Relation::ancestor)
             return refuse(entry.rule, ancestor_reason(request, entry));
     }
-    return MountVerdict{true, "allow", "no rule refuses " + subject(request)};
+    if (auto verdict = judge_live_sockets(request, source))
+        return *verdict;
+    return MountVerdict{true, "allow", "no rule refuses " + subject(request), {}};
 }
 
 }  // namespace rustyolo::mount_guard

@@ -48,6 +48,9 @@ public:
         mount.readonly = optional_bool(request, "readonly");
         mount.file_type = required_string(request, "file_type");
         mount.home = sdk::string_or(request, "home", "");
+        mount.session_dir = sdk::string_or(request, "session_dir", "");
+        mount.origin = sdk::string_or(request, "origin", "");
+        mount.bound_sockets = live_socket_paths();
 
         MountVerdict verdict = judge_mount(mount);
         // The source is canonical, the home as given may not be (e.g. /home -> /usr/home): judge
@@ -57,9 +60,13 @@ public:
             mount.home = resolved;
             verdict = judge_mount(mount);
         }
+        json::array warnings;
+        for (const auto &warning : verdict.warnings)
+            warnings.emplace_back(warning);
         return json::object{{"verdict", verdict.allowed ? "allow" : "refuse"},
                             {"rule", verdict.rule},
-                            {"reason", verdict.reason}};
+                            {"reason", verdict.reason},
+                            {"warnings", std::move(warnings)}};
     }
 };
 
@@ -67,4 +74,5 @@ public:
 }  // namespace rustyolo::mount_guard
 
 RUSTYOLO_PLUGIN(rustyolo::mount_guard::MountGuard, "mount-guard", "1.0.0",
-                "Refuses mounts of sockets, devices, container-engine paths, host roots and secret dirs")
+                "Refuses mounts of sockets (also live ones inside a directory), devices, container-engine paths, host roots "
+                "and secret dirs")

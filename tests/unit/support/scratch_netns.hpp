@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <functional>
@@ -17,9 +18,9 @@
 
 namespace rustyolo::test_support {
 
-// Runs `body` in a forked child after unshare(CLONE_NEWNET). Returns "" on success or what went
-// wrong (the body's result, or the exception it threw).
-inline std::string in_scratch_netns(const std::function<std::string()> &body) {
+// Runs `body` in a forked child after unshare(`flags`) (e.g. CLONE_NEWNET, CLONE_NEWNS). Returns ""
+// on success or what went wrong (the body's result, or the exception it threw).
+inline std::string in_unshared_child(int flags, const std::function<std::string()> &body) {
     int fds[2];
     if (::pipe(fds) != 0)
         return "pipe failed";
@@ -28,7 +29,7 @@ inline std::string in_scratch_netns(const std::function<std::string()> &body) {
         ::close(fds[0]);
         std::string result;
         try {
-            result = ::unshare(CLONE_NEWNET) == 0 ? body() : "unshare(CLONE_NEWNET) failed";
+            result = ::unshare(flags) == 0 ? body() : "unshare failed: " + std::string(std::strerror(errno));
         } catch (const std::exception &e) {
             result = e.what();
         }
@@ -45,6 +46,11 @@ inline std::string in_scratch_netns(const std::function<std::string()> &body) {
     ::close(fds[0]);
     ::waitpid(pid, nullptr, 0);
     return result;
+}
+
+// Runs `body` in a forked child inside a new, empty network namespace.
+inline std::string in_scratch_netns(const std::function<std::string()> &body) {
+    return in_unshared_child(CLONE_NEWNET, body);
 }
 
 // Brings the loopback interface of the current (scratch) namespace up; false on failure.

@@ -294,7 +294,10 @@ TEST_F(MountSpecTest, ErrorsNameTheSpec) {
 TEST_F(MountSpecTest, BadTargetsAreRejectedNamingTheTarget) {
     for (const char *target : {"data", "./data", "/", "/proc", "/proc/sys", "/sys", "/sys/fs/cgroup", "/dev",
                                "/dev/shm", "/etc", "/etc/passwd", "/run/rustyolo", "/run/rustyolo/plan.json",
-                               "/app/../etc", "/app/", "//app", "/app/./x", "/app//x", "/a,b"}) {
+                               "/app/../etc", "/app/", "//app", "/app/./x", "/app//x", "/a,b",
+                               // the system's programs and libraries the supervisor loads, and above them
+                               "/usr", "/usr/lib", "/usr/lib/rustyolo", "/usr/lib/x86_64-linux-gnu", "/usr/lib64",
+                               "/usr/sbin", "/lib", "/lib64", "/sbin", "/run"}) {
         SCOPED_TRACE(target);
         std::string message = error_of(std::string("/tmp:") + target);
         ASSERT_FALSE(message.empty()) << "accepted";
@@ -306,7 +309,8 @@ TEST_F(MountSpecTest, BadTargetsAreRejectedNamingTheTarget) {
 
 TEST_F(MountSpecTest, TargetsThatOnlyShareAPrefixWithReservedPathsAreAccepted) {
     for (const char *target : {"/procfs", "/system", "/devices", "/etcetera", "/run/rustyolo-data", "/run/other",
-                               "/data", "/home/agent/.cache", "/app/vendor"}) {
+                               "/data", "/home/agent/.cache", "/app/vendor", "/usr/local/tools", "/usr/share/x",
+                               "/usr/library", "/opt/lib", "/usr/bin/tool"}) {
         SCOPED_TRACE(target);
         EXPECT_EQ(parse(std::string("/tmp:") + target).target, target);
     }

@@ -22,6 +22,10 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
+bool has_target(const Plan &plan, const std::string &target) {
+    return std::any_of(plan.mounts.begin(), plan.mounts.end(), [&](const PlanMount &m) { return m.target == target; });
+}
+
 std::string fixture(const std::string &file) { return std::string(RUSTYOLO_TEST_FIXTURE_DIR) + "/" + file + ".so"; }
 
 class PlanBuilder : public ::testing::Test {
@@ -248,6 +252,31 @@ TEST_F(PlanBuilder, EveryMountGuardIsAskedAndTheFirstRefusalWins) {
     config_.volumes = {context_.home + "/.ssh:/x"};
     fs::create_directories(context_.home + "/.ssh");
     expect_refused({"refused by mount-guard"});
+}
+
+TEST_F(PlanBuilder, NoOtherMountReachesOrReplacesTheProjectsProtectedPaths) {
+    load_builtins();
+    context_.home = "/nonexistent-home";  // not above the project, so that only this rule speaks
+    fs::create_directories(root_ / "data2");
+    config_.volumes = {root_.string() + ":/host"};
+    expect_refused({"volume \"" + root_.string() + ":/host\" is read-write and contains the project directory"});
+    config_.volumes = {(root_ / "data").string() + ":/app/.git/hooks"};
+    expect_refused({"the container path \"/app/.git/hooks\" lies inside /app/.git", "replace that protection"});
+    // The agent's own protected files count too (claude: .claude/settings.json).
+    config_.volumes = {(root_ / "data").string() + ":/app/.claude"};
+    expect_refused({"contains /app/.claude/settings.json"});
+    config_.volumes = {(root_ / "data").string() + ":/data", (root_ / "data2").string() + ":/data"};
+    expect_refused({"\"/data\" is already taken by another mount"});
+    // --auth-home inside a protected path of the project.
+    config_.volumes = {};
+    config_.auth_home = context_.cwd + "/.vscode";
+    expect_refused({"(--auth-home) is read-write and is " + context_.cwd + "/.vscode/claude, which lies inside .vscode"});
+    // Twins: read-only, and elsewhere.
+    config_.auth_home = (root_ / "home" / "auth").string();
+    config_.volumes = {root_.string() + ":/host:ro", (root_ / "data").string() + ":/app/data"};
+    Plan plan = build();
+    EXPECT_TRUE(has_target(plan, "/host"));
+    EXPECT_TRUE(has_target(plan, "/app/data"));
 }
 
 TEST_F(PlanBuilder, MissingMountGuardIsAnInstallationError) {

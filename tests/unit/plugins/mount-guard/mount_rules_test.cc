@@ -2,6 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <sstream>
+
 #include <string>
 #include <vector>
 
@@ -208,7 +217,9 @@ TEST(MountRules, UnknownHomeStillRefusesSystemPaths) {
 
 TEST(MountRules, ReservedOrMalformedTargetsAreRefused) {
     for (const char *target : {"/", "relative", "/proc", "/proc/x", "/sys", "/dev/shm", "/etc", "/etc/hosts",
-                               "/run/rustyolo", "/run/rustyolo/audit.sock", "/app/../etc", "/app/"}) {
+                               "/run/rustyolo", "/run/rustyolo/audit.sock", "/app/../etc", "/app/", "/usr",
+                               "/usr/lib", "/usr/lib/rustyolo/plugins", "/lib", "/lib64", "/usr/sbin", "/sbin",
+                               "/run"}) {
         SCOPED_TRACE(target);
         MountRequest r = request("/home/u/projects/app");
         r.target = target;
@@ -254,6 +265,103 @@ TEST(MountRules, RootUsersSecretsAndHomeStayRefused) {
 
 TEST(MountRules, RootHomeIsRefusedForOtherUsers) {
     EXPECT_FALSE(judge_mount(request("/root/project")).allowed);
+}
+
+}  // namespace
+}  // namespace rustyolo::mount_guard
+
+// --- live Unix sockets ------------------------------------------------------------------------
+
+namespace rustyolo::mount_guard {
+namespace {
+
+MountRequest with_sockets(std::string source, std::vector<std::string> sockets, bool readonly = false) {
+    MountRequest r = request(std::move(source), "directory", readonly);
+    r.bound_sockets = std::move(sockets);
+    return r;
+}
+
+TEST(MountRules, ADirectoryHoldingALiveSocketIsRefusedEvenReadOnly) {
+    for (bool readonly : {false, true}) {
+        for (const char *source : {"/tmp/tmux-1000", "/srv", "/srv/work"}) {
+            SCOPED_TRACE(std::string(source) + (readonly ? " ro" : " rw"));
+            MountVerdict verdict =
+                judge_mount(with_sockets(source, {"/run/x.sock", "/tmp/tmux-1000/default", "/srv/work/a/b.sock"},
+                                         readonly));
+            EXPECT_FALSE(verdict.allowed);
+            EXPECT_EQ(verdict.rule, "live-socket") << verdict.reason;
+            EXPECT_NE(verdict.reason.find("holds the Unix socket"), std::string::npos) << verdict.reason;
+        }
+    }
+}
+
+TEST(MountRules, SocketsElsewhereOrUnderTheSessionDirectoryDoNotCount) {
+    // Components, not string prefixes: /tmp/tmux-10000 is not under /tmp/tmux-1000.
+    EXPECT_TRUE(judge_mount(with_sockets("/tmp/tmux-1000", {"/tmp/tmux-10000/default", "/tmp/x.sock"})).allowed);
+    // A directory name with glob characters matches only itself.
+    EXPECT_TRUE(judge_mount(with_sockets("/srv/*", {"/srv/other/x.sock"})).allowed);
+    MountRequest session = with_sockets("/run/user/1000/rustyolo/abc", {"/run/user/1000/rustyolo/abc/ssh.sock"});
+    session.source = "/srv/rustyolo/abc";
+    session.bound_sockets = {"/srv/rustyolo/abc/agent.sock"};
+    session.session_dir = "/srv/rustyolo/abc";
+    EXPECT_TRUE(judge_mount(session).allowed) << judge_mount(session).reason;
+    // Another session's directory is not exempt.
+    session.session_dir = "/srv/rustyolo/other";
+    EXPECT_EQ(judge_mount(session).rule, "live-socket");
+}
+
+TEST(MountRules, LiveSocketsInTheProjectAreAWarningNotARefusal) {
+    MountRequest project = with_sockets("/srv/work", {"/srv/work/tmp/pg/.s.PGSQL.5432", "/srv/other.sock"});
+    project.origin = "project";
+    MountVerdict verdict = judge_mount(project);
+    EXPECT_TRUE(verdict.allowed) << verdict.reason;
+    ASSERT_EQ(verdict.warnings.size(), 1u);
+    EXPECT_NE(verdict.warnings[0].find("\"/srv/work/tmp/pg/.s.PGSQL.5432\""), std::string::npos);
+    EXPECT_EQ(verdict.warnings[0].find("other.sock"), std::string::npos);
+    // Without a socket inside: no warning.
+    project.bound_sockets = {"/srv/other.sock"};
+    EXPECT_TRUE(judge_mount(project).warnings.empty());
+    // The same directory as a volume is refused.
+    project.origin = "volume";
+    project.bound_sockets = {"/srv/work/tmp/pg/.s.PGSQL.5432"};
+    EXPECT_EQ(judge_mount(project).rule, "live-socket");
+}
+
+TEST(MountRules, BoundSocketPathsAreReadFromTheKernelsListing) {
+    std::istringstream listing(
+        "Num       RefCount Protocol Flags    Type St Inode Path\n"
+        "0000000000000000: 00000002 00000000 00010000 0001 01 23456 /run/systemd/notify\n"
+        "0000000000000000: 00000002 00000000 00000000 0002 01 23457 @/tmp/.X11-unix/X0\n"
+        "0000000000000000: 00000003 00000000 00000000 0001 03 23458\n"
+        "0000000000000000: 00000002 00000000 00010000 0001 01 23459 /tmp/dir with space/s.sock\n"
+        "0000000000000000: 00000003 00000000 00000000 0001 03 23460 /run/systemd/notify\n"
+        "0000000000000000: 00000002 00000000 00010000 0001 01 23461 relative.sock\n");
+    EXPECT_EQ(bound_socket_paths(listing),
+              (std::vector<std::string>{"/run/systemd/notify", "/tmp/dir with space/s.sock"}));
+}
+
+TEST(MountRules, ALiveSocketBoundNowIsListedAndAStaleOneIsNot) {
+    const std::string dir = "/tmp/rustyolo-live-socket-" + std::to_string(::getpid());
+    ::mkdir(dir.c_str(), 0700);
+    const std::string path = dir + "/default";
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::snprintf(address.sun_path, sizeof address.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr *>(&address), sizeof address), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    std::vector<std::string> live = live_socket_paths();
+    EXPECT_NE(std::find(live.begin(), live.end(), path), live.end());
+    MountRequest r = request(dir);
+    r.bound_sockets = live;
+    EXPECT_EQ(judge_mount(r).rule, "live-socket");
+    // The name removed: the socket still listens but cannot be reached through the mount.
+    ::unlink(path.c_str());
+    live = live_socket_paths();
+    EXPECT_EQ(std::find(live.begin(), live.end(), path), live.end());
+    ::close(fd);
+    ::rmdir(dir.c_str());
 }
 
 }  // namespace

@@ -1,0 +1,232 @@
+"""Mounts that would undo the sandbox's own protections, each refused before anything starts, with a
+positive twin that runs a real container:
+
+- a read-write volume that contains the project (its parent) would let the agent write the
+  project's .git/hooks through it; read-only, it mounts, and the hooks stay unwritable;
+- a volume whose container path is a protected path (or above one) would replace the read-only
+  mount there; elsewhere in the project it works;
+- a directory holding a live Unix socket (a tmux-like server) would let the agent command that
+  server; once nothing listens there, the same directory mounts and the socket is dead inside;
+- a trusted project config that names files inside the project, or a project config that is a
+  symbolic link, is refused; the same config naming files outside the project runs.
+"""
+
+import json
+import os
+import socket
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import AGENT_GID, AGENT_UID
+
+
+def _git_project(project: Path) -> Path:
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    for path in [project, *project.rglob("*")]:
+        os.chown(path, AGENT_UID, AGENT_GID, follow_symlinks=False)
+    return project
+
+
+def _agent_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    os.chown(path, AGENT_UID, AGENT_GID)
+    return path
+
+
+# --- a volume that contains the project -----------------------------------------------------------
+
+
+def test_a_read_write_parent_of_the_project_is_refused(rustyolo, project, tmp_path, refused):
+    _git_project(project)
+    hook = project / ".git" / "hooks" / "pre-commit"
+    for volume in (f"{tmp_path}:/host", f"{project}:/data"):
+        run = rustyolo.exec(["/probes/fswrite64", "create:/host/project/.git/hooks/pre-commit",
+                             "create:/data/.git/hooks/pre-commit"], cwd=project, opts=["-v", volume])
+        refused(run, f'volume "{volume}" is read-write and', "Mount it read-only" if "/host" in volume else
+                "The project is already at /app")
+        assert not hook.exists()
+
+
+def test_twin_a_read_only_parent_of_the_project_mounts_and_its_hooks_stay_unwritable(rustyolo, project, tmp_path):
+    tmp_path.chmod(0o755)  # the agent may walk through the parent: only the read-only mount stops it
+    _git_project(project)
+    (project / "README").write_text("project file\n")
+    run = rustyolo.exec(["/probes/fswrite64", "create:/host/project/.git/hooks/pre-commit", "create:/app/notes.txt"],
+                        cwd=project, opts=["-v", f"{tmp_path}:/host:ro"])
+    assert run.rc == 0, run
+    assert "create /host/project/.git/hooks/pre-commit EROFS" in run.out, run
+    assert "create /app/notes.txt OK" in run.out, run  # the project itself stays writable at /app
+    assert not (project / ".git" / "hooks" / "pre-commit").exists()
+    cat = rustyolo.exec(["cat", "/host/project/README"], cwd=project, opts=["-v", f"{tmp_path}:/host:ro"])
+    assert cat.rc == 0 and cat.out == "project file\n", cat
+
+
+# --- a volume over a protected path ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("target", ["/app/.git/hooks", "/app/.git", "/app/.envrc", "/app/.vscode/tasks.json", "/app"])
+def test_a_volume_over_a_protected_path_is_refused(target, rustyolo, project, tmp_path, refused):
+    _git_project(project)
+    other = _agent_dir(tmp_path / "other")
+    run = rustyolo.exec(["/probes/fswrite64", f"create:{target}/pre-commit"], cwd=project,
+                        opts=["-v", f"{other}:{target}"])
+    refused(run, f'the container path "{target}"', "choose another container path" if target == "/app" else
+            "would replace that protection")
+    assert list(other.iterdir()) == []
+
+
+def test_twin_a_volume_elsewhere_in_the_project_works_and_the_hooks_stay_read_only(rustyolo, project, tmp_path):
+    _git_project(project)
+    other = _agent_dir(tmp_path / "other")
+    run = rustyolo.exec(["/probes/fswrite64", "create:/app/data/out.txt", "create:/app/.git/hooks/pre-commit"],
+                        cwd=project, opts=["-v", f"{other}:/app/data"])
+    assert run.rc == 0, run
+    assert "create /app/data/out.txt OK" in run.out, run
+    assert "create /app/.git/hooks/pre-commit EROFS" in run.out, run
+    assert (other / "out.txt").read_text() == "pwned\n"
+    assert not (project / ".git" / "hooks" / "pre-commit").exists()
+
+
+# --- a directory holding a live Unix socket ------------------------------------------------------
+
+# What the agent runs inside: connect to the socket and say what happened.
+CONNECT = ("import socket,sys\n"
+           "s=socket.socket(socket.AF_UNIX)\n"
+           "try:\n"
+           "    s.connect(sys.argv[1]); s.sendall(b'run-shell touch /pwned\\n'); print('CONNECTED')\n"
+           "except OSError as e:\n"
+           "    print('REFUSED', e.errno)\n")
+
+
+class CommandServer:
+    """Stands in for a tmux server: a stream socket at `path` that records what a client sends."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.received: list[bytes] = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(str(path))
+        os.chmod(path, 0o777)  # tmux's own socket is the user's; the agent runs as that user here
+        self.sock.listen(4)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            with conn:
+                self.received.append(conn.recv(4096))
+
+    def stop(self):
+        """Stops listening; the socket's name stays on disk, as after a crashed server."""
+        if self.sock.fileno() < 0:
+            return
+        self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        self.thread.join(5)
+
+
+@pytest.fixture
+def tmux_dir(tmp_path):
+    directory = tmp_path / "tmux-1000"
+    directory.mkdir(mode=0o777)
+    directory.chmod(0o777)
+    server = CommandServer(directory / "default")
+    yield directory, server
+    server.stop()
+
+
+def test_the_threat_a_live_socket_in_a_mounted_directory_is_reachable_from_a_container(docker, tmux_dir):
+    """Why the rule exists: with Docker alone, a container that mounts the directory (read-only even)
+    connects to the host's server and sends it a command."""
+    directory, server = tmux_dir
+    run = docker.baseline("python3", ["-c", CONNECT, "/t/default"], docker_opts=["-v", f"{directory}:/t:ro"])
+    assert "CONNECTED" in run.out, run
+    assert any(b"run-shell" in r for r in server.received), server.received
+
+
+def test_a_directory_holding_a_live_socket_is_refused_even_read_only(rustyolo, project, tmux_dir, refused):
+    directory, server = tmux_dir
+    for volume in (f"{directory}:/t", f"{directory}:/t:ro", f"{directory.parent}:/t:ro"):
+        run = rustyolo.exec(["python3", "-c", CONNECT, "/t/default"], cwd=project, opts=["-v", volume])
+        refused(run, "(rule live-socket)", f'holds the Unix socket "{directory}/default"')
+    assert server.received == []
+
+
+def test_twin_once_nothing_listens_the_directory_mounts_and_the_socket_is_dead(rustyolo, project, tmux_dir):
+    directory, server = tmux_dir
+    server.stop()
+    assert (directory / "default").is_socket()  # the name stays; the kernel no longer lists it
+    run = rustyolo.exec(["python3", "-c", CONNECT, "/t/default"], cwd=project, opts=["-v", f"{directory}:/t:ro"])
+    assert run.rc == 0, run
+    assert "REFUSED 111" in run.out, run  # ECONNREFUSED: nothing to command
+
+
+def test_a_live_socket_in_the_project_is_named_in_a_warning(rustyolo, project):
+    """Not a refusal (project-local services are often meant for the agent), but said before the
+    session starts; the agent can reach it, as the warning says."""
+    server = CommandServer(project / "dev.sock")
+    try:
+        run = rustyolo.exec(["python3", "-c", CONNECT, "/app/dev.sock"], cwd=project)
+    finally:
+        server.stop()
+    assert run.rc == 0, run
+    assert f'the project holds live Unix sockets on which host processes listen: "{project}/dev.sock"' in run.err, run
+    assert "CONNECTED" in run.out, run
+
+
+# --- project config: files inside the project, and symbolic links -------------------------------
+
+
+def _trust(rustyolo, project):
+    return rustyolo.run(["trust"], cwd=project, probes=False)
+
+
+def test_a_trusted_project_config_naming_files_inside_the_project_is_refused(rustyolo, project, refused):
+    _agent_dir(project / "data")
+    (project / ".rustyolo.toml").write_text('[default]\nvolumes = ["./data:/data"]\n'
+                                            '[security]\nseccomp_profile = "./tools/profile.json"\n'
+                                            '[runtime]\nplugins = ["./tools/helper.so"]\n')
+    trust = _trust(rustyolo, project)
+    assert trust.rc == 2, trust
+    assert "refused even when trusted" in trust.err, trust
+    run = rustyolo.exec(["true"], cwd=project, probes=False)
+    refused(run, "names paths inside the project", f'volumes entry "./data:/data": its host path "./data" is '
+            f"{project}/data", f'seccomp_profile "./tools/profile.json" is {project}/tools/profile.json',
+            f'plugins entry "./tools/helper.so" is {project}/tools/helper.so')
+
+
+def test_twin_a_trusted_project_config_naming_a_directory_outside_runs(rustyolo, project, tmp_path):
+    outside = _agent_dir(tmp_path / "shared-data")
+    (outside / "data.txt").write_text("shared\n")
+    (project / ".rustyolo.toml").write_text(f'[default]\nvolumes = ["{outside}:/data:ro"]\n')
+    untrusted = rustyolo.exec(["cat", "/data/data.txt"], cwd=project)
+    assert untrusted.rc == 2 and "widens the" in untrusted.err, untrusted
+    trust = _trust(rustyolo, project)
+    assert trust.rc == 0, trust
+    run = rustyolo.exec(["cat", "/data/data.txt"], cwd=project)
+    assert run.rc == 0 and run.out == "shared\n", run
+
+
+def test_a_project_config_that_is_a_symbolic_link_is_refused(rustyolo, project, tmp_path, refused):
+    real = tmp_path / "elsewhere.toml"
+    real.write_text('[resources]\npids_limit = 64\n')  # narrows: no trust needed
+    (project / ".rustyolo.toml").symlink_to(real)
+    run = rustyolo.exec(["true"], cwd=project, probes=False)
+    refused(run, f"{project}/.rustyolo.toml is a symbolic link")
+    trust = _trust(rustyolo, project)
+    assert trust.rc == 2 and "is a symbolic link" in trust.err, trust
+
+
+def test_twin_the_same_config_as_a_regular_file_applies(rustyolo, project, tmp_path):
+    (project / ".rustyolo.toml").write_text('[resources]\npids_limit = 64\n')
+    plan = rustyolo.run(["plan", "exec", "--", "true"], cwd=project, probes=False)
+    assert plan.rc == 0 and json.loads(plan.out)["resources"]["pids"] == 64, plan
+    run = rustyolo.exec(["true"], cwd=project)
+    assert run.rc == 0, run
