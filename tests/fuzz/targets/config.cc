@@ -1,5 +1,6 @@
 // The project's .rustyolo.toml as the CLI reads it (core/cli/context.cc, load_config): parsed with
-// parse_config_text, compared with the policy before it (widening_changes), then either the trust
+// parse_config_text, its values that name paths inside the project refused (paths_into_project),
+// compared with the policy before it (widening_changes), then either the trust
 // store is asked about this exact content and the error for an untrusted file is built, or the
 // project is merged as a narrowing (apply_project_narrowing).
 //
@@ -8,6 +9,7 @@
 // no limit is higher and no allow entry opens a name, network or port the policy before it did not.
 #include "core/config/config.hpp"
 #include "core/config/config_toml.hpp"
+#include "core/config/project_file.hpp"
 #include "core/config/trust.hpp"
 #include "core/error.hpp"
 
@@ -54,7 +56,7 @@ allow_lan = false
 struct Fixture {
     std::vector<ConfigLayer> without_project;
     std::vector<ConfigLayer> later;  // the environment and the command line
-    std::string state_dir;
+    std::string state_dir, project_dir, home;
     Fixture() {
         without_project = {default_layer(), parse_config_text(kUserConfig, "/home/user/.config/rustyolo/config.toml",
                                                               Source::user_file)};
@@ -67,6 +69,11 @@ struct Fixture {
         if (!::mkdtemp(dir))
             std::abort();
         state_dir = dir;
+        project_dir = state_dir + "/project";
+        home = state_dir + "/home";
+        std::filesystem::create_directories(project_dir + "/tools");
+        std::filesystem::create_directories(home);
+        std::filesystem::create_symlink(project_dir + "/tools", home + "/tools-link");
         // One trusted content, so the store is read for real (and the hash compared) every time.
         TrustStore(state_dir).trust(kProjectPath, "[default]\nallow_domains = \"example.com\"\n");
     }
@@ -167,6 +174,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         return 0;  // the documented refusal: a message naming the file, line and key
     }
     fuzz::check(project.source == Source::project_file && project.origin == kProjectPath, "layer source");
+    const std::vector<std::string> inside = paths_into_project(project, f.project_dir, f.home);
+    if (!inside.empty()) {
+        fuzz::check(!paths_into_project_error(kProjectPath, inside).empty(), "an empty error");
+        return 0;  // refused whatever the trust
+    }
     try {
         std::vector<std::string> changes = widening_changes(project, merge(f.without_project));
         if (!changes.empty()) {

@@ -98,8 +98,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     } catch (const UsageError &) {
         // the file system may refuse to look at it (permissions)
     }
-    mount_guard::MountRequest request{spec.source, spec.requested, spec.target, spec.readonly, spec.file_type,
-                                      t.home};
+    mount_guard::MountRequest request;
+    request.source = spec.source;
+    request.requested = spec.requested;
+    request.target = spec.target;
+    request.readonly = spec.readonly;
+    request.file_type = spec.file_type;
+    request.home = t.home;
+    request.bound_sockets = {t.cwd + "/engine.sock"};  // bound by the tree: a live socket
+    request.origin = "volume";
     const mount_guard::MountVerdict verdict = mount_guard::judge_mount(request);
     fuzz::check(!verdict.rule.empty(), "verdict without a rule", spec.source);
     if (!verdict.allowed)
