@@ -29,12 +29,13 @@ void require_absolute(const std::string &what, const std::string &path) {
 
 }  // namespace
 
-LoadedPlan load_plan(const std::string &path) {
-    const std::string text = read_plan_text(path);
+LoadedPlan load_plan(const std::string &path) { return load_plan_text(read_plan_text(path), path); }
+
+LoadedPlan load_plan_text(std::string_view text, const std::string &origin) {
     boost::json::error_code ec;
     boost::json::value document = boost::json::parse(text, ec);
     if (ec)
-        throw std::runtime_error(path + ": not valid JSON: " + ec.message());
+        throw std::runtime_error(origin + ": not valid JSON: " + ec.message());
     LoadedPlan loaded{plan_from_json(document), std::move(document)};
     const Plan &plan = loaded.plan;
     // plan_from_json already refuses uid/gid 0; the agent must never be root, so check again here,

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <string>
+#include <string_view>
 
 namespace rustyolo::entrypoint {
 
@@ -19,5 +20,8 @@ struct LoadedPlan {
 // Reads and validates the Plan (refusing another schema, a root agent, relative paths).
 // Throws std::runtime_error naming the file or the JSON path that is wrong.
 LoadedPlan load_plan(const std::string &path);
+
+// The same for the file's content; `origin` (the file's path) is named in errors.
+LoadedPlan load_plan_text(std::string_view text, const std::string &origin);
 
 }  // namespace rustyolo::entrypoint

@@ -5,14 +5,14 @@
 # is "N passed, N failed", summing real test counts where the runner gives them.
 #
 #   scripts/test.sh                 all suites
-#   scripts/test.sh unit sdk ...    only these (unit sdk image integration)
+#   scripts/test.sh unit sdk ...    only these (unit sdk fuzz image integration)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$here/lib.sh"
 cd "$here/.."
 
-all_suites=(unit sdk image integration)
+all_suites=(unit sdk fuzz image integration)
 suites=("$@")
 [ "${#suites[@]}" -gt 0 ] || suites=("${all_suites[@]}")
 for s in "${suites[@]}"; do
@@ -138,6 +138,8 @@ for s in "${suites[@]}"; do
     case "$s" in
         unit) run unit ctest ctest --test-dir build --output-on-failure --no-tests=error -j "$(nproc)" -L '^unit$' ;;
         sdk) run sdk ctest ctest --test-dir build --output-on-failure --no-tests=error -L '^sdk$' ;;
+        # Its own clang build (build-fuzz/), then every fuzz target: seeds + 20 s, one test each.
+        fuzz) run fuzz ctest bash "$here/fuzz.sh" ;;
         image) run image plain "$RUSTYOLO_BIN" image build --base-image "$BASE" ;;
         integration)
             # test_sdk_audit_sink.py loads the audit-socket example that the sdk suite builds against

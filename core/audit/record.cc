@@ -224,7 +224,9 @@ std::string catch_all_summary_key(const json::object &record) {
 
 namespace {
 
-// A boost::json SAX handler that keeps the few fields salvage_line() wants and ignores the rest.
+// A boost::json SAX handler that keeps the few fields salvage_line() wants and ignores the rest. It
+// reads them as the parser of accepted lines does: of a repeated key the last one counts, and a
+// field of the wrong type is as good as absent (a weight field of the wrong type weighs 1).
 class SalvageHandler {
 public:
     static constexpr std::size_t max_object_size = std::size_t(-1);
@@ -236,22 +238,23 @@ public:
 
     bool on_document_begin(boost::system::error_code &) { return true; }
     bool on_document_end(boost::system::error_code &) { return true; }
-    bool on_array_begin(boost::system::error_code &) { return open("[]"); }
+    bool on_array_begin(boost::system::error_code &) {
+        other_value();
+        return open("[]");
+    }
     bool on_array_end(std::size_t, boost::system::error_code &) { return close(); }
-    bool on_object_begin(boost::system::error_code &) { return open(""); }
+    bool on_object_begin(boost::system::error_code &) {
+        other_value();
+        return open("");
+    }
     bool on_object_end(std::size_t, boost::system::error_code &) { return close(); }
     bool on_string_part(json::string_view s, std::size_t, boost::system::error_code &) { return part(value_, s); }
     bool on_string(json::string_view s, std::size_t, boost::system::error_code &) {
         part(value_, s);
-        if (path_.size() == 1) {
-            const std::string &key = path_[0];
-            std::string *field = key == "layer" ? &result.layer
-                                 : key == "verdict" ? &result.verdict
-                                 : key == "event" ? &result.event
-                                                  : nullptr;
-            if (field && field->empty())
-                *field = value_;
-        }
+        if (std::string *field = top_field())
+            *field = value_;
+        else
+            other_value();
         value_.clear();
         return true;
     }
@@ -261,16 +264,30 @@ public:
         if (!path_.empty())
             path_.back() = key_;
         key_.clear();
+        // A repeated "details" (or "details"."total") replaces what the earlier one said.
+        if (path_.size() == 1 && path_[0] == "details") {
+            result_count_.reset();
+            result_new_.reset();
+        }
+        if ((path_.size() == 1 && path_[0] == "details") ||
+            (path_.size() == 2 && path_[0] == "details" && path_[1] == "total")) {
+            std::fill(std::begin(result.total), std::end(result.total), 0);
+            result.has_total = false;
+        }
         return true;
     }
     bool on_number_part(json::string_view, boost::system::error_code &) { return true; }
     bool on_int64(std::int64_t i, json::string_view, boost::system::error_code &) {
-        return number(i < 0 ? 0 : static_cast<std::uint64_t>(i));
+        if (i < 0) {
+            other_value();
+            return true;
+        }
+        return number(static_cast<std::uint64_t>(i));
     }
     bool on_uint64(std::uint64_t u, json::string_view, boost::system::error_code &) { return number(u); }
-    bool on_double(double, json::string_view, boost::system::error_code &) { return true; }
-    bool on_bool(bool, boost::system::error_code &) { return true; }
-    bool on_null(boost::system::error_code &) { return true; }
+    bool on_double(double, json::string_view, boost::system::error_code &) { return other_value(); }
+    bool on_bool(bool, boost::system::error_code &) { return other_value(); }
+    bool on_null(boost::system::error_code &) { return other_value(); }
     bool on_comment_part(json::string_view, boost::system::error_code &) { return true; }
     bool on_comment(json::string_view, boost::system::error_code &) { return true; }
 
@@ -291,11 +308,37 @@ private:
             into.append(s.data(), std::min(s.size(), kKeep - into.size()));
         return true;
     }
-    bool number(std::uint64_t n) {
+    // The top-level "layer", "verdict" or "event" a value is for, or nullptr.
+    std::string *top_field() {
+        if (path_.size() != 1)
+            return nullptr;
+        const std::string &key = path_[0];
+        return key == "layer" ? &result.layer : key == "verdict" ? &result.verdict : key == "event" ? &result.event
+                                                                                                 : nullptr;
+    }
+    // A value that is not a non-negative integer (or not a string, for the top-level fields).
+    bool other_value() {
+        if (std::string *field = top_field())
+            field->clear();
         if (path_.size() == 2 && path_[0] == "details") {
-            if (path_[1] == "count" && !result_count_)
+            if (path_[1] == "count")
+                result_count_ = 1;  // audit::weight: not an integer >= 0 weighs 1
+            else if (path_[1] == "new")
+                result_new_ = 1;
+        }
+        if (path_.size() == 3 && path_[0] == "details" && path_[1] == "total")
+            for (std::size_t i = 0; i < kVerdicts.size(); ++i)
+                if (path_[2] == kVerdicts[i])
+                    result.total[i] = 0;
+        return true;
+    }
+    bool number(std::uint64_t n) {
+        if (std::string *field = top_field())
+            field->clear();
+        if (path_.size() == 2 && path_[0] == "details") {
+            if (path_[1] == "count")
                 result_count_ = n;
-            else if (path_[1] == "new" && !result_new_)
+            else if (path_[1] == "new")
                 result_new_ = n;
         }
         if (path_.size() == 3 && path_[0] == "details" && path_[1] == "total") {
@@ -324,6 +367,8 @@ Salvage salvage_line(std::string_view line) {
     // more = true: a line cut at the length limit is read as far as it goes, without an error
     // for its missing end.
     parser.write_some(true, line.data(), line.size(), ec);
+    // Complete: the line was read to its end (a weight field it lacks weighs 1, as audit::weight says).
+    const bool complete = !ec && parser.done();
     const SalvageHandler &handler = parser.handler();
     Salvage salvage = handler.result;
     if (salvage.event != "suppressed") {
@@ -331,8 +376,8 @@ Salvage salvage_line(std::string_view line) {
         const std::string_view field = weight_field(salvage.layer, salvage.event);
         const std::optional<std::uint64_t> &n = field == "count" ? handler.result_count_ : handler.result_new_;
         if (!field.empty()) {
-            salvage.weight = n.value_or(0);
-            salvage.weight_known = n.has_value();
+            salvage.weight = n.value_or(1);
+            salvage.weight_known = n.has_value() || complete;
         }
     }
     return salvage;

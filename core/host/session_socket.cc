@@ -15,8 +15,42 @@
 
 namespace rustyolo {
 
+void WireLineReader::take(const char *data, std::size_t size) {
+    std::size_t start = 0;
+    while (start < size) {
+        const char *newline = static_cast<const char *>(std::memchr(data + start, '\n', size - start));
+        const std::size_t end = newline ? static_cast<std::size_t>(newline - data) : size;
+        if (!discarding_) {
+            const std::size_t room = max_line_ - partial_.size();
+            if (end - start > room) {
+                partial_.append(data + start, room);
+                if (on_line_)
+                    on_line_(partial_, true);
+                partial_.clear();
+                discarding_ = true;
+            } else {
+                partial_.append(data + start, end - start);
+            }
+        }
+        if (!newline)
+            break;
+        if (!discarding_ && on_line_)
+            on_line_(partial_, false);
+        partial_.clear();
+        discarding_ = false;
+        start = end + 1;
+    }
+}
+
+void WireLineReader::end() {
+    if (!partial_.empty() && !discarding_ && on_line_)
+        on_line_(partial_, true);
+    partial_.clear();
+    discarding_ = false;
+}
+
 SessionSocket::SessionSocket(std::string path, LineHandler on_line, CloseHandler on_close, std::size_t max_line)
-    : path_(std::move(path)), on_line_(std::move(on_line)), on_close_(std::move(on_close)), max_line_(max_line) {
+    : path_(std::move(path)), lines_(std::move(on_line), max_line), on_close_(std::move(on_close)) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path_.size() >= sizeof address.sun_path)
@@ -60,33 +94,6 @@ bool SessionSocket::wait_closed(int timeout_ms) const {
     return true;
 }
 
-void SessionSocket::take(const char *data, std::size_t size) {
-    std::size_t start = 0;
-    while (start < size) {
-        const char *newline = static_cast<const char *>(std::memchr(data + start, '\n', size - start));
-        const std::size_t end = newline ? static_cast<std::size_t>(newline - data) : size;
-        if (!discarding_) {
-            const std::size_t room = max_line_ - partial_.size();
-            if (end - start > room) {
-                partial_.append(data + start, room);
-                if (on_line_)
-                    on_line_(partial_, true);
-                partial_.clear();
-                discarding_ = true;
-            } else {
-                partial_.append(data + start, end - start);
-            }
-        }
-        if (!newline)
-            break;
-        if (!discarding_ && on_line_)
-            on_line_(partial_, false);
-        partial_.clear();
-        discarding_ = false;
-        start = end + 1;
-    }
-}
-
 void SessionSocket::serve() {
     // Phase 1: the one connection. Phase 2: hold it open (reading what it sends) until stopped.
     std::array<pollfd, 2> fds{pollfd{listen_fd_, POLLIN, 0}, pollfd{stop_pipe_[0], POLLIN, 0}};
@@ -115,12 +122,10 @@ void SessionSocket::serve() {
             char buffer[65536];
             ssize_t n = ::read(connection, buffer, sizeof buffer);
             if (n > 0) {
-                take(buffer, static_cast<std::size_t>(n));
+                lines_.take(buffer, static_cast<std::size_t>(n));
             } else if (!(n < 0 && errno == EINTR)) {
                 fds[0].fd = -1;  // the container side is gone; keep waiting for stop
-                if (!partial_.empty() && !discarding_ && on_line_)
-                    on_line_(partial_, true);  // an unterminated last line is incomplete
-                partial_.clear();
+                lines_.end();  // an unterminated last line is incomplete
                 if (on_close_)
                     on_close_();
                 closed_.store(true);

@@ -16,11 +16,31 @@
 
 namespace rustyolo {
 
+// The session socket's byte stream as lines: each line without its newline goes to `on_line`; a line
+// longer than `max_line` is handed over cut there, marked overlong, and the rest of it is discarded.
+class WireLineReader {
+public:
+    using LineHandler = std::function<void(std::string_view line, bool overlong)>;
+
+    WireLineReader(LineHandler on_line, std::size_t max_line) : on_line_(std::move(on_line)), max_line_(max_line) {}
+
+    // The next bytes read from the connection.
+    void take(const char *data, std::size_t size);
+    // The connection ended: an unterminated last line is handed over as incomplete (overlong).
+    void end();
+
+private:
+    LineHandler on_line_;
+    std::size_t max_line_;
+    std::string partial_;
+    bool discarding_ = false;
+};
+
 class SessionSocket {
 public:
     // A line from the supervisor, without its newline. `overlong`: the line was longer than
     // `max_line` and is cut there (the rest is discarded).
-    using LineHandler = std::function<void(std::string_view line, bool overlong)>;
+    using LineHandler = WireLineReader::LineHandler;
     // The connection ended (the container is gone). Not called when the socket is destroyed first.
     using CloseHandler = std::function<void()>;
 
@@ -42,14 +62,9 @@ public:
 private:
     void serve();
 
-    void take(const char *data, std::size_t size);
-
     std::string path_;
-    LineHandler on_line_;
+    WireLineReader lines_;
     CloseHandler on_close_;
-    std::size_t max_line_;
-    std::string partial_;
-    bool discarding_ = false;
     int listen_fd_ = -1;
     int stop_pipe_[2] = {-1, -1};
     std::atomic<bool> connected_{false};

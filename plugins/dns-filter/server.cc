@@ -125,6 +125,36 @@ void Server::report_allowed(const ClientQuery &query, const Client &client) {
         emit(feed::format_allow(type_name(query.qtype), query.qtype, client.tcp, query.name.text));
 }
 
+QueryDecision decide_query(const ClientQuery &query, const FilterConfig &config) {
+    QueryDecision decision;
+    if (!query.opcode_query) {
+        decision.action = QueryDecision::Action::notimpl;
+        return decision;
+    }
+    if (!query.single_question) {
+        decision.action = QueryDecision::Action::formerr;
+        return decision;
+    }
+    if (query.qclass != LDNS_RR_CLASS_IN) {
+        decision.reason = feed::DenyReason::qclass;
+        return decision;
+    }
+    std::optional<std::vector<std::uint16_t>> ports;
+    if (query.name.plain)
+        ports = config.allow.match(query.name.text);
+    if (config.mode == Mode::filter) {
+        if (!ports || !allowed_type(query.qtype)) {
+            decision.reason = ports ? feed::DenyReason::type : feed::DenyReason::name;
+            return decision;
+        }
+    } else if (!ports) {
+        ports = config.default_ports;
+    }
+    decision.action = QueryDecision::Action::forward;
+    decision.ports = std::move(*ports);
+    return decision;
+}
+
 void Server::handle_query(const std::uint8_t *data, std::size_t size, const Client &client) {
     std::optional<ClientQuery> query = parse_client_query(data, size);
     if (!query) {
@@ -133,28 +163,19 @@ void Server::handle_query(const std::uint8_t *data, std::size_t size, const Clie
                 it->second.busy = false;
         return;  // not a DNS query: no reply, nothing reflected
     }
-    if (!query->opcode_query) {
+    QueryDecision decision = decide_query(*query, config_);
+    switch (decision.action) {
+    case QueryDecision::Action::notimpl:
         send_reply(client, build_error_reply(*query, LDNS_RCODE_NOTIMPL));
         return;
-    }
-    if (!query->single_question) {
+    case QueryDecision::Action::formerr:
         send_reply(client, build_error_reply(*query, LDNS_RCODE_FORMERR));
         return;
-    }
-    if (query->qclass != LDNS_RR_CLASS_IN) {
-        refuse(*query, client, feed::DenyReason::qclass);
+    case QueryDecision::Action::refuse:
+        refuse(*query, client, decision.reason);
         return;
-    }
-    std::optional<std::vector<std::uint16_t>> ports;
-    if (query->name.plain)
-        ports = config_.allow.match(query->name.text);
-    if (config_.mode == Mode::filter) {
-        if (!ports || !allowed_type(query->qtype)) {
-            refuse(*query, client, ports ? feed::DenyReason::type : feed::DenyReason::name);
-            return;
-        }
-    } else if (!ports) {
-        ports = config_.default_ports;
+    case QueryDecision::Action::forward:
+        break;
     }
     report_allowed(*query, client);
     std::size_t limit = client.tcp ? max_message : query->max_udp_reply;
@@ -171,7 +192,7 @@ void Server::handle_query(const std::uint8_t *data, std::size_t size, const Clie
     tx.id = id;
     tx.client = client;
     tx.query = std::move(*query);
-    tx.ports = std::move(*ports);
+    tx.ports = std::move(decision.ports);
     tx.over_tcp = client.tcp;
     start_attempt(tx);
 }

@@ -38,6 +38,17 @@ namespace rustyolo::dns {
 // The line protocol to the supervisor (net-common: the firewalls read what this side writes).
 namespace feed = net::feed;
 
+// What the filter does with a client's query before the cache and the upstream: answer NOTIMP (not
+// a standard query), FORMERR (not exactly one question), refuse it (REFUSED and a "deny" event for
+// `reason`), or forward it, opening its answer's addresses for `ports`.
+struct QueryDecision {
+    enum class Action { notimpl, formerr, refuse, forward };
+    Action action = Action::refuse;
+    feed::DenyReason reason = feed::DenyReason::name;
+    std::vector<std::uint16_t> ports;
+};
+QueryDecision decide_query(const ClientQuery &query, const FilterConfig &config);
+
 class Server {
 public:
     explicit Server(FilterConfig config);

@@ -447,7 +447,8 @@ std::string validate_dns_server(std::string_view server) {
         fail_dns(server, "the value is too long");
     if (lowercase(server) == "any")
         return "any";
-    auto [prefix, port] = parse_server(server);
+    const auto [parsed, port] = parse_server(server);
+    const Prefix &prefix = parsed;  // a variable, not a binding: lambdas below capture it
     // Link-local and private resolvers are legitimate upstreams; on loopback only Docker's
     // 127.0.0.11:53 is: any other loopback address is inside the sandbox, where nothing but the
     // agent could be listening.

@@ -127,6 +127,17 @@ TEST_F(HubTest, ARefusedLostLineCountsItsWeight) {
     EXPECT_EQ(h.blocked_counts(), (std::map<std::string, std::uint64_t>{{"lifecycle refused", 40}}));
 }
 
+// A complete refused line whose weighted record lacks its weight field stood for one event, not for
+// an unknown number (its field was not cut off: it was never there).
+TEST_F(HubTest, ARefusedCompleteWeightedLineWithoutItsFieldCountsOne) {
+    AuditHub h(find_audit_sinks(registry, {"fixture-good"}), AuditSessionInfo{"abc123", "exec", "basic", "/x", "/dev/log"});
+    h.wire_line(R"({"time":"2026-01-02T03:04:09.000Z","layer":"resource","verdict":"block","event":"pids_limit",)"
+                R"("d.etails":{"new":3}})",
+                false);
+    h.finish(0, "agent exited");
+    EXPECT_EQ(h.blocked_counts(), (std::map<std::string, std::uint64_t>{{"lifecycle refused", 1}}));
+}
+
 // A long flood of distinct keys (each interval's 1024 are new) must not grow the host's memory
 // without end: the exact counts keep a bounded number of keys, and the total stays exact.
 TEST_F(HubTest, ExactCountsKeepBoundedKeysAndAnExactTotal) {

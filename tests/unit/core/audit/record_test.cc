@@ -130,5 +130,34 @@ TEST(Salvage, ARefusedWeightedLineTellsItsWeightUnlessCutBeforeIt) {
     EXPECT_EQ(packet.weight, 1u);
 }
 
+// A refused line that is complete JSON stands for what audit::weight says of the same record: a
+// weighted record without its field, or with a field that is not an integer >= 0, weighs 1.
+TEST(Salvage, ACompleteLineWeighsWhatTheRecordWould) {
+    // Found by the audit_line fuzzer (tests/fuzz/corpus/audit_line/refused-complete-weighted-lines.jsonl).
+    Salvage missing = salvage_line(R"({"time":"2026-01-02T03:04:09.000Z","layer":"resource","verdict":"block",)"
+                                   R"("event":"pids_limit","d.etails":{"new":3,"total":5,"limit":256}})");
+    EXPECT_TRUE(missing.weight_known);
+    EXPECT_EQ(missing.weight, 1u);
+    for (const char *count : {"-5", "2.5", "\"7\"", "null", "[7]"}) {
+        const std::string line = std::string(R"({"layer":"network","verdict":"block","event":"lost","details":{"count":)") +
+                                 count + "},\"x\":1}";
+        Salvage s = salvage_line(line);
+        EXPECT_TRUE(s.weight_known) << line;
+        EXPECT_EQ(s.weight, 1u) << line;
+        EXPECT_EQ(s.weight, weight(json::parse(line).as_object())) << line;
+    }
+}
+
+// Of a repeated key, the last one counts, as in the record the parser reads.
+TEST(Salvage, ARepeatedKeyIsReadAsTheParserReadsIt) {
+    const std::string line = R"({"layer":"network","verdict":"allow","verdict":"block","event":"lost",)"
+                             R"("details":{"count":9},"details":{"count":40}})";
+    Salvage s = salvage_line(line);
+    EXPECT_EQ(s.verdict, "block");
+    EXPECT_EQ(s.weight, 40u);
+    Salvage not_a_string = salvage_line(R"({"layer":"network","verdict":"block","verdict":5,"event":"lost"})");
+    EXPECT_EQ(not_a_string.verdict, "");
+}
+
 }  // namespace
 }  // namespace rustyolo::audit

@@ -73,3 +73,38 @@ TEST(SessionSocket, AcceptsOneConnectionAndSplitsItsLines) {
 
 }  // namespace
 }  // namespace rustyolo
+
+namespace rustyolo {
+namespace {
+
+std::vector<std::pair<std::string, bool>> read_lines(const std::vector<std::string> &reads, std::size_t max_line,
+                                                     bool closed = true) {
+    std::vector<std::pair<std::string, bool>> got;
+    WireLineReader reader([&got](std::string_view line, bool overlong) { got.emplace_back(line, overlong); },
+                          max_line);
+    for (const std::string &bytes : reads)
+        reader.take(bytes.data(), bytes.size());
+    if (closed)
+        reader.end();
+    return got;
+}
+
+using Got = std::vector<std::pair<std::string, bool>>;
+
+TEST(WireLineReader, SplitsLinesAcrossReads) {
+    EXPECT_EQ(read_lines({"ab", "c\nde", "f\n\n"}, 16), (Got{{"abc", false}, {"def", false}, {"", false}}));
+}
+
+TEST(WireLineReader, CutsAnOverlongLineOnceAndDiscardsItsRest) {
+    EXPECT_EQ(read_lines({"abcdefgh", "ij\nok\n"}, 4), (Got{{"abcd", true}, {"ok", false}}));
+    EXPECT_EQ(read_lines({"abcd\n"}, 4), (Got{{"abcd", false}}));
+}
+
+TEST(WireLineReader, AnUnterminatedLastLineIsIncomplete) {
+    EXPECT_EQ(read_lines({"one\ntw", "o"}, 16), (Got{{"one", false}, {"two", true}}));
+    EXPECT_EQ(read_lines({"one\ntwo"}, 16, false), (Got{{"one", false}}));
+    EXPECT_EQ(read_lines({"abcdefgh"}, 4), (Got{{"abcd", true}}));  // cut, then nothing more at the end
+}
+
+}  // namespace
+}  // namespace rustyolo
