@@ -20,6 +20,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// The same bound as for the user's config file (config_toml.cc).
+constexpr std::size_t kMaxProjectConfigBytes = 1 << 20;
+
 bool same_or_inside(const std::string &path, const std::string &base) {
     const auto parts = text::path_components(path);
     const auto base_parts = text::path_components(base);
@@ -105,6 +108,9 @@ std::optional<std::string> read_project_config(const std::string &path) {
         if (n == 0)
             break;
         content.append(buffer, static_cast<std::size_t>(n));
+        if (content.size() > kMaxProjectConfigBytes)
+            throw UsageError(path + " is larger than " + std::to_string(kMaxProjectConfigBytes) +
+                             " bytes, more than any config needs; shorten it or remove it");
     }
     return content;
 }

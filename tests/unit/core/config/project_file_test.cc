@@ -57,6 +57,14 @@ TEST_F(ProjectFile, ARegularFileIsReadAndAMissingOneIsNone) {
     EXPECT_EQ(read_project_config(file.string()).value(), "[default]\nagent = \"claude\"\n");
 }
 
+TEST_F(ProjectFile, AFileOverOneMebibyteIsRefused) {
+    const fs::path file = fs::path(project_) / ".rustyolo.toml";
+    std::ofstream(file) << std::string((1 << 20) + 1, '#');
+    EXPECT_NE(read_error(file).find("is larger than 1048576 bytes"), std::string::npos);
+    std::ofstream(file, std::ios::trunc) << std::string(1 << 20, '#');
+    EXPECT_EQ(read_project_config(file.string())->size(), std::size_t{1} << 20);
+}
+
 TEST_F(ProjectFile, ASymlinkIsRefusedAlsoWhenItPointsInsideTheProject) {
     const fs::path file = fs::path(project_) / ".rustyolo.toml";
     std::ofstream(root_ / "elsewhere.toml") << "[default]\n";
