@@ -2,12 +2,12 @@
 //
 // Built on net-common alone (no libnftables). Host side: the normalisation both firewalls share.
 // Container side:
-//   install    bind the packet audit's NFLOG group (net-common/packet_audit.hpp), resolve every
-//              exact name once (getaddrinfo; before anything else changes), build one
-//              ip6tables-restore and one iptables-restore batch (iptables_rules.hpp) and apply them
-//              (IPv6 first, so that a failure never leaves IPv6 open behind a closed IPv4), bind the
-//              stub's sockets and start the DNS filter (net-common/filter_process.hpp; names stay
-//              filtered, DNS tunnelling stays closed), point /etc/resolv.conf at it.
+//   install    bind the stub's sockets and start the DNS filter (net-common/filter_process.hpp;
+//              names stay filtered, DNS tunnelling stays closed), point /etc/resolv.conf at it,
+//              resolve every exact name once through it (getaddrinfo), bind the packet audit's
+//              NFLOG group (net-common/packet_audit.hpp), build one ip6tables-restore and one
+//              iptables-restore batch (iptables_rules.hpp) and apply them (IPv6 first, so that a
+//              failure never leaves IPv6 open behind a closed IPv4).
 //   self_test  iptables-save/ip6tables-save read back (policies, our rules by comment, in order) and
 //              the agent-uid probes (net-common/agent_probes.hpp; their drops are not reported).
 //   destroy    (the destructor) the NFLOG rules' counters against the log messages received: the
@@ -84,21 +84,19 @@ public:
         Plan plan = plan_from_json(plan_json);
         std::vector<std::string> engine_nameservers;
         if (plan.network.dns_servers.empty())
-            engine_nameservers = net::parse_nameservers(net::read_file(net::resolv_conf_path));
+            engine_nameservers = net::engine_nameservers();
         net::NetworkSetup setup = net::make_network_setup(plan, engine_nameservers);
 
-        // 1. Static resolution, through the resolvers the filter will use.
-        if (!plan.network.dns_servers.empty()) {
-            std::string conf;
-            for (const net::Resolver &r : setup.spec.upstreams) {
-                if (r.port != 53)
-                    throw std::runtime_error("net-iptables resolves names at start through resolv.conf, which "
-                                             "cannot name the port of " + r.address + ":" + std::to_string(r.port) +
-                                             "; use --firewall nftables or a resolver on port 53");
-                conf += "nameserver " + r.address + "\n";
-            }
-            net::write_resolv_conf(net::resolv_conf_path, conf);
-        }
+        // 1. The DNS filter, as with nftables but without a feed, and resolv.conf pointed at it
+        //    (the root filesystem may be read-only: the runtime's file already names the filter).
+        sockets_ = net::bind_stub_sockets();
+        net::FilterCommand command{config_string(host(), "dns_filter", net::default_dns_filter_path()),
+                                   without_feed(setup.filter_args), net::dns_filter_uid, net::dns_filter_gid};
+        net::FilterProcess process = net::start_filter(command, sockets_);
+        filter_pid_ = process.pid;
+        net::write_stub_resolv_conf(net::resolv_conf_path);
+
+        // 2. Static resolution, through the filter and so through the upstreams it uses.
         ipt::IptablesSpec spec{setup.spec, resolve(plan, setup)};
 
         // The packet audit's reader, before the firewall: every drop it counts can be logged.
@@ -106,19 +104,11 @@ public:
         packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid, plan.user.gid,
                                                            [&h](const json::object &record) { h.audit(record); });
 
-        // 2. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
+        // 3. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
         ipt::Batch v6 = ipt::ipv6_batch(spec), v4 = ipt::ipv4_batch(spec);
         restore(config_string(host(), "ip6tables_restore", "/usr/sbin/ip6tables-restore"), v6.text, "IPv6");
         restore(config_string(host(), "iptables_restore", "/usr/sbin/iptables-restore"), v4.text, "IPv4");
         host().log(sdk::LogLevel::info, "firewall: iptables and ip6tables filter tables installed (policy DROP)");
-
-        // 3. The DNS filter, as with nftables but without a feed.
-        sockets_ = net::bind_stub_sockets();
-        net::FilterCommand command{config_string(host(), "dns_filter", net::default_dns_filter_path()),
-                                   without_feed(setup.filter_args), net::dns_filter_uid, net::dns_filter_gid};
-        net::FilterProcess process = net::start_filter(command, sockets_);
-        filter_pid_ = process.pid;
-        net::write_stub_resolv_conf(net::resolv_conf_path);
 
         expected_v4_ = v4.comments;
         expected_v6_ = v6.comments;
