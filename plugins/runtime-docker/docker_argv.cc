@@ -1,5 +1,7 @@
 #include "plugins/runtime-docker/docker_argv.hpp"
 
+#include "plugins/runtime-docker/session_file.hpp"
+
 #include <boost/json.hpp>
 
 #include <cctype>
@@ -63,31 +65,8 @@ std::string write_engine_profile(const Plan &plan, const std::string &runtime_di
     if (runtime_dir.empty())
         throw std::invalid_argument("runtime request: runtime_dir is required to pass the engine's seccomp profile");
     const std::string path = runtime_dir + "/" + kEngineProfileFile;
-    const std::string text = boost::json::serialize(plan.syscalls.engine_profile) + "\n";
-    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-    auto fail = [&](const char *what) {
-        throw std::runtime_error("cannot " + std::string(what) + " the engine's seccomp profile " + path + ": " +
-                                 std::strerror(errno));
-    };
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0)
-        fail("create");
-    // The engine reads it as the user; 0644 whatever the umask.
-    bool ok = ::fchmod(fd, 0644) == 0;
-    for (std::size_t done = 0; ok && done < text.size();) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ok = n > 0;
-        if (ok)
-            done += static_cast<std::size_t>(n);
-    }
-    const int saved = errno;
-    ::close(fd);
-    if (!ok) {
-        errno = saved;
-        fail("write");
-    }
+    write_session_file(path, boost::json::serialize(plan.syscalls.engine_profile) + "\n", overwrite,
+                       "the engine's seccomp profile");
     return path;
 }
 

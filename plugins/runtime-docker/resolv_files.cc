@@ -1,5 +1,7 @@
 #include "plugins/runtime-docker/resolv_files.hpp"
 
+#include "plugins/runtime-docker/session_file.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -7,7 +9,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 namespace rustyolo::docker {
@@ -22,31 +23,6 @@ bool is_loopback_or_v6(const std::string &address) {
     if (::inet_pton(AF_INET, address.c_str(), &v4) == 1)
         return (ntohl(v4.s_addr) >> 24) == 127;
     return true;  // IPv6 (or not an address at all): the sandbox cannot use it
-}
-
-void write_file(const std::string &path, const std::string &text, bool overwrite) {
-    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-    auto fail = [&](const char *what) {
-        throw std::runtime_error("cannot " + std::string(what) + " " + path + ": " + std::strerror(errno));
-    };
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0)
-        fail("create");
-    bool ok = ::fchmod(fd, 0644) == 0;  // the engine and the container's root read it
-    for (std::size_t done = 0; ok && done < text.size();) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ok = n > 0;
-        if (ok)
-            done += static_cast<std::size_t>(n);
-    }
-    const int saved = errno;
-    ::close(fd);
-    if (!ok) {
-        errno = saved;
-        fail("write");
-    }
 }
 
 }  // namespace
@@ -113,13 +89,13 @@ ResolvFiles write_resolv_files(const Plan &plan, const std::string &session_dir,
         throw std::invalid_argument(
             "runtime request: runtime_dir is required for the container's read-only /etc/resolv.conf");
     ResolvFiles files{session_dir + "/" + kSandboxResolvConfName, {}};
-    write_file(files.sandbox, kSandboxResolvConf, overwrite);
+    write_session_file(files.sandbox, kSandboxResolvConf, overwrite, "the sandbox's resolv.conf");
     if (plan.network.dns_servers.empty()) {
         std::string text = "# rustyolo: the engine's resolvers, the DNS filter's upstreams\n";
         for (const std::string &server : engine_nameservers(plan.network.engine_network, read))
             text += "nameserver " + server + "\n";
         files.engine = session_dir + "/" + kEngineResolvConfName;
-        write_file(files.engine, text, overwrite);
+        write_session_file(files.engine, text, overwrite, "the engine's resolvers");
     }
     return files;
 }

@@ -114,13 +114,19 @@ TEST_F(EtcDir, NeverFollowsASymlinkPlantedAtThePasswdFile) {
     EXPECT_EQ(read("real-passwd"), kPasswd);
 }
 
-// The read-only root: the image's databases are copied to the supervisor's tmpfs, then added to.
-TEST_F(EtcDir, CopiesTheImagesDatabasesBeforeAddingTheAgent) {
+// The read-only root: the image's databases (passwd, group) are copied to run-passwd and
+// run-group (the supervisor's tmpfs), then added to.
+AccountFiles copied(const fs::path &dir) {
     AccountFiles copy;
     copy.base_passwd = (dir / "passwd").string();
     copy.base_group = (dir / "group").string();
     copy.passwd = (dir / "run-passwd").string();
     copy.group = (dir / "run-group").string();
+    return copy;
+}
+
+TEST_F(EtcDir, CopiesTheImagesDatabasesBeforeAddingTheAgent) {
+    const AccountFiles copy = copied(dir);
     AgentAccount a = ensure_agent_account(user(1000, 1000), copy);
     EXPECT_EQ(read("run-passwd"),
               std::string(kPasswd) + "agent:x:1000:1000:rustyolo agent:/home/agent:" + a.shell + "\n");
@@ -132,11 +138,7 @@ TEST_F(EtcDir, CopiesTheImagesDatabasesBeforeAddingTheAgent) {
 }
 
 TEST_F(EtcDir, NeverCopiesOverAFileOrThroughASymlinkAtTheTarget) {
-    AccountFiles copy;
-    copy.base_passwd = (dir / "passwd").string();
-    copy.base_group = (dir / "group").string();
-    copy.passwd = (dir / "run-passwd").string();
-    copy.group = (dir / "run-group").string();
+    const AccountFiles copy = copied(dir);
     write("elsewhere", "untouched");
     fs::create_symlink(dir / "elsewhere", dir / "run-group");
     EXPECT_THROW(ensure_agent_account(user(1000, 1000), copy), std::runtime_error);
