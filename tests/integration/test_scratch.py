@@ -11,7 +11,8 @@ Attacks, each with its positive twin in the same setup:
 The project directory is the user's disk and is not bounded (docs/security-model.md)."""
 
 import json
-from pathlib import Path
+import os
+import time
 
 import pytest
 
@@ -121,7 +122,6 @@ def test_the_root_filesystem_is_read_only_even_for_root(rustyolo, project, docke
     proc = rustyolo.popen(["exec", "--", "sleep", "30"], cwd=project)
     try:
         name = None
-        import time
         for _ in range(300):
             sessions = proc.sessions()
             if sessions:
@@ -146,8 +146,11 @@ def test_the_root_filesystem_is_read_only_even_for_root(rustyolo, project, docke
         listing = docker.run(["exec", name, "sh", "-c",
                               "stat -L -c '%n %u %a' /etc/passwd /etc/group /etc/resolv.conf; "
                               "grep -c '^agent:' /etc/passwd; cat /etc/resolv.conf"]).stdout
-        for file in ["/etc/passwd", "/etc/group", "/etc/resolv.conf"]:
+        for file in ["/etc/passwd", "/etc/group"]:
             assert f"{file} 0 644" in listing, listing
+        # resolv.conf is the runtime's file (the user's, on the host), mounted read-only.
+        assert f"/etc/resolv.conf {os.getuid()} 644" in listing, listing
+        assert "ro" in by_target["/etc/resolv.conf"][3].split(","), by_target["/etc/resolv.conf"]
         assert "nameserver 127.0.0.1" in listing, listing
     finally:
         proc.kill()
