@@ -2,12 +2,13 @@
 //
 // Built on net-common alone (no libnftables). Host side: the normalisation both firewalls share.
 // Container side:
-//   install    bind the stub's sockets and start the DNS filter (net-common/filter_process.hpp;
-//              names stay filtered, DNS tunnelling stays closed), point /etc/resolv.conf at it,
-//              resolve every exact name once through it (getaddrinfo), bind the packet audit's
-//              NFLOG group (net-common/packet_audit.hpp), build one ip6tables-restore and one
+//   install    resolve every exact name once, straight from the upstream resolvers
+//              (static_resolve.hpp; before anything else changes), bind the packet audit's NFLOG
+//              group (net-common/packet_audit.hpp), build one ip6tables-restore and one
 //              iptables-restore batch (iptables_rules.hpp) and apply them (IPv6 first, so that a
-//              failure never leaves IPv6 open behind a closed IPv4).
+//              failure never leaves IPv6 open behind a closed IPv4), bind the stub's sockets and
+//              start the DNS filter (net-common/filter_process.hpp; names stay filtered, DNS
+//              tunnelling stays closed), point /etc/resolv.conf at it.
 //   self_test  iptables-save/ip6tables-save read back (policies, our rules by comment, in order) and
 //              the agent-uid probes (net-common/agent_probes.hpp; their drops are not reported).
 //   destroy    (the destructor) the NFLOG rules' counters against the log messages received: the
@@ -87,16 +88,8 @@ public:
             engine_nameservers = net::engine_nameservers();
         net::NetworkSetup setup = net::make_network_setup(plan, engine_nameservers);
 
-        // 1. The DNS filter, as with nftables but without a feed, and resolv.conf pointed at it
-        //    (the root filesystem may be read-only: the runtime's file already names the filter).
-        sockets_ = net::bind_stub_sockets();
-        net::FilterCommand command{config_string(host(), "dns_filter", net::default_dns_filter_path()),
-                                   without_feed(setup.filter_args), net::dns_filter_uid, net::dns_filter_gid};
-        net::FilterProcess process = net::start_filter(command, sockets_);
-        filter_pid_ = process.pid;
-        net::write_stub_resolv_conf(net::resolv_conf_path);
-
-        // 2. Static resolution, through the filter and so through the upstreams it uses.
+        // 1. Static resolution, straight from the upstreams the filter will use (before the filter
+        //    exists: its answers are not cached, and no flow of its uid predates the firewall).
         ipt::IptablesSpec spec{setup.spec, resolve(plan, setup)};
 
         // The packet audit's reader, before the firewall: every drop it counts can be logged.
@@ -104,11 +97,20 @@ public:
         packet_audit_ = std::make_unique<net::PacketAudit>(setup.spec.agent_uid, plan.user.gid,
                                                            [&h](const json::object &record) { h.audit(record); });
 
-        // 3. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
+        // 2. The firewall: IPv6 first, then IPv4; each one batch, applied whole or not at all.
         ipt::Batch v6 = ipt::ipv6_batch(spec), v4 = ipt::ipv4_batch(spec);
         restore(config_string(host(), "ip6tables_restore", "/usr/sbin/ip6tables-restore"), v6.text, "IPv6");
         restore(config_string(host(), "iptables_restore", "/usr/sbin/iptables-restore"), v4.text, "IPv4");
         host().log(sdk::LogLevel::info, "firewall: iptables and ip6tables filter tables installed (policy DROP)");
+
+        // 3. The DNS filter, as with nftables but without a feed, and resolv.conf pointed at it
+        //    (nothing to do when the runtime's read-only file already names it).
+        sockets_ = net::bind_stub_sockets();
+        net::FilterCommand command{config_string(host(), "dns_filter", net::default_dns_filter_path()),
+                                   without_feed(setup.filter_args), net::dns_filter_uid, net::dns_filter_gid};
+        net::FilterProcess process = net::start_filter(command, sockets_);
+        filter_pid_ = process.pid;
+        net::write_stub_resolv_conf(net::resolv_conf_path);
 
         expected_v4_ = v4.comments;
         expected_v6_ = v6.comments;
@@ -176,7 +178,7 @@ private:
         for (const PlanEgress &entry : plan.network.allow) {
             if (entry.kind != "name")
                 continue;
-            ipt::Resolved resolved = ipt::resolve_name(entry.value);
+            ipt::Resolved resolved = ipt::resolve_name(entry.value, setup.spec.upstreams);
             if (!resolved.error.empty()) {
                 host().log(sdk::LogLevel::warn, "net-iptables: " + entry.value + " did not resolve (" + resolved.error +
                                                     "); it stays unreachable");

@@ -153,8 +153,8 @@ def test_the_root_filesystem_is_read_only_even_for_root(rustyolo, project, docke
         assert "ro" in by_target["/etc/resolv.conf"][3].split(","), by_target["/etc/resolv.conf"]
         assert "nameserver 127.0.0.1" in listing, listing
     finally:
-        proc.kill()
-        proc.communicate()
+        proc.terminate()  # forwarded to the agent, which ends the session
+        proc.communicate(timeout=60)
 
 
 def test_the_agent_cannot_change_its_account_or_resolver_files(rustyolo, project):
