@@ -70,6 +70,31 @@ void append_nofollow(const std::string &path, const std::string &existing, std::
         throw std::runtime_error("short write to " + path);
 }
 
+// Creates `path` (never through a symlink, never over an existing file) with `text`, mode 0644.
+void create_with(const std::string &path, const std::string &text) {
+    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644));
+    if (!fd)
+        throw_errno("cannot create " + path +
+                    " (the runtime mounts a tmpfs owned by root at " + kSupervisorContainerDir + ")");
+    for (std::size_t done = 0; done < text.size();) {
+        const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw_errno("cannot write " + path);
+        done += static_cast<std::size_t>(n);
+    }
+    if (::fchmod(fd.get(), 0644) != 0)
+        throw_errno("cannot chmod " + path);
+}
+
+void copy_base(const std::string &base, const std::string &path) {
+    if (!base.empty())
+        create_with(path, read_regular_file(base, 16 * 1024 * 1024,
+                                            " (the image keeps its account databases there; rebuild it with "
+                                            "`rustyolo image build`)"));
+}
+
 void require_valid_name(const std::string &name) {
     const bool ok = !name.empty() && name.size() <= 32 &&
                     (std::islower(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
@@ -127,6 +152,8 @@ AgentAccount ensure_agent_account(const PlanUser &user, const AccountFiles &file
     require_valid_home(user.home);
 
     AgentAccount account{user.uid, user.gid, user.name, user.home, default_shell()};
+    copy_base(files.base_group, files.group);
+    copy_base(files.base_passwd, files.passwd);
 
     const std::string group = read_nofollow(files.group);
     if (!find_group_by_gid(group, user.gid)) {

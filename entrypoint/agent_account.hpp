@@ -1,6 +1,10 @@
 // Step "user": the agent's passwd and group entries. The agent runs with the host user's uid/gid
 // (never 0), named "agent", with HOME /home/agent: a tmpfs the runtime mounts already owned by that
-// uid. Nothing is chowned, recursively or at all; /etc files are opened without following links.
+// uid. Nothing is chowned, recursively or at all; the files are opened without following links.
+//
+// The root filesystem is read-only: the image keeps its account databases in kAccountBaseDir and
+// links /etc/passwd and /etc/group to kSupervisorContainerDir (a root-owned tmpfs), where this
+// step writes them, the image's entries plus the agent's.
 #pragma once
 
 #include "core/private_header.hpp"
@@ -36,9 +40,16 @@ std::optional<DbEntry> find_passwd_by_name(std::string_view passwd, std::string_
 std::optional<DbEntry> find_group_by_gid(std::string_view group, unsigned long gid);
 std::optional<DbEntry> find_group_by_name(std::string_view group, std::string_view name);
 
+inline constexpr const char *kAccountBaseDir = "/usr/lib/rustyolo/accounts";
+
 struct AccountFiles {
-    std::string passwd = "/etc/passwd";
-    std::string group = "/etc/group";
+    // The databases the entries are added to.
+    std::string passwd = std::string(kSupervisorContainerDir) + "/passwd";
+    std::string group = std::string(kSupervisorContainerDir) + "/group";
+    // When set: the image's databases, copied to `passwd` and `group` first (which must not exist
+    // yet). Empty: `passwd` and `group` exist and are added to in place.
+    std::string base_passwd = std::string(kAccountBaseDir) + "/passwd";
+    std::string base_group = std::string(kAccountBaseDir) + "/group";
 };
 
 // Adds what is missing (a passwd line for the uid, a group line for the gid) and returns the

@@ -87,7 +87,7 @@ int run() {
     // [syscall audit] answers the agent's seccomp notifications, emits "syscall denied" records
     // (syscall_reporter.hpp); stopped once the agent and what it left are gone.
     start_syscall_reporter(std::move(agent.syscall_reports), agent.pid);
-    ResourceWatch resources(plan.resources);
+    ResourceWatch resources(plan.resources, scratch_mounts(plan));
     const int code = supervise(agent.pid, account.uid);
     resources.stop();
     stop_syscall_reporter();

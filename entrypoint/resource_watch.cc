@@ -3,6 +3,7 @@
 #include "entrypoint/audit_channel.hpp"
 
 #include <sys/stat.h>
+#include <sys/statfs.h>
 
 #include <chrono>
 #include <fstream>
@@ -44,7 +45,33 @@ std::optional<std::uint64_t> cgroup_counter(const std::string &path, const std::
     return std::nullopt;
 }
 
-ResourceWatch::ResourceWatch(const PlanResources &limits, std::string root) : limits_(limits) {
+std::vector<ScratchMount> scratch_mounts(const Plan &plan) {
+    std::vector<ScratchMount> mounts;
+    const PlanResources &r = plan.resources;
+    if (r.tmp_bytes)
+        mounts.push_back({kTmpContainerDir, *r.tmp_bytes, "--tmp-size"});
+    if (r.home_bytes)
+        mounts.push_back({plan.user.home, *r.home_bytes, "--home-size"});
+    if (r.shm_bytes)
+        mounts.push_back({kShmContainerDir, *r.shm_bytes, "/dev/shm"});
+    return mounts;
+}
+
+bool FullnessLatch::update(std::uint64_t blocks, std::uint64_t blocks_available, std::uint64_t files,
+                           std::uint64_t files_free) {
+    const bool full = blocks_available == 0 || (files > 0 && files_free == 0);
+    if (full && !full_) {
+        full_ = true;
+        return true;
+    }
+    // Re-armed only well below the limit, so that a writer at the edge makes one record, not many.
+    if (full_ && !full && (blocks - blocks_available) * 10 < blocks * 9)
+        full_ = false;
+    return false;
+}
+
+ResourceWatch::ResourceWatch(const PlanResources &limits, std::vector<ScratchMount> scratch, std::string root)
+    : limits_(limits), scratch_(std::move(scratch)), latches_(scratch_.size()) {
     oom_file_ = first_existing({root + "/memory.events", root + "/memory/memory.oom_control"});
     pids_file_ = first_existing({root + "/pids.events", root + "/pids/pids.events"});
     // Hits before the agent existed (none, normally) are not the agent's.
@@ -73,7 +100,26 @@ void ResourceWatch::stop() {
     poll();
 }
 
+void ResourceWatch::poll_scratch() {
+    for (std::size_t i = 0; i < scratch_.size(); ++i) {
+        struct statfs st {};
+        if (::statfs(scratch_[i].path.c_str(), &st) != 0)
+            continue;  // gone or never there: nothing the agent can fill
+        if (!latches_[i].update(st.f_blocks, st.f_bavail, st.f_files, st.f_ffree))
+            continue;
+        const ScratchMount &m = scratch_[i];
+        json::object details{{"path", m.path},
+                             {"size_bytes", m.size_bytes},
+                             {"free_bytes", static_cast<std::uint64_t>(st.f_bavail) * st.f_bsize},
+                             {"free_inodes", static_cast<std::uint64_t>(st.f_ffree)},
+                             {"option", m.option},
+                             {"rule", "tmpfs size"}};
+        audit_emit("resource", "block", "tmpfs_full", std::move(details));
+    }
+}
+
 void ResourceWatch::poll() {
+    poll_scratch();
     if (!oom_file_.empty())
         if (auto n = cgroup_counter(oom_file_, "oom_kill"); n && *n > oom_seen_) {
             json::object details{{"count", *n}, {"new", *n - oom_seen_}, {"rule", "memory limit"}};

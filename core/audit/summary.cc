@@ -25,7 +25,7 @@ constexpr std::array<Layer, 6> kLayers{{
     {"dns ", "DNS query refused", "DNS queries refused", "allow with --allow-domains NAME"},
     {"syscall ", "system call denied", "system calls denied", "see --seccomp-profile"},
     {"mount ", "mount refused", "mounts refused", "see docs/user-guide.md"},
-    {"resource ", "resource limit hit", "resource limits hit", "see --memory and --pids-limit"},
+    {"resource ", "resource limit hit", "resource limits hit", "see --memory, --pids-limit, --tmp-size and --home-size"},
     {"lifecycle ", "other block", "other blocks", ""},
 }};
 

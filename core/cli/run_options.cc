@@ -66,6 +66,11 @@ std::unique_ptr<CLI::App> make_run_app(RunOptions &options) {
     app->add_option("--memory", s.memory, "Memory limit: 4g, 512m, or unlimited (default 4g)")->type_name("SIZE");
     app->add_option("--cpus", s.cpus, "CPU limit: 4, 0.5, or unlimited (default 4)")->type_name("N");
     app->add_option("--pids-limit", s.pids_limit, "Process limit, or unlimited (default 256)")->type_name("N");
+    app->add_option("--tmp-size", s.tmp_size, "Size of the /tmp tmpfs: 1g, 512m (default: a quarter of --memory)")
+        ->type_name("SIZE");
+    app->add_option("--home-size", s.home_size,
+                    "Size of the agent's home tmpfs: 1g, 512m (default: a quarter of --memory)")
+        ->type_name("SIZE");
     app->add_option("--dns-servers", s.dns_servers,
                     "Space-separated upstream resolvers for the DNS filter (default: the engine's); "
                     "\"any\" stops filtering names (not recommended)")
@@ -143,6 +148,8 @@ void finish(RunOptions &options, const CLI::App &app) {
     set_if(app, "--memory", l.memory, s.memory);
     set_if(app, "--cpus", l.cpus, s.cpus);
     set_if(app, "--pids-limit", l.pids_limit, s.pids_limit);
+    set_if(app, "--tmp-size", l.tmp_size, s.tmp_size);
+    set_if(app, "--home-size", l.home_size, s.home_size);
     set_if(app, "--audit-log", l.audit_log, s.audit_log);
     if (app.count("--audit-sink") > 0) {
         std::vector<std::string> all;

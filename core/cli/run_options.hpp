@@ -24,7 +24,7 @@ struct RunOptions {
         std::vector<std::string> audit_sinks;
         std::string audit_syslog_socket, audit_dir, audit_max_bytes;
         std::string dns_servers, auth_home, image, inject_message, seccomp_profile, memory, cpus,
-            pids_limit, audit_log, network, runtime, firewall;
+            pids_limit, tmp_size, home_size, audit_log, network, runtime, firewall;
         bool allow_lan = false;
     } raw;
 };

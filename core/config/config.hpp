@@ -35,6 +35,8 @@ struct ConfigLayer {
     std::optional<std::string> memory;
     std::optional<std::string> cpus;
     std::optional<std::string> pids_limit;
+    std::optional<std::string> tmp_size;
+    std::optional<std::string> home_size;
 
     // [security]
     std::optional<std::string> seccomp_profile;              // path, "default" or "none"
@@ -65,6 +67,8 @@ struct Config {
     std::string memory;
     std::string cpus;
     std::string pids_limit;
+    std::string tmp_size;   // empty: the resource plugin's default (a quarter of the memory limit)
+    std::string home_size;  // likewise
     std::string seccomp_profile;
     std::vector<std::string> dns_servers;  // empty: what the engine gives the container
     std::string audit_log;

@@ -48,6 +48,8 @@ ConfigLayer environment_layer(const GetenvFn &getenv_fn) {
     layer.memory = lookup(getenv_fn, "RUSTYOLO_MEMORY");
     layer.cpus = lookup(getenv_fn, "RUSTYOLO_CPUS");
     layer.pids_limit = lookup(getenv_fn, "RUSTYOLO_PIDS_LIMIT");
+    layer.tmp_size = lookup(getenv_fn, "RUSTYOLO_TMP_SIZE");
+    layer.home_size = lookup(getenv_fn, "RUSTYOLO_HOME_SIZE");
     layer.audit_log = lookup(getenv_fn, "RUSTYOLO_AUDIT_LOG");
     layer.network = lookup(getenv_fn, "RUSTYOLO_NETWORK");
     layer.runtime = lookup(getenv_fn, "RUSTYOLO_RUNTIME");

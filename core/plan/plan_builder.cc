@@ -296,6 +296,9 @@ PlanNetwork build_network(const Config &config, const LoadedPlugin &plugin, cons
 
 PlanResources build_resources(const Config &config, const LoadedPlugin &plugin, std::vector<std::string> &warnings) {
     json::object request{{"memory", config.memory}, {"cpus", config.cpus}, {"pids_limit", config.pids_limit}};
+    // Empty: the plugin's default size.
+    request["tmp_size"] = config.tmp_size.empty() ? json::value(nullptr) : json::value(config.tmp_size);
+    request["home_size"] = config.home_size.empty() ? json::value(nullptr) : json::value(config.home_size);
     json::value result = plugin.call("resource.resolve", plugin.resource()->resolve, request);
     PlanResources resources = read_answer(plugin, "resource.resolve", result, [&](const JsonReader &r) {
         PlanResources out;
@@ -309,6 +312,11 @@ PlanResources build_resources(const Config &config, const LoadedPlugin &plugin, 
         }
         if (present_or_null(r, "pids", "no process limit"))
             out.pids = r.integer("pids", 1, 4194304);  // Linux's PID_MAX_LIMIT
+        // The tmpfs sizes are never unlimited (an unsized tmpfs may take half of the host's memory).
+        const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+        out.tmp_bytes = r.integer("tmp_bytes", 1, max);
+        out.home_bytes = r.integer("home_bytes", 1, max);
+        out.shm_bytes = r.integer("shm_bytes", 1, max);
         for (auto &w : bounded_strings(r, "warnings"))
             warnings.push_back(std::move(w));
         return out;

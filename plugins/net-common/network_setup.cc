@@ -80,7 +80,7 @@ NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string>
 
     // Upstream resolvers: the Plan's, or the engine's from resolv.conf at start.
     const std::vector<std::string> &servers = network.dns_servers.empty() ? engine_nameservers : network.dns_servers;
-    const char *origin = network.dns_servers.empty() ? "/etc/resolv.conf" : "the plan (--dns-servers)";
+    const char *origin = network.dns_servers.empty() ? "the engine's resolv.conf" : "the plan (--dns-servers)";
     for (const std::string &server : servers) {
         Resolver resolver;
         try {

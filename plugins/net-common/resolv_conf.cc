@@ -49,7 +49,23 @@ std::string read_file(const std::string &path) {
     }
 }
 
-void write_stub_resolv_conf(const std::string &path) { write_resolv_conf(path, stub_resolv_conf); }
+void write_stub_resolv_conf(const std::string &path) {
+    if (read_file(path) == stub_resolv_conf)
+        return;
+    write_resolv_conf(path, stub_resolv_conf);
+}
+
+std::vector<std::string> engine_nameservers() {
+    struct stat st {};
+    const bool provided = ::lstat(kEngineResolvConfContainerPath, &st) == 0;
+    const std::string path = provided ? kEngineResolvConfContainerPath : resolv_conf_path;
+    const std::string text = read_file(path);
+    if (!provided && text == stub_resolv_conf)
+        throw std::runtime_error(path + " names only the sandbox's DNS filter and the runtime gave no " +
+                                 kEngineResolvConfContainerPath +
+                                 ", so the engine's resolvers are unknown; pass --dns-servers ADDRESS");
+    return parse_nameservers(text);
+}
 
 void write_resolv_conf(const std::string &path, std::string_view text) {
     UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644));

@@ -2,12 +2,13 @@
 //
 // Built on net-common alone (no libnftables). Host side: the normalisation both firewalls share.
 // Container side:
-//   install    bind the packet audit's NFLOG group (net-common/packet_audit.hpp), resolve every
-//              exact name once (getaddrinfo; before anything else changes), build one
-//              ip6tables-restore and one iptables-restore batch (iptables_rules.hpp) and apply them
-//              (IPv6 first, so that a failure never leaves IPv6 open behind a closed IPv4), bind the
-//              stub's sockets and start the DNS filter (net-common/filter_process.hpp; names stay
-//              filtered, DNS tunnelling stays closed), point /etc/resolv.conf at it.
+//   install    resolve every exact name once, straight from the upstream resolvers
+//              (static_resolve.hpp; before anything else changes), bind the packet audit's NFLOG
+//              group (net-common/packet_audit.hpp), build one ip6tables-restore and one
+//              iptables-restore batch (iptables_rules.hpp) and apply them (IPv6 first, so that a
+//              failure never leaves IPv6 open behind a closed IPv4), bind the stub's sockets and
+//              start the DNS filter (net-common/filter_process.hpp; names stay filtered, DNS
+//              tunnelling stays closed), point /etc/resolv.conf at it.
 //   self_test  iptables-save/ip6tables-save read back (policies, our rules by comment, in order) and
 //              the agent-uid probes (net-common/agent_probes.hpp; their drops are not reported).
 //   destroy    (the destructor) the NFLOG rules' counters against the log messages received: the
@@ -84,21 +85,11 @@ public:
         Plan plan = plan_from_json(plan_json);
         std::vector<std::string> engine_nameservers;
         if (plan.network.dns_servers.empty())
-            engine_nameservers = net::parse_nameservers(net::read_file(net::resolv_conf_path));
+            engine_nameservers = net::engine_nameservers();
         net::NetworkSetup setup = net::make_network_setup(plan, engine_nameservers);
 
-        // 1. Static resolution, through the resolvers the filter will use.
-        if (!plan.network.dns_servers.empty()) {
-            std::string conf;
-            for (const net::Resolver &r : setup.spec.upstreams) {
-                if (r.port != 53)
-                    throw std::runtime_error("net-iptables resolves names at start through resolv.conf, which "
-                                             "cannot name the port of " + r.address + ":" + std::to_string(r.port) +
-                                             "; use --firewall nftables or a resolver on port 53");
-                conf += "nameserver " + r.address + "\n";
-            }
-            net::write_resolv_conf(net::resolv_conf_path, conf);
-        }
+        // 1. Static resolution, straight from the upstreams the filter will use (before the filter
+        //    exists: its answers are not cached, and no flow of its uid predates the firewall).
         ipt::IptablesSpec spec{setup.spec, resolve(plan, setup)};
 
         // The packet audit's reader, before the firewall: every drop it counts can be logged.
@@ -112,7 +103,8 @@ public:
         restore(config_string(host(), "iptables_restore", "/usr/sbin/iptables-restore"), v4.text, "IPv4");
         host().log(sdk::LogLevel::info, "firewall: iptables and ip6tables filter tables installed (policy DROP)");
 
-        // 3. The DNS filter, as with nftables but without a feed.
+        // 3. The DNS filter, as with nftables but without a feed, and resolv.conf pointed at it
+        //    (nothing to do when the runtime's read-only file already names it).
         sockets_ = net::bind_stub_sockets();
         net::FilterCommand command{config_string(host(), "dns_filter", net::default_dns_filter_path()),
                                    without_feed(setup.filter_args), net::dns_filter_uid, net::dns_filter_gid};
@@ -186,7 +178,7 @@ private:
         for (const PlanEgress &entry : plan.network.allow) {
             if (entry.kind != "name")
                 continue;
-            ipt::Resolved resolved = ipt::resolve_name(entry.value);
+            ipt::Resolved resolved = ipt::resolve_name(entry.value, setup.spec.upstreams);
             if (!resolved.error.empty()) {
                 host().log(sdk::LogLevel::warn, "net-iptables: " + entry.value + " did not resolve (" + resolved.error +
                                                     "); it stays unreachable");

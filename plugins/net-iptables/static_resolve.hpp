@@ -1,6 +1,9 @@
-// The seed's static resolution: each exact name is resolved once at start (getaddrinfo, through
-// the resolvers resolv.conf names at that moment).
+// The seed's static resolution: each exact name is resolved once at start, straight from the
+// upstream resolvers the DNS filter will use (ldns; /etc/resolv.conf is not involved, it may be
+// read-only and names the filter).
 #pragma once
+
+#include "plugins/net-common/firewall_spec.hpp"
 
 #include <string>
 #include <vector>
@@ -10,9 +13,11 @@ namespace rustyolo::ipt {
 struct Resolved {
     std::vector<std::string> v4;  // canonical text, unique
     std::vector<std::string> v6;
-    std::string error;            // gai_strerror when the name did not resolve
+    std::string error;            // why the name did not resolve
 };
 
-Resolved resolve_name(const std::string &name);
+// The A and AAAA answers for `name` from the first upstream that answers. Every upstream must use
+// the same port (std::runtime_error otherwise, naming them).
+Resolved resolve_name(const std::string &name, const std::vector<net::Resolver> &upstreams);
 
 }  // namespace rustyolo::ipt

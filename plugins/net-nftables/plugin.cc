@@ -114,7 +114,7 @@ public:
         // The engine's resolvers, read before resolv.conf is pointed at the filter.
         std::vector<std::string> engine_nameservers;
         if (plan.network.dns_servers.empty())
-            engine_nameservers = net::parse_nameservers(net::read_file(net::resolv_conf_path));
+            engine_nameservers = net::engine_nameservers();
         net::NetworkSetup setup = net::make_network_setup(plan, engine_nameservers);
         // Allowed queries reach the audit only at level verbose: otherwise the filter does not send them.
         setup.filter_args.insert(setup.filter_args.end(),

@@ -1,5 +1,6 @@
 // resources: the built-in resource policy. Maps the resource hook's JSON (plugin_abi.h) onto the
-// strict parsers of resource_parse.cc.
+// strict parsers of resource_parse.cc, and sizes the session's tmpfs mounts (/tmp, the home,
+// /dev/shm) below the memory limit.
 #include "plugins/resources/resource_parse.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
@@ -30,9 +31,9 @@ std::optional<std::string> field_text(const json::object &request, std::string_v
         if (ec == std::errc())
             return std::string(buffer, end);
     }
+    const bool size = key == "memory" || key == "tmp_size" || key == "home_size";
     throw sdk::InvalidInput("resource request field '" + std::string(key) + "' must be a string such as " +
-                            (key == "memory" ? "\"4g\"" : key == "cpus" ? "\"2\"" : "\"256\"") +
-                            ", or null");
+                            (size ? "\"4g\"" : key == "cpus" ? "\"2\"" : "\"256\"") + ", or null");
 }
 
 template <class T>
@@ -53,12 +54,22 @@ public:
     json::value resolve(const json::object &request) override {
         json::object result{{"memory_bytes", nullptr}, {"cpus", nullptr}, {"pids", nullptr}};
         json::array warnings;
-        if (auto memory = field_text(request, "memory", false))
-            result["memory_bytes"] = to_json(parse_memory(*memory), warnings);
+        std::optional<std::int64_t> memory_bytes;
+        if (auto memory = field_text(request, "memory", false)) {
+            Limit<std::int64_t> limit = parse_memory(*memory);
+            memory_bytes = limit.value;
+            result["memory_bytes"] = to_json(limit, warnings);
+        }
         if (auto cpus = field_text(request, "cpus", true))
             result["cpus"] = to_json(parse_cpus(*cpus), warnings);
         if (auto pids = field_text(request, "pids_limit", false))
             result["pids"] = to_json(parse_pids(*pids), warnings);
+        // The tmpfs mounts: always sized, and together below the memory limit.
+        const Scratch scratch = resolve_scratch(memory_bytes, field_text(request, "tmp_size", false),
+                                                field_text(request, "home_size", false));
+        result["tmp_bytes"] = scratch.tmp_bytes;
+        result["home_bytes"] = scratch.home_bytes;
+        result["shm_bytes"] = scratch.shm_bytes;
         result["warnings"] = std::move(warnings);
         return result;
     }
@@ -68,4 +79,4 @@ public:
 }  // namespace rustyolo::resources
 
 RUSTYOLO_PLUGIN(rustyolo::resources::Resources, "resources", "1.0.0",
-                "Strictly parses the memory, CPU and process limits")
+                "Strictly parses the memory, CPU and process limits and sizes the tmpfs mounts")

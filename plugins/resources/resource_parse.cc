@@ -4,7 +4,9 @@
 
 #include <rustyolo/sdk/plugin.hpp>
 
+#include <algorithm>
 #include <limits>
+#include <utility>
 
 namespace rustyolo::resources {
 namespace {
@@ -14,6 +16,7 @@ std::string quoted(std::string_view value) { return text::quoted(value, 40, true
 constexpr std::string_view memory_example = "use a size like 4g or 512m, or \"unlimited\"";
 constexpr std::string_view cpus_example = "use a number of CPUs like 2 or 0.5, or \"unlimited\"";
 constexpr std::string_view pids_example = "use a process count like 256, or \"unlimited\"";
+constexpr std::string_view scratch_example = "use a size like 1g or 512m";
 
 
 char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
@@ -130,11 +133,11 @@ std::uint64_t pow10(int digits) {
 
 }  // namespace
 
-Limit<std::int64_t> parse_memory(std::string_view value, std::string_view flag) {
-    Field field(flag, value, memory_example);
-    if (!precheck(field))
-        return {std::nullopt, std::string(flag) +
-                                  " unlimited: no memory limit, the agent can use all of the host's memory"};
+namespace {
+
+// A size with an optional binary unit (k, m, g, t) and "b"; 0 and overflows are refused.
+std::int64_t read_bytes(const Field &field) {
+    std::string_view value = field.value();
     Decimal number = read_decimal(field);
     std::size_t i = number.end;
     std::uint64_t multiplier = 1;
@@ -159,11 +162,22 @@ Limit<std::int64_t> parse_memory(std::string_view value, std::string_view flag) 
         __builtin_add_overflow(bytes, number.fraction * multiplier / pow10(number.fraction_digits), &bytes) ||
         bytes > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         field.fail("the value is too large");
+    return static_cast<std::int64_t>(bytes);
+}
+
+}  // namespace
+
+Limit<std::int64_t> parse_memory(std::string_view value, std::string_view flag) {
+    Field field(flag, value, memory_example);
+    if (!precheck(field))
+        return {std::nullopt, std::string(flag) +
+                                  " unlimited: no memory limit, the agent can use all of the host's memory"};
+    const std::int64_t bytes = read_bytes(field);
     if (bytes == 0)
         field.fail("0 is ambiguous (Docker reads it as no limit)");
-    if (bytes < static_cast<std::uint64_t>(min_memory_bytes))
+    if (bytes < min_memory_bytes)
         field.fail("the value is below Docker's minimum of 6m (" + std::to_string(min_memory_bytes) + " bytes)");
-    return {static_cast<std::int64_t>(bytes), {}};
+    return {bytes, {}};
 }
 
 Limit<double> parse_cpus(std::string_view value, std::string_view flag) {
@@ -205,6 +219,54 @@ Limit<std::int64_t> parse_pids(std::string_view value, std::string_view flag) {
     if (number.integer > static_cast<std::uint64_t>(max_pids))
         field.fail("the value is above the kernel's maximum of 4194304 processes");
     return {static_cast<std::int64_t>(number.integer), {}};
+}
+
+std::int64_t parse_scratch_size(std::string_view value, std::string_view flag) {
+    Field field(flag, value, scratch_example);
+    if (!precheck(field))
+        field.fail("a tmpfs needs a size (without one it may take half of the host's memory)");
+    const std::int64_t bytes = read_bytes(field);
+    if (bytes == 0)
+        field.fail("a tmpfs of size 0 has no size limit");
+    if (bytes < min_scratch_bytes)
+        field.fail("the value is below the minimum of 1m (" + std::to_string(min_scratch_bytes) + " bytes)");
+    return bytes;
+}
+
+namespace {
+
+// "1073741824 bytes (1g)": exact, and readable when it is a whole number of a unit.
+std::string describe_bytes(std::int64_t bytes) {
+    std::string out = std::to_string(bytes) + " bytes";
+    for (auto [unit, size] : {std::pair{'t', std::int64_t{1} << 40}, std::pair{'g', std::int64_t{1} << 30},
+                              std::pair{'m', std::int64_t{1} << 20}, std::pair{'k', std::int64_t{1} << 10}})
+        if (bytes >= size && bytes % size == 0)
+            return out + " (" + std::to_string(bytes / size) + unit + ")";
+    return out;
+}
+
+}  // namespace
+
+Scratch resolve_scratch(std::optional<std::int64_t> memory_bytes, const std::optional<std::string> &tmp_size,
+                        const std::optional<std::string> &home_size) {
+    Scratch scratch;
+    const std::int64_t quarter = memory_bytes ? *memory_bytes / 4 : unlimited_memory_scratch_bytes;
+    scratch.tmp_bytes = tmp_size ? parse_scratch_size(*tmp_size, "--tmp-size") : quarter;
+    scratch.home_bytes = home_size ? parse_scratch_size(*home_size, "--home-size") : quarter;
+    scratch.shm_bytes = memory_bytes ? std::min(default_shm_bytes, *memory_bytes / 16) : default_shm_bytes;
+    if (!memory_bytes)
+        return scratch;
+    const std::int64_t sum = scratch.tmp_bytes + scratch.home_bytes + scratch.shm_bytes;  // each < 2^63 / 4
+    if (sum < *memory_bytes)
+        return scratch;
+    auto given = [](const std::optional<std::string> &text) { return text ? " \"" + *text + "\"" : " (default)"; };
+    throw sdk::InvalidInput(
+        "--tmp-size" + given(tmp_size) + " = " + describe_bytes(scratch.tmp_bytes) + " plus --home-size" +
+        given(home_size) + " = " + describe_bytes(scratch.home_bytes) + " plus /dev/shm " +
+        describe_bytes(scratch.shm_bytes) + " is " + describe_bytes(sum) + ", not below --memory " +
+        describe_bytes(*memory_bytes) +
+        ": tmpfs is charged to the memory limit, so a full /tmp and home would leave the agent no memory; "
+        "lower --tmp-size or --home-size, or raise --memory");
 }
 
 }  // namespace rustyolo::resources

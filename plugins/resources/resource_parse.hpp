@@ -1,5 +1,5 @@
-// Strict parsing of the resource limits a user gives (--memory, --cpus, --pids-limit and the
-// [resources] keys of the config file).
+// Strict parsing of the resource limits a user gives (--memory, --cpus, --pids-limit, --tmp-size,
+// --home-size and the [resources] keys of the config file).
 //
 // Every value is either a limit or the word "unlimited" (which yields no value and a warning).
 // Anything else — signs, spaces, exponents, hex, trailing garbage, zero, values Docker would refuse —
@@ -22,6 +22,12 @@ inline constexpr double max_cpus = 1024;
 inline constexpr std::int64_t min_pids = 16;
 // The kernel's largest pid_max (PID_MAX_LIMIT on 64-bit).
 inline constexpr std::int64_t max_pids = 4194304;
+// The smallest scratch tmpfs (/tmp, the home) a user may ask for.
+inline constexpr std::int64_t min_scratch_bytes = 1024 * 1024;
+// /dev/shm: the engine's default size, unless a quarter of the memory limit is less.
+inline constexpr std::int64_t default_shm_bytes = 64 * 1024 * 1024;
+// Without a memory limit, /tmp and the home default to this size each.
+inline constexpr std::int64_t unlimited_memory_scratch_bytes = 1024ll * 1024 * 1024;
 // Longer values are refused before they are looked at.
 inline constexpr std::size_t max_value_length = 32;
 
@@ -41,5 +47,24 @@ Limit<double> parse_cpus(std::string_view value, std::string_view flag = "--cpus
 
 // "256" (16 to 4194304), or "unlimited".
 Limit<std::int64_t> parse_pids(std::string_view value, std::string_view flag = "--pids-limit");
+
+// A scratch tmpfs size: what parse_memory accepts, except "unlimited" (a tmpfs without a size may
+// take half of the host's memory) and sizes below min_scratch_bytes.
+std::int64_t parse_scratch_size(std::string_view value, std::string_view flag);
+
+// The sizes of the session's tmpfs mounts. tmpfs pages are charged to the container's memory
+// cgroup, so together they must stay below the memory limit.
+struct Scratch {
+    std::int64_t tmp_bytes = 0;   // /tmp (and /var/tmp, a link to it in the image)
+    std::int64_t home_bytes = 0;  // the agent's home
+    std::int64_t shm_bytes = 0;   // /dev/shm
+};
+
+// Defaults: a quarter of the memory limit each for /tmp and the home (1 GiB each without a memory
+// limit), /dev/shm default_shm_bytes or a sixteenth of the limit if less. A size the user gave
+// (nullopt: not given) replaces its default. Throws sdk::InvalidInput, naming every value, when
+// the three do not sum below the memory limit.
+Scratch resolve_scratch(std::optional<std::int64_t> memory_bytes, const std::optional<std::string> &tmp_size,
+                        const std::optional<std::string> &home_size);
 
 }  // namespace rustyolo::resources

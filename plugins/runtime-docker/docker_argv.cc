@@ -1,5 +1,7 @@
 #include "plugins/runtime-docker/docker_argv.hpp"
 
+#include "plugins/runtime-docker/session_file.hpp"
+
 #include <boost/json.hpp>
 
 #include <cctype>
@@ -63,31 +65,8 @@ std::string write_engine_profile(const Plan &plan, const std::string &runtime_di
     if (runtime_dir.empty())
         throw std::invalid_argument("runtime request: runtime_dir is required to pass the engine's seccomp profile");
     const std::string path = runtime_dir + "/" + kEngineProfileFile;
-    const std::string text = boost::json::serialize(plan.syscalls.engine_profile) + "\n";
-    const int flags = O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL);
-    auto fail = [&](const char *what) {
-        throw std::runtime_error("cannot " + std::string(what) + " the engine's seccomp profile " + path + ": " +
-                                 std::strerror(errno));
-    };
-    const int fd = ::open(path.c_str(), flags, 0644);
-    if (fd < 0)
-        fail("create");
-    // The engine reads it as the user; 0644 whatever the umask.
-    bool ok = ::fchmod(fd, 0644) == 0;
-    for (std::size_t done = 0; ok && done < text.size();) {
-        const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-        if (n < 0 && errno == EINTR)
-            continue;
-        ok = n > 0;
-        if (ok)
-            done += static_cast<std::size_t>(n);
-    }
-    const int saved = errno;
-    ::close(fd);
-    if (!ok) {
-        errno = saved;
-        fail("write");
-    }
+    write_session_file(path, boost::json::serialize(plan.syscalls.engine_profile) + "\n", overwrite,
+                       "the engine's seccomp profile");
     return path;
 }
 
@@ -108,6 +87,9 @@ std::vector<std::string> run_argv(const LaunchRequest &request) {
     for (const auto &cap : supervisor_capabilities())
         argv.insert(argv.end(), {"--cap-add", cap});
     argv.insert(argv.end(), {"--security-opt", "no-new-privileges"});
+    // The image is read-only: what the session may write is the project, the volumes and the sized
+    // tmpfs mounts below.
+    argv.push_back("--read-only");
     // The engine's seccomp profile: its default with what the agent filter reports allowed, so
     // that those denials reach the agent filter's notifications (plugins/seccomp/engine_profile.hpp).
     if (!request.engine_profile_file.empty())
@@ -130,10 +112,31 @@ std::vector<std::string> run_argv(const LaunchRequest &request) {
     if (!plan.network.engine_network.empty())
         argv.insert(argv.end(), {"--network", plan.network.engine_network});
 
-    // Home: a private tmpfs owned by the agent user (no chown needed, nothing left behind).
+    // Scratch space: tmpfs mounts, each sized (the sizes count against the memory limit). The
+    // project directory is the user's disk and is not bounded.
+    const auto size = [](const std::optional<std::int64_t> &bytes) {
+        return bytes ? ",size=" + std::to_string(*bytes) : std::string();
+    };
+    // Home: private, owned by the agent user (no chown needed, nothing left behind).
     argv.insert(argv.end(), {"--tmpfs", plan.user.home + ":rw,nosuid,nodev,exec,mode=0700,uid=" +
                                             std::to_string(plan.user.uid) + ",gid=" +
-                                            std::to_string(plan.user.gid)});
+                                            std::to_string(plan.user.gid) + size(plan.resources.home_bytes)});
+    // /tmp, shared and sticky as usual (the image links /var/tmp to it).
+    argv.insert(argv.end(), {"--tmpfs", std::string(kTmpContainerDir) + ":rw,nosuid,nodev,exec,mode=1777" +
+                                            size(plan.resources.tmp_bytes)});
+    if (plan.resources.shm_bytes)
+        argv.insert(argv.end(), {"--shm-size", std::to_string(*plan.resources.shm_bytes)});
+    // The supervisor's own files (the account databases /etc/passwd and /etc/group link to): root's.
+    argv.insert(argv.end(), {"--mount", std::string("type=tmpfs,target=") + kSupervisorContainerDir +
+                                            ",tmpfs-size=" + std::to_string(kSupervisorTmpfsBytes) +
+                                            ",tmpfs-mode=0755"});
+    // The engine's own resolv.conf is read-only too: this one names the sandbox's DNS filter.
+    if (request.resolv_conf_file.empty())
+        throw std::invalid_argument("runtime request: no /etc/resolv.conf for the read-only root");
+    argv.insert(argv.end(), {"--mount", mount_value(request.resolv_conf_file, kResolvConfContainerPath, true)});
+    if (!request.engine_resolv_conf_file.empty())
+        argv.insert(argv.end(), {"--mount", mount_value(request.engine_resolv_conf_file,
+                                                        kEngineResolvConfContainerPath, true)});
 
     for (const auto &m : plan.mounts)
         argv.insert(argv.end(), {"--mount", mount_value(m.source, m.target, m.readonly)});

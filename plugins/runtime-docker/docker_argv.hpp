@@ -16,6 +16,10 @@ struct LaunchRequest {
     bool interactive = false;         // stdin is a terminal: allocate a TTY
     // Host path of the engine's seccomp profile (write_engine_profile); empty: the engine's default.
     std::string engine_profile_file;
+    // Host paths of the read-only /etc/resolv.conf (required) and of the engine's resolvers (when
+    // the Plan names none); see resolv_files.hpp.
+    std::string resolv_conf_file;
+    std::string engine_resolv_conf_file;
 };
 
 // The file name of the engine's seccomp profile in the session's runtime dir.

@@ -2,6 +2,7 @@
 // what the engine knows of a sandbox image, and gives the command that builds one.
 #include "plugins/runtime-docker/docker_argv.hpp"
 #include "plugins/runtime-docker/image.hpp"
+#include "plugins/runtime-docker/resolv_files.hpp"
 
 #include <rustyolo/sdk/plugin.hpp>
 
@@ -32,6 +33,10 @@ public:
             // A --dry-run (no lifeline) reuses one runtime dir: its profile file is rewritten.
             launch.engine_profile_file =
                 rustyolo::docker::write_engine_profile(launch.plan, launch.session_dir, !launch.plan.lifeline);
+            const auto resolv =
+                rustyolo::docker::write_resolv_files(launch.plan, launch.session_dir, !launch.plan.lifeline);
+            launch.resolv_conf_file = resolv.sandbox;
+            launch.engine_resolv_conf_file = resolv.engine;
             return json::object{{"argv", json::value_from(rustyolo::docker::run_argv(launch))},
                                 {"name", rustyolo::docker::container_name(launch.plan)}};
         } catch (const std::invalid_argument &e) {

@@ -30,7 +30,10 @@ protected:
         dir = pattern;
         write("passwd", kPasswd);
         write("group", kGroup);
-        files = AccountFiles{(dir / "passwd").string(), (dir / "group").string()};
+        files.passwd = (dir / "passwd").string();
+        files.group = (dir / "group").string();
+        files.base_passwd.clear();  // added to in place
+        files.base_group.clear();
     }
     void TearDown() override { fs::remove_all(dir); }
     void write(const std::string &name, const std::string &text) { std::ofstream(dir / name) << text; }
@@ -109,6 +112,41 @@ TEST_F(EtcDir, NeverFollowsASymlinkPlantedAtThePasswdFile) {
     fs::create_symlink(dir / "real-passwd", dir / "passwd");
     EXPECT_THROW(ensure_agent_account(user(1000, 1000), files), std::runtime_error);
     EXPECT_EQ(read("real-passwd"), kPasswd);
+}
+
+// The read-only root: the image's databases (passwd, group) are copied to run-passwd and
+// run-group (the supervisor's tmpfs), then added to.
+AccountFiles copied(const fs::path &dir) {
+    AccountFiles copy;
+    copy.base_passwd = (dir / "passwd").string();
+    copy.base_group = (dir / "group").string();
+    copy.passwd = (dir / "run-passwd").string();
+    copy.group = (dir / "run-group").string();
+    return copy;
+}
+
+TEST_F(EtcDir, CopiesTheImagesDatabasesBeforeAddingTheAgent) {
+    const AccountFiles copy = copied(dir);
+    AgentAccount a = ensure_agent_account(user(1000, 1000), copy);
+    EXPECT_EQ(read("run-passwd"),
+              std::string(kPasswd) + "agent:x:1000:1000:rustyolo agent:/home/agent:" + a.shell + "\n");
+    EXPECT_EQ(read("run-group"), std::string(kGroup) + "agent:x:1000:\n");
+    EXPECT_EQ(read("passwd"), kPasswd);  // the image's stay as they are
+    struct stat st {};
+    ASSERT_EQ(::stat((dir / "run-passwd").c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0644u);
+}
+
+TEST_F(EtcDir, NeverCopiesOverAFileOrThroughASymlinkAtTheTarget) {
+    const AccountFiles copy = copied(dir);
+    write("elsewhere", "untouched");
+    fs::create_symlink(dir / "elsewhere", dir / "run-group");
+    EXPECT_THROW(ensure_agent_account(user(1000, 1000), copy), std::runtime_error);
+    EXPECT_EQ(read("elsewhere"), "untouched");
+    fs::remove(dir / "run-group");
+    write("run-group", "planted:x:1000:\n");
+    EXPECT_THROW(ensure_agent_account(user(1000, 1000), copy), std::runtime_error);
+    EXPECT_EQ(read("run-group"), "planted:x:1000:\n");
 }
 
 }  // namespace

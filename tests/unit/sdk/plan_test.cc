@@ -18,7 +18,7 @@ Plan full_plan() {
     plan.env = {PlanEnv{"ANTHROPIC_API_KEY", std::nullopt}, PlanEnv{"FOO", "bar=baz"}};
     plan.mounts = {PlanMount{"/home/u/project", "/app", false, "project", "the project", false, "2049:12"},
                    PlanMount{"/home/u/project/.envrc", "/app/.envrc", true, "protect", "read-only", true, "2049:77"}};
-    plan.resources = PlanResources{4294967296, 0.5, 256};
+    plan.resources = PlanResources{4294967296, 0.5, 256, 1073741824, 536870912, 67108864};
     plan.network.mode = "filter";
     plan.network.allow = {PlanEgress{"name", "api.anthropic.com", {443, 80}, "tcp", "the Claude API"},
                           PlanEgress{"wildcard", "*.github.com", {443}, "tcp", "you"},

@@ -151,9 +151,12 @@ typedef struct rustyolo_mount_hooks {
 /* Resource policy (host). */
 typedef struct rustyolo_resource_hooks {
     uint32_t struct_size;
-    /* request: {"memory": string|null, "cpus": string|null, "pids_limit": string|null}
-     * result:  {"memory_bytes": int|null, "cpus": number|null, "pids": int|null, "warnings": [...]}
-     * null means unlimited. RUSTYOLO_INVALID names the bad value. */
+    /* request: {"memory": string|null, "cpus": string|null, "pids_limit": string|null,
+     *           "tmp_size": string|null, "home_size": string|null}
+     * result:  {"memory_bytes": int|null, "cpus": number|null, "pids": int|null,
+     *           "tmp_bytes": int, "home_bytes": int, "shm_bytes": int, "warnings": [...]}
+     * null means unlimited; the tmpfs sizes (/tmp, the home, /dev/shm) are always given and sum below
+     * memory_bytes. RUSTYOLO_INVALID names the bad value. */
     rustyolo_status (*resolve)(void *instance, const char *request_json, const rustyolo_writer *out);
 } rustyolo_resource_hooks;
 

@@ -24,13 +24,29 @@
 
 namespace rustyolo {
 
-inline constexpr int kPlanSchema = 2;
+inline constexpr int kPlanSchema = 3;
 // Where the Plan file and the audit socket appear inside the container.
 inline constexpr const char *kPlanContainerPath = "/run/rustyolo/plan.json";
 inline constexpr const char *kRuntimeContainerDir = "/run/rustyolo/session";
 // The host CLI's session socket inside the container (in kRuntimeContainerDir).
 inline constexpr const char *kSessionSocketContainerPath = "/run/rustyolo/session/session.sock";
 inline constexpr const char *kSessionSocketName = "session.sock";
+// The shared scratch tmpfs mounts inside the container (the home is plan.user.home).
+inline constexpr const char *kTmpContainerDir = "/tmp";
+inline constexpr const char *kShmContainerDir = "/dev/shm";
+// The container's root filesystem is read-only. The runtime provides, besides the sized scratch
+// tmpfs mounts: a small tmpfs owned by root (mode 0755) for the supervisor's files, where it
+// writes the account databases that the image's /etc/passwd and /etc/group link to; and
+// /etc/resolv.conf, a read-only file naming only the sandbox's DNS filter (kSandboxResolvConf),
+// with, when the Plan names no upstream resolvers, the engine's in kEngineResolvConfContainerPath.
+inline constexpr const char *kSupervisorContainerDir = "/run/rustyolo/supervisor";
+inline constexpr std::int64_t kSupervisorTmpfsBytes = 1024 * 1024;
+inline constexpr const char *kResolvConfContainerPath = "/etc/resolv.conf";
+inline constexpr const char *kSandboxResolvConf =
+    "# rustyolo: the sandbox's DNS filter is the only resolver\nnameserver 127.0.0.1\n";
+inline constexpr const char *kSandboxResolvConfName = "resolv.conf";
+inline constexpr const char *kEngineResolvConfName = "engine-resolv.conf";
+inline constexpr const char *kEngineResolvConfContainerPath = "/run/rustyolo/engine-resolv.conf";
 
 struct PlanAgent {
     std::string name;                // "claude", "exec", a third-party agent
@@ -106,6 +122,12 @@ struct PlanResources {
     std::optional<std::int64_t> memory_bytes;  // nullopt: unlimited
     std::optional<double> cpus;
     std::optional<std::int64_t> pids;
+    // The sizes of the session's tmpfs mounts (charged to the memory limit, and together below it):
+    // /tmp (the image links /var/tmp to it), the agent's home, /dev/shm. nullopt: not sized (a
+    // Plan built by hand); the CLI always sets them. The project directory is not bounded.
+    std::optional<std::int64_t> tmp_bytes;
+    std::optional<std::int64_t> home_bytes;
+    std::optional<std::int64_t> shm_bytes;
 #if __cplusplus >= 202002L
     bool operator==(const PlanResources &) const = default;
 #endif
@@ -232,7 +254,10 @@ inline boost::json::value to_json(const Plan &plan) {
         {"resources",
          json::object{{"memory_bytes", optional_value(plan.resources.memory_bytes)},
                       {"cpus", optional_value(plan.resources.cpus)},
-                      {"pids", optional_value(plan.resources.pids)}}},
+                      {"pids", optional_value(plan.resources.pids)},
+                      {"tmp_bytes", optional_value(plan.resources.tmp_bytes)},
+                      {"home_bytes", optional_value(plan.resources.home_bytes)},
+                      {"shm_bytes", optional_value(plan.resources.shm_bytes)}}},
         {"network",
          json::object{{"mode", plan.network.mode},
                       {"firewall", plan.network.firewall},
@@ -303,6 +328,9 @@ inline Plan plan_from_json(const boost::json::value &value) {
         res.optional_integer("memory_bytes", 1, std::numeric_limits<std::int64_t>::max());
     plan.resources.cpus = res.optional_number("cpus");
     plan.resources.pids = res.optional_integer("pids", 1, std::numeric_limits<std::int64_t>::max());
+    plan.resources.tmp_bytes = res.optional_integer("tmp_bytes", 1, std::numeric_limits<std::int64_t>::max());
+    plan.resources.home_bytes = res.optional_integer("home_bytes", 1, std::numeric_limits<std::int64_t>::max());
+    plan.resources.shm_bytes = res.optional_integer("shm_bytes", 1, std::numeric_limits<std::int64_t>::max());
 
     Reader net = r.child("network");
     plan.network.mode = net.str("mode");

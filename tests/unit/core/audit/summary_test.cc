@@ -43,7 +43,7 @@ TEST(AuditSummary, EachLayerHasItsLineAndHintInAFixedOrder) {
               "rustyolo: 7 DNS queries refused: TXT x.evil.test ×7 — allow with --allow-domains NAME\n"
               "rustyolo: 3 system calls denied: ptrace ×3 — see --seccomp-profile\n"
               "rustyolo: 1 mount refused: /var/run/docker.sock — see docs/user-guide.md\n"
-              "rustyolo: 1 resource limit hit: oom_kill — see --memory and --pids-limit\n"
+              "rustyolo: 1 resource limit hit: oom_kill — see --memory, --pids-limit, --tmp-size and --home-size\n"
               "rustyolo: records: L\n");
 }
 

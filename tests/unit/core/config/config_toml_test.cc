@@ -102,7 +102,7 @@ TEST(ConfigToml, EmptyTablesSayNothing) {
 
 TEST(ConfigToml, UnknownKeyNamesFileLineKeyAndKnownKeys) {
     EXPECT_EQ(error_of("[default]\nagent = \"claude\"\n\n[resources]\nmemory = \"4g\"\n\npids = 10\n"),
-              "~/p/.rustyolo.toml:7: unknown key 'pids' in [resources] (known: memory, cpus, pids_limit)");
+              "~/p/.rustyolo.toml:7: unknown key 'pids' in [resources] (known: memory, cpus, pids_limit, tmp_size, home_size)");
 }
 
 TEST(ConfigToml, UnknownTableNamesFileLineAndKnownTables) {

@@ -118,6 +118,10 @@ TEST_F(PlanBuilder, DefaultsBuildWithTheBuiltinPlugins) {
     EXPECT_EQ(plan.syscalls.mode, "default");
     EXPECT_EQ(plan.resources.memory_bytes, std::int64_t{4} << 30);
     EXPECT_EQ(plan.resources.pids, 256);
+    // The tmpfs mounts: a quarter of the memory each for /tmp and the home, 64 MiB of /dev/shm.
+    EXPECT_EQ(plan.resources.tmp_bytes, std::int64_t{1} << 30);
+    EXPECT_EQ(plan.resources.home_bytes, std::int64_t{1} << 30);
+    EXPECT_EQ(plan.resources.shm_bytes, std::int64_t{64} << 20);
     EXPECT_EQ(plan.container_plugins, (std::vector<std::string>{"net-nftables", "seccomp"}));
     ASSERT_NE(allow_entry(plan, "api.anthropic.com"), nullptr);
     EXPECT_EQ(allow_entry(plan, "api.anthropic.com")->reason, "required by agent: the Claude API");
@@ -436,16 +440,32 @@ INSTANTIATE_TEST_SUITE_P(
         Case{R"({"memory_bytes": null, "cpus": -1, "pids": null})", "/cpus: expected a number of CPUs above 0"},
         Case{R"({"memory_bytes": null, "cpus": 1e300, "pids": null})", "/cpus: expected a number of CPUs above 0"},
         Case{R"({"memory_bytes": null, "cpus": null, "pids": 10000000000})", "/pids: out of range"},
-        Case{R"({"memory_bytes": null, "cpus": null, "pids": null, "warnings": "w"})",
-             "/warnings: expected an array of strings"}));
+        Case{R"({"memory_bytes": null, "cpus": null, "pids": null, "tmp_bytes": 1, "home_bytes": 1,
+                 "shm_bytes": 1, "warnings": "w"})",
+             "/warnings: expected an array of strings"},
+        // The tmpfs sizes are never unlimited.
+        Case{R"({"memory_bytes": null, "cpus": null, "pids": null, "home_bytes": 1, "shm_bytes": 1})",
+             "/tmp_bytes: missing"},
+        Case{R"({"memory_bytes": null, "cpus": null, "pids": null, "tmp_bytes": null, "home_bytes": 1,
+                 "shm_bytes": 1})",
+             "/tmp_bytes: missing"},
+        Case{R"({"memory_bytes": null, "cpus": null, "pids": null, "tmp_bytes": 1, "home_bytes": 0,
+                 "shm_bytes": 1})",
+             "/home_bytes: out of range"},
+        Case{R"({"memory_bytes": null, "cpus": null, "pids": null, "tmp_bytes": 1, "home_bytes": 1})",
+             "/shm_bytes: missing"}));
 
 TEST_F(PlanBuilder, ResourceAnswerIsTakenAsGiven) {
     load_builtins({"resources.so"});
     load_fixture("scripted_resources",
                  {{"answer", json::object{{"memory_bytes", 1 << 30}, {"cpus", 1}, {"pids", nullptr},
+                                          {"tmp_bytes", 1 << 28}, {"home_bytes", 1 << 27}, {"shm_bytes", 1 << 26},
                                           {"warnings", json::array{"fixture warning"}}}}});
     Plan plan = build();
     EXPECT_EQ(plan.resources.memory_bytes, 1 << 30);
+    EXPECT_EQ(plan.resources.tmp_bytes, 1 << 28);
+    EXPECT_EQ(plan.resources.home_bytes, 1 << 27);
+    EXPECT_EQ(plan.resources.shm_bytes, 1 << 26);
     EXPECT_EQ(plan.resources.cpus, 1.0);
     EXPECT_FALSE(plan.resources.pids.has_value());
     EXPECT_NE(std::find(plan.warnings.begin(), plan.warnings.end(), "fixture warning"), plan.warnings.end());

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -241,6 +243,71 @@ TEST(ResourcePids, MinusOneSuggestsUnlimited) {
         EXPECT_EQ(message.rfind("--pids-limit \"-1\": ", 0), 0u) << message;
         EXPECT_NE(message.find("\"unlimited\""), std::string::npos) << message;
     }
+}
+
+// --- scratch tmpfs sizes ----------------------------------------------------------------------
+
+std::string refusal(const std::function<void()> &call) {
+    try {
+        call();
+    } catch (const sdk::InvalidInput &e) {
+        return e.what();
+    }
+    return "accepted";
+}
+
+TEST(ResourceScratch, SizesUseTheMemorySyntax) {
+    EXPECT_EQ(parse_scratch_size("1g", "--tmp-size"), GiB);
+    EXPECT_EQ(parse_scratch_size("512M", "--tmp-size"), 512 * MiB);
+    EXPECT_EQ(parse_scratch_size("1m", "--home-size"), MiB);
+}
+
+TEST(ResourceScratch, BadSizesAreRefusedNamingTheFlagAndTheValue) {
+    for (const std::string &text : common_rejects) {
+        SCOPED_TRACE(text);
+        const std::string message = refusal([&] { parse_scratch_size(text, "--tmp-size"); });
+        EXPECT_EQ(message.rfind("--tmp-size ", 0), 0u) << message;
+    }
+    // A tmpfs without a size may take half of the host's memory: "unlimited" is not a size here.
+    const std::string unlimited = refusal([] { parse_scratch_size("unlimited", "--home-size"); });
+    EXPECT_EQ(unlimited.rfind("--home-size \"unlimited\": ", 0), 0u) << unlimited;
+    EXPECT_NE(unlimited.find("needs a size"), std::string::npos) << unlimited;
+    const std::string tiny = refusal([] { parse_scratch_size("512k", "--tmp-size"); });
+    EXPECT_NE(tiny.find("below the minimum of 1m"), std::string::npos) << tiny;
+}
+
+TEST(ResourceScratch, DefaultsAreAQuarterOfTheMemoryEachAndFitBelowIt) {
+    const Scratch s = resolve_scratch(4 * GiB, std::nullopt, std::nullopt);
+    EXPECT_EQ(s.tmp_bytes, GiB);
+    EXPECT_EQ(s.home_bytes, GiB);
+    EXPECT_EQ(s.shm_bytes, 64 * MiB);
+    // The smallest memory limit still gets a fitting default.
+    const Scratch small = resolve_scratch(6 * MiB, std::nullopt, std::nullopt);
+    EXPECT_LT(small.tmp_bytes + small.home_bytes + small.shm_bytes, 6 * MiB);
+    EXPECT_GT(small.shm_bytes, 0);
+    // Without a memory limit the tmpfs mounts are still sized.
+    const Scratch unlimited = resolve_scratch(std::nullopt, std::nullopt, std::nullopt);
+    EXPECT_EQ(unlimited.tmp_bytes, GiB);
+    EXPECT_EQ(unlimited.home_bytes, GiB);
+}
+
+TEST(ResourceScratch, GivenSizesReplaceTheDefaults) {
+    const Scratch s = resolve_scratch(4 * GiB, std::string("2g"), std::string("512m"));
+    EXPECT_EQ(s.tmp_bytes, 2 * GiB);
+    EXPECT_EQ(s.home_bytes, 512 * MiB);
+}
+
+TEST(ResourceScratch, SizesThatDoNotFitBelowTheMemoryLimitAreRefusedNamingEveryValue) {
+    const std::string message = refusal([] { resolve_scratch(GiB, std::string("768m"), std::nullopt); });
+    EXPECT_NE(message.find("--tmp-size \"768m\" = 805306368 bytes (768m)"), std::string::npos) << message;
+    EXPECT_NE(message.find("--home-size (default) = 268435456 bytes (256m)"), std::string::npos) << message;
+    EXPECT_NE(message.find("/dev/shm 67108864 bytes (64m)"), std::string::npos) << message;
+    EXPECT_NE(message.find("not below --memory 1073741824 bytes (1g)"), std::string::npos) << message;
+    EXPECT_NE(message.find("lower --tmp-size or --home-size, or raise --memory"), std::string::npos) << message;
+    // Twin: just below the limit is accepted.
+    EXPECT_NO_THROW(resolve_scratch(GiB, std::string("700m"), std::string("256m")));
+    // Equal to the limit is not below it.
+    EXPECT_NE(refusal([] { resolve_scratch(GiB, std::string("704m"), std::string("256m")); }), "accepted");
 }
 
 }  // namespace

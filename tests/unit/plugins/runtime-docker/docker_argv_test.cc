@@ -23,10 +23,13 @@ LaunchRequest request() {
     r.plan.user = PlanUser{1000, 1000, "agent", "/home/agent"};
     r.plan.mounts = {PlanMount{"/home/u/p", "/app", false, "project", "", false, ""},
                      PlanMount{"/home/u/p/.envrc", "/app/.envrc", true, "protect", "", false, ""}};
-    r.plan.resources = PlanResources{1073741824, 1.5, 128};
+    r.plan.resources.memory_bytes = 1073741824;
+    r.plan.resources.cpus = 1.5;
+    r.plan.resources.pids = 128;
     r.plan.env = {PlanEnv{"ANTHROPIC_API_KEY", std::nullopt}, PlanEnv{"FOO", "bar"}};
     r.plan_file = "/run/user/1000/rustyolo/abc123/plan.json";
     r.session_dir = "/run/user/1000/rustyolo/abc123";
+    r.resolv_conf_file = "/run/user/1000/rustyolo/abc123/resolv.conf";
     return r;
 }
 
@@ -109,6 +112,35 @@ TEST(DockerArgv, UniqueNameAndLabelsAndTheImageLast) {
 TEST(DockerArgv, HomeIsATmpfsOwnedByTheAgent) {
     auto argv = run_argv(request());
     EXPECT_TRUE(has_pair(argv, "--tmpfs", "/home/agent:rw,nosuid,nodev,exec,mode=0700,uid=1000,gid=1000"));
+}
+
+TEST(DockerArgv, TheRootIsReadOnlyWithTheRuntimesOwnFilesMounted) {
+    LaunchRequest r = request();
+    auto argv = run_argv(r);
+    EXPECT_NE(std::find(argv.begin(), argv.end(), "--read-only"), argv.end());
+    EXPECT_TRUE(has_pair(argv, "--mount", "type=tmpfs,target=/run/rustyolo/supervisor,tmpfs-size=1048576,tmpfs-mode=0755"));
+    EXPECT_TRUE(has_pair(argv, "--mount",
+                         "type=bind,source=/run/user/1000/rustyolo/abc123/resolv.conf,target=/etc/resolv.conf,readonly"));
+    EXPECT_EQ(std::count(argv.begin(), argv.end(), std::string("--mount")), 6);  // no engine resolvers
+    r.engine_resolv_conf_file = "/run/user/1000/rustyolo/abc123/engine-resolv.conf";
+    argv = run_argv(r);
+    EXPECT_TRUE(has_pair(argv, "--mount",
+                         "type=bind,source=/run/user/1000/rustyolo/abc123/engine-resolv.conf,"
+                         "target=/run/rustyolo/engine-resolv.conf,readonly"));
+    r.resolv_conf_file.clear();
+    EXPECT_THROW(run_argv(r), std::invalid_argument);
+}
+
+TEST(DockerArgv, ScratchTmpfsMountsCarryThePlansSizes) {
+    LaunchRequest r = request();
+    r.plan.resources.tmp_bytes = 268435456;
+    r.plan.resources.home_bytes = 134217728;
+    r.plan.resources.shm_bytes = 33554432;
+    auto argv = run_argv(r);
+    EXPECT_TRUE(has_pair(argv, "--tmpfs",
+                         "/home/agent:rw,nosuid,nodev,exec,mode=0700,uid=1000,gid=1000,size=134217728"));
+    EXPECT_TRUE(has_pair(argv, "--tmpfs", "/tmp:rw,nosuid,nodev,exec,mode=1777,size=268435456"));
+    EXPECT_TRUE(has_pair(argv, "--shm-size", "33554432"));
 }
 
 TEST(DockerArgv, PodmanUsesTheSameCli) {
