@@ -379,6 +379,17 @@ static int want_edns = 0;
 
 static size_t skip_name(const unsigned char *m, size_t size, size_t at);
 
+/* Steps over the record at *at to its RDATA: its type and RDLENGTH; 0 if the message ends first. */
+static int next_record(const unsigned char *m, size_t size, size_t *at, unsigned *type, unsigned *rdlength) {
+    *at = skip_name(m, size, *at);
+    if (*at + 10 > size)
+        return 0;
+    *type = (unsigned)(m[*at] << 8 | m[*at + 1]);
+    *rdlength = (unsigned)(m[*at + 8] << 8 | m[*at + 9]);
+    *at += 10;
+    return *at + *rdlength <= size;
+}
+
 static size_t build_query(unsigned char *out, const char *name, int qtype, uint16_t id) {
     size_t at = 0;
     out[at++] = (unsigned char)(id >> 8);
@@ -422,13 +433,8 @@ static void describe_edns(const unsigned char *m, size_t size) {
     char text[512] = "";
     for (int section = 0; section < 3; ++section)
         for (unsigned i = 0; i < counts[section] && at < size; ++i) {
-            at = skip_name(m, size, at);
-            if (at + 10 > size)
-                break;
-            unsigned type = (unsigned)(m[at] << 8 | m[at + 1]);
-            unsigned rdlength = (unsigned)(m[at + 8] << 8 | m[at + 9]);
-            at += 10;
-            if (at + rdlength > size)
+            unsigned type, rdlength;
+            if (!next_record(m, size, &at, &type, &rdlength))
                 break;
             for (size_t o = at; section == 2 && type == 41 && o + 4 <= at + rdlength;) {
                 unsigned option = (unsigned)(m[o] << 8 | m[o + 1]), length = (unsigned)(m[o + 2] << 8 | m[o + 3]);
@@ -477,13 +483,8 @@ static void describe_reply(const unsigned char *m, size_t size) {
         at = skip_name(m, size, at) + 4;
     char list[1024] = "";
     for (unsigned i = 0; i < an && at + 10 <= size; ++i) {
-        at = skip_name(m, size, at);
-        if (at + 10 > size)
-            break;
-        unsigned type = (unsigned)(m[at] << 8 | m[at + 1]);
-        unsigned rdlength = (unsigned)(m[at + 8] << 8 | m[at + 9]);
-        at += 10;
-        if (at + rdlength > size)
+        unsigned type, rdlength;
+        if (!next_record(m, size, &at, &type, &rdlength))
             break;
         char text[INET6_ADDRSTRLEN] = "";
         if (type == 1 && rdlength == 4)
