@@ -346,9 +346,7 @@ def bench_failfast(setup):
     r = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
     lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
     if r.returncode != 0 or not lines:
-        raise RuntimeError(f"the failfast session failed ({r.returncode}):
-{r.stdout}
-{r.stderr}")
+        raise RuntimeError(f"the failfast session failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
     out = json.loads(lines[-1])
 
     def median(key, expected):
