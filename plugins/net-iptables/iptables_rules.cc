@@ -156,6 +156,9 @@ Batch build(const IptablesSpec &spec, bool v6) {
     }
     // The refusal (net-nftables' chain `refuse`): its reset or ICMP error is RELATED to the
     // blocked packet's conntrack entry and passes `established`; no counter sees it.
+    // Only to this host's own addresses (net-nftables' not-local-source: an IPv6 socket with
+    // IPV6_FREEBIND can send from any address, and the refusal would leave the host).
+    b.rule(refuse_chain, "not-local-source", "-m addrtype ! --src-type LOCAL -j DROP");
     b.rule(refuse_chain, "tcp-reset", "-p tcp -j REJECT --reject-with tcp-reset");
     b.rule(refuse_chain, "admin-prohibited",
            std::string("-j REJECT --reject-with ") + (b.v6() ? "icmp6-adm-prohibited" : "icmp-admin-prohibited"));

@@ -334,6 +334,11 @@ Ruleset build_ruleset(const FirewallSpec &spec) {
     const std::string rate = std::to_string(refuse_per_second);
     Chain refuse{refuse_chain, "", "a blocked packet of this host's own: a TCP reset or ICMP administratively "
                                    "prohibited to its sender, at most " + rate + "/s", {}};
+    // Only to one of this host's own addresses. With IPv6, IPV6_FREEBIND lets an unprivileged
+    // socket send from any source address: a refusal to it would leave the host as "related",
+    // past the firewall, quoting the blocked packet (a channel to any host). Such a packet is
+    // only dropped (it was counted and logged already). IPv4 refuses non-local sources at send.
+    add(refuse, "not-local-source", "fib saddr type != local drop");
     add(refuse, "over-limit", "limit rate over " + rate + "/second burst " + rate + " packets drop");
     add(refuse, "tcp-reset", "meta l4proto tcp reject with tcp reset");
     add(refuse, "admin-prohibited", "reject with icmpx admin-prohibited");

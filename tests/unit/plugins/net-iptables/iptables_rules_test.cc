@@ -51,7 +51,10 @@ TEST(IptablesRules, TheAgentsOwnBlockedPacketsAreRefusedAtABoundedRate) {
     for (const Batch &batch : {ipv4_batch(spec()), ipv6_batch(spec())}) {
         const bool v6 = contains(batch.text, "icmp6-adm-prohibited");
         EXPECT_TRUE(contains(batch.text, ":RUSTYOLO_REFUSE - [0:0]\n"));
-        EXPECT_EQ(batch.comments.at("RUSTYOLO_REFUSE"), (std::vector<std::string>{"tcp-reset", "admin-prohibited"}));
+        EXPECT_EQ(batch.comments.at("RUSTYOLO_REFUSE"),
+                  (std::vector<std::string>{"not-local-source", "tcp-reset", "admin-prohibited"}));
+        EXPECT_TRUE(contains(batch.text, "-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:not-local-source\" -m addrtype "
+                                         "! --src-type LOCAL -j DROP\n"));
         EXPECT_TRUE(contains(batch.text, "-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:tcp-reset\" -p tcp -j REJECT "
                                          "--reject-with tcp-reset\n"));
         EXPECT_TRUE(contains(batch.text, std::string("-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:admin-prohibited\" "
@@ -151,7 +154,8 @@ TEST(IptablesRules, SaveParserSeesTheBlockedChainsRules) {
     Saved saved = parse_save(ipv4_batch(spec()).text);
     EXPECT_EQ(saved.comments["RUSTYOLO_BLOCKED_GUARD"], (std::vector<std::string>{"log", "refuse", "drop"}));
     EXPECT_EQ(saved.comments["RUSTYOLO_BLOCKED_INPUT"], (std::vector<std::string>{"log", "drop"}));
-    EXPECT_EQ(saved.comments["RUSTYOLO_REFUSE"], (std::vector<std::string>{"tcp-reset", "admin-prohibited"}));
+    EXPECT_EQ(saved.comments["RUSTYOLO_REFUSE"],
+              (std::vector<std::string>{"not-local-source", "tcp-reset", "admin-prohibited"}));
     EXPECT_EQ(saved.policies["OUTPUT"], "DROP");
 }
 

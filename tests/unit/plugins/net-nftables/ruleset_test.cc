@@ -109,11 +109,14 @@ TEST(NftRuleset, ARefusalIsATcpResetOrAdministrativelyProhibitedAtABoundedRate) 
     Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
     const Chain &refuse = chain(ruleset, "refuse");
     EXPECT_TRUE(refuse.hook.empty());
-    ASSERT_EQ(refuse.rules.size(), 3u);
+    ASSERT_EQ(refuse.rules.size(), 4u);
+    EXPECT_EQ(rule_text(refuse, "not-local-source"), "fib saddr type != local drop");
     EXPECT_EQ(rule_text(refuse, "over-limit"), "limit rate over 1000/second burst 1000 packets drop");
     EXPECT_EQ(rule_text(refuse, "tcp-reset"), "meta l4proto tcp reject with tcp reset");
     EXPECT_EQ(rule_text(refuse, "admin-prohibited"), "reject with icmpx admin-prohibited");
-    EXPECT_EQ(refuse.rules[0].comment, "over-limit");  // the limit first: above it, nothing is generated
+    // First: no refusal to a source that is not this host's; then the limit: above it, nothing is sent.
+    EXPECT_EQ(refuse.rules[0].comment, "not-local-source");
+    EXPECT_EQ(refuse.rules[1].comment, "over-limit");
     // Declared before the chains that jump to it, and nothing but the two blocked chains does.
     EXPECT_EQ(ruleset.chains.front().name, "refuse");
     std::string text = render_transaction(ruleset);
@@ -718,6 +721,65 @@ TEST(NftRuleset, OnThisKernelAKernelSocketCannotContinueAFlowOfAnOwnedSocket) {
                       c.rules.end());
     EXPECT_GT(kernel_socket_datagrams_on_an_owned_flow(without, problem), 0) << problem;
     EXPECT_EQ(problem, "");
+}
+
+// How many ICMPv6 errors to `spoofed` left through the output hook after the agent's uid sent a
+// datagram from that address (IPV6_FREEBIND: no privilege needed) to a blocked one, on a veth
+// link; -1 with `problem` set. A second table at a later priority counts what our output accepted.
+int refusals_to_a_spoofed_source(const Ruleset &ruleset, std::string &problem) {
+    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
+        if (!test_support::loopback_up() ||
+            run_program({"ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"}) != 0 ||
+            run_program({"ip", "addr", "add", "fd97::1/64", "dev", "d0", "nodad"}) != 0 ||
+            run_program({"ip", "link", "set", "d1", "up"}) != 0 || run_program({"ip", "link", "set", "d0", "up"}) != 0)
+            return "the veth link did not come up";
+        NftContext nft;
+        nft.run(render_transaction(ruleset), "install");
+        nft.run("table inet observer {\n\tchain out {\n\t\ttype filter hook output priority 10; policy accept;\n"
+                "\t\tip6 daddr fd97::99 icmpv6 type destination-unreachable counter\n\t}\n}\n",
+                "observer");
+        int sent = as_user(1000, 1000, [] {
+            int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            int on = 1;
+            sockaddr_in6 from{}, to{};
+            from.sin6_family = to.sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, "fd97::99", &from.sin6_addr);  // not this host's
+            ::inet_pton(AF_INET6, "fd97::250", &to.sin6_addr);
+            to.sin6_port = htons(9999);
+            if (fd < 0 || ::setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
+                ::bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
+                return -errno;
+            int result = ::sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
+            ::close(fd);
+            return result;
+        });
+        if (sent != EPERM)
+            return "the spoofed datagram was not blocked: " + std::to_string(sent);
+        ::usleep(100 * 1000);
+        std::string listing = nft.run("list table inet observer", "observer counter");
+        std::size_t at = listing.find("counter packets ");
+        if (at == std::string::npos)
+            return "no observer counter: " + listing;
+        return "count " + listing.substr(at + 16, listing.find(' ', at + 16) - at - 16);
+    });
+    if (report.rfind("count ", 0) != 0) {
+        problem = report;
+        return -1;
+    }
+    return std::stoi(report.substr(6));
+}
+
+TEST(NftRuleset, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    std::string problem;
+    EXPECT_EQ(refusals_to_a_spoofed_source(build_ruleset(spec_with({{false, "1.1.1.1", 53}})), problem), 0) << problem;
+    // The twin: without the rule not-local-source, the refusal goes out to the spoofed address.
+    Ruleset without = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    for (Chain &c : without.chains)
+        if (c.name == "refuse")
+            c.rules.erase(c.rules.begin());
+    EXPECT_EQ(refusals_to_a_spoofed_source(without, problem), 1) << problem;
 }
 
 }  // namespace
