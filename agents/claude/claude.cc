@@ -16,8 +16,14 @@ constexpr const char *kDefaultMessage =
     "directory (some of its files, such as .git/hooks, .git/config and editor settings, are "
     "read-only) and explicitly mounted volumes; (2) Privilege isolation - you run as a non-root user "
     "with no capabilities; (3) Network isolation - outbound traffic is blocked except to explicitly "
-    "allowed domains, and DNS only resolves those domains; (4) Syscall isolation - dangerous system "
-    "calls are blocked. If you need more access to complete a task, ask the operator to adjust the "
+    "allowed domains, and DNS only resolves those domains: a name that is not allowed fails at once "
+    "as not found (NXDOMAIN, with the reason in the DNS answer's extended error), and a connection "
+    "to an address that is not allowed is refused at once (connection refused, or host unreachable / "
+    "administratively prohibited for UDP). That is the sandbox's policy, not a network fault: do not "
+    "retry it or look for a way around it; (4) Syscall isolation - dangerous system calls are "
+    "blocked. If the task needs a domain that is blocked, stop and ask the operator to approve it by "
+    "running `rustyolo allow DOMAIN` (or `rustyolo allow DOMAIN:PORT`) in a terminal on the host; "
+    "name the exact domain and why you need it. For any other access, ask the operator to adjust the "
     "sandbox configuration.";
 
 class Claude : public sdk::Plugin, public sdk::AgentHook {

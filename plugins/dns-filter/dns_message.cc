@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <optional>
 
 namespace rustyolo::dns {
 namespace {
@@ -176,6 +177,42 @@ Bytes build_error_reply(const ClientQuery &query, ldns_pkt_rcode rcode) {
     ldns_pkt_set_ra(reply.get(), true);
     ldns_pkt_set_rcode(reply.get(), static_cast<std::uint8_t>(rcode));
     return to_wire(reply.get());
+}
+
+Bytes build_blocked_reply(const ClientQuery &query, ldns_pkt_rcode rcode, std::string_view text,
+                          std::string_view short_text, std::size_t max_size) {
+    auto build = [&](std::optional<std::string_view> extra_text) {
+        Packet reply = new_reply(query);
+        if (!reply)
+            return Bytes();
+        ldns_pkt_set_aa(reply.get(), true);
+        ldns_pkt_set_ra(reply.get(), true);
+        ldns_pkt_set_rcode(reply.get(), static_cast<std::uint8_t>(rcode));
+        if (query.edns && extra_text) {
+            // OPTION-DATA: INFO-CODE (16 bits), then EXTRA-TEXT (UTF-8, not NUL-terminated).
+            Bytes data{static_cast<std::uint8_t>(ede_blocked >> 8), static_cast<std::uint8_t>(ede_blocked & 0xff)};
+            data.insert(data.end(), extra_text->begin(), extra_text->end());
+            ldns_edns_option_list *options = ldns_edns_option_list_new();
+            ldns_edns_option *option = ldns_edns_new_from_data(LDNS_EDNS_EDE, data.size(), data.data());
+            if (!options || !option || !ldns_edns_option_list_push(options, option)) {
+                if (option)
+                    ldns_edns_deep_free(option);
+                if (options)
+                    ldns_edns_option_list_deep_free(options);
+                return Bytes();
+            }
+            ldns_pkt_set_edns_option_list(reply.get(), options);  // the packet owns it now
+        }
+        return to_wire(reply.get());
+    };
+    for (std::optional<std::string_view> extra_text :
+         {std::optional<std::string_view>(text), std::optional<std::string_view>(short_text),
+          std::optional<std::string_view>()}) {
+        Bytes wire = build(extra_text);
+        if (!wire.empty() && wire.size() <= max_size)
+            return wire;
+    }
+    return {};
 }
 
 Bytes build_upstream_query(const ClientQuery &query, std::uint16_t id) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rustyolo::dns {
@@ -51,8 +52,20 @@ struct ClientQuery {
 // response): such packets are dropped without a reply, so the filter never reflects traffic.
 std::optional<ClientQuery> parse_client_query(const std::uint8_t *data, std::size_t size);
 
-// An empty reply with `rcode` (REFUSED, SERVFAIL, FORMERR, NOTIMP) that echoes the question.
+// An empty reply with `rcode` (SERVFAIL, FORMERR, NOTIMP) that echoes the question.
 Bytes build_error_reply(const ClientQuery &query, ldns_pkt_rcode rcode);
+
+// Extended DNS Error (RFC 8914) INFO-CODE 15, "Blocked": the name is blocked by a policy.
+inline constexpr std::uint16_t ede_blocked = 15;
+
+// The filter's own answer to a query its policy does not forward: `rcode` (NXDOMAIN, NOERROR
+// with no records, REFUSED), AA set (the filter is the authority for its policy, nothing came
+// from upstream), RA set, no records and no SOA (so no resolver caches the denial past the
+// policy). When the query carried EDNS, the OPT record holds an Extended DNS Error "Blocked"
+// with `text` as its EXTRA-TEXT; if the reply would then exceed `max_size`, `short_text` is used
+// instead, and if even that does not fit, no EDE at all (the question alone always fits 512).
+Bytes build_blocked_reply(const ClientQuery &query, ldns_pkt_rcode rcode, std::string_view text,
+                          std::string_view short_text, std::size_t max_size);
 
 // A fresh query for the client's single question: new id, RD set, EDNS UDP size 1232, nothing else
 // from the client's packet (its flags, options and extra records never leave the sandbox).

@@ -1,5 +1,7 @@
 #include "plugins/dns-filter/server.hpp"
 
+#include "plugins/dns-filter/blocked_answer.hpp"
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/random.h>
@@ -117,7 +119,9 @@ void Server::send_reply(const Client &client, const Bytes &reply) {
 
 void Server::refuse(const ClientQuery &query, const Client &client, feed::DenyReason reason) {
     emit(feed::format_deny(type_name(query.qtype), query.qtype, client.tcp, reason, query.name.text));
-    send_reply(client, build_error_reply(query, LDNS_RCODE_REFUSED));
+    BlockedAnswer answer = blocked_answer(query, reason);
+    std::size_t limit = client.tcp ? max_message : query.max_udp_reply;
+    send_reply(client, build_blocked_reply(query, answer.rcode, answer.text, answer.short_text, limit));
 }
 
 void Server::report_allowed(const ClientQuery &query, const Client &client) {

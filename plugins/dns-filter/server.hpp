@@ -1,7 +1,8 @@
 // The DNS filter's event loop: one thread, poll(), no blocking call except writes to the events pipe.
 //
 //   client (UDP/TCP on 127.0.0.1:53)
-//     -> parse (ldns) -> refuse (REFUSED + "deny" event) unless the name and type are allowed
+//     -> parse (ldns) -> refuse (blocked_answer.hpp: NXDOMAIN for a name, NODATA for a type, with an
+//        Extended DNS Error saying why; + "deny" event) unless the name and type are allowed
 //        ("allow" event with --report-allowed yes)
 //     -> answer from the cache (answer_cache.hpp) if it holds a fresh answer
 //     -> fresh query to the first upstream (UDP, or TCP for TCP clients and truncated answers;

@@ -306,9 +306,11 @@ std::vector<Check> agent_probe_checks(const LiveProbeSpec &spec) {
             ldns_pkt *raw = nullptr;
             if (ldns_wire2pkt(&raw, report->reply, static_cast<std::size_t>(report->dns_length)) == LDNS_STATUS_OK) {
                 std::unique_ptr<ldns_pkt, PacketFree> reply(raw);
-                refused = ldns_pkt_get_rcode(raw) == LDNS_RCODE_REFUSED;
-                detail = refused ? "the stub answers the agent and refuses a name that is not allowed"
-                                 : "the stub did not refuse " + spec.stub_probe_name + " (rcode " +
+                // A name that is not allowed does not exist for the agent (NXDOMAIN, the filter's
+                // own answer: AA set).
+                refused = ldns_pkt_get_rcode(raw) == LDNS_RCODE_NXDOMAIN && ldns_pkt_aa(raw);
+                detail = refused ? "the stub answers the agent and refuses a name that is not allowed (NXDOMAIN)"
+                                 : "the stub did not refuse " + spec.stub_probe_name + " with NXDOMAIN (rcode " +
                                        std::to_string(ldns_pkt_get_rcode(raw)) + ")";
             } else {
                 detail = "the stub's reply is not a DNS message";

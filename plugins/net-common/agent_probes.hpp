@@ -12,7 +12,7 @@
 //  ipv6        a UDP send from the agent's uid to [::1]:9 fails locally (EPERM from the firewall,
 //              or IPv6 is off altogether)
 //  stub        the agent's uid can query the stub on 127.0.0.1:53 and a name that is not allowed is
-//              REFUSED (mode filter only: in mode any the stub would forward it)
+//              NXDOMAIN from the filter itself (mode filter only: in mode any the stub would forward it)
 // Packets: the only ones that could leave are the zero-length datagrams to the configured
 // resolvers, and only if the firewall were broken; every other probe targets this host (the flow
 // class probe: zero-length datagrams to the stub on 127.0.0.1:53).

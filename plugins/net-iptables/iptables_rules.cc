@@ -12,7 +12,8 @@ class Builder {
 public:
     explicit Builder(bool v6) : v6_(v6) {
         text_ = "*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT DROP [0:0]\n";
-        for (const char *chain : {blocked_output_chain, blocked_guard_chain, blocked_input_chain, blocked_flow_class_chain})
+        for (const char *chain : {refuse_chain, blocked_output_chain, blocked_guard_chain, blocked_input_chain,
+                                  blocked_flow_class_chain})
             text_ += ":" + std::string(chain) + " - [0:0]\n";
     }
     // The comment goes first: target options (--reject-with) must stay last.
@@ -148,12 +149,27 @@ Batch build(const IptablesSpec &spec, bool v6) {
         b.rule(chain, "log", "-j NFLOG --nflog-prefix " + std::string(rule) + " --nflog-group " +
                                  std::to_string(net::nflog_group) + " --nflog-size " +
                                  std::to_string(net::nflog_copy_bytes));
+        if (refuses(chain))
+            b.rule(chain, "refuse", "-m limit --limit " + std::to_string(refuse_per_second) + "/sec --limit-burst " +
+                                        std::to_string(refuse_per_second) + " -j " + refuse_chain);
         b.rule(chain, "drop", "-j DROP");
     }
+    // The refusal (net-nftables' chain `refuse`): its reset or ICMP error is RELATED to the
+    // blocked packet's conntrack entry and passes `established`; no counter sees it.
+    // Only to this host's own addresses (net-nftables' not-local-source: an IPv6 socket with
+    // IPV6_FREEBIND can send from any address, and the refusal would leave the host).
+    b.rule(refuse_chain, "not-local-source", "-m addrtype ! --src-type LOCAL -j DROP");
+    b.rule(refuse_chain, "tcp-reset", "-p tcp -j REJECT --reject-with tcp-reset");
+    b.rule(refuse_chain, "admin-prohibited",
+           std::string("-j REJECT --reject-with ") + (b.v6() ? "icmp6-adm-prohibited" : "icmp-admin-prohibited"));
     return b.finish();
 }
 
 }  // namespace
+
+bool refuses(const std::string &blocked_chain) {
+    return blocked_chain == blocked_output_chain || blocked_chain == blocked_guard_chain;
+}
 
 Batch ipv4_batch(const IptablesSpec &spec) { return build(spec, false); }
 Batch ipv6_batch(const IptablesSpec &spec) { return build(spec, true); }

@@ -10,9 +10,9 @@
 //           uid 0 -> :53 ACCEPT when 127.0.0.11 is an upstream (dockerd forwards from here);
 //           uid 65533 -> anything else DROP; IPv6 neighbour discovery ACCEPT; agent uid -> 127.0.0.1
 //           on lo ACCEPT; never-allowed ranges DROP (guard); each resolved address and CIDR entry
-//           on its TCP ports ACCEPT; everything else DROP.
+//           on its TCP ports ACCEPT; everything else refused (a reset or ICMP error).
 //   INPUT: a new entry is marked inbound; established,related ACCEPT; from lo ACCEPT; IPv6 neighbour discovery ACCEPT; DROP.
-//   Every DROP: a jump to one of the blocked chains (NFLOG, then DROP; see below).
+//   Every DROP: a jump to one of the blocked chains (NFLOG, then a refusal or DROP; see below).
 //   FORWARD: DROP.
 // Every rule carries "-m comment --comment rustyolo:<id>" so the self-test can compare what
 // iptables-save reports with what was meant.
@@ -35,6 +35,13 @@ inline constexpr const char *blocked_output_chain = "RUSTYOLO_BLOCKED_OUTPUT";
 inline constexpr const char *blocked_guard_chain = "RUSTYOLO_BLOCKED_GUARD";
 inline constexpr const char *blocked_input_chain = "RUSTYOLO_BLOCKED_INPUT";
 inline constexpr const char *blocked_flow_class_chain = "RUSTYOLO_BLOCKED_FLOW_CLASS";
+// As in net-nftables, the agent's own attempts (RUSTYOLO_BLOCKED_OUTPUT, _GUARD) are refused after
+// the log, not dropped: `-m limit` (at most refuse_per_second per chain, burst the same) jumps to
+// RUSTYOLO_REFUSE, a TCP reset or ICMP(v6) administratively prohibited; above the limit, DROP.
+// Packets from the network and flow-class violations are dropped.
+inline constexpr const char *refuse_chain = "RUSTYOLO_REFUSE";
+inline constexpr unsigned refuse_per_second = 1000;
+bool refuses(const std::string &blocked_chain);
 
 struct StaticAddress {
     bool v6 = false;

@@ -169,10 +169,16 @@ std::string flow_mark(FlowClass flow_class) {
     return text;
 }
 
+bool refuses(const std::string &blocked_chain) {
+    return blocked_chain == blocked_output_chain || blocked_chain == blocked_guard_chain;
+}
+
 std::string blocked_rule_text(const std::string &chain) {
     return "counter log prefix \"" + chain + "\" group " + std::to_string(net::nflog_group) + " snaplen " +
-           std::to_string(net::nflog_copy_bytes) + " drop";
+           std::to_string(net::nflog_copy_bytes) + (refuses(chain) ? std::string(" goto ") + refuse_chain : " drop");
 }
+
+std::string blocked_rule_comment(const std::string &chain) { return refuses(chain) ? "log-refuse" : "log-drop"; }
 
 Ruleset build_ruleset(const FirewallSpec &spec) {
     Ruleset ruleset;
@@ -313,14 +319,29 @@ Ruleset build_ruleset(const FirewallSpec &spec) {
 
     Chain forward{"forward", "forward", "", {}};
 
-    // Every drop: counted (the exact total), logged to the supervisor's NFLOG reader with the
-    // chain's name as the prefix (the audit record's rule), then dropped.
+    // Every blocked packet: counted (the exact total), logged to the supervisor's NFLOG reader
+    // with the chain's name as the prefix (the audit record's rule), then refused or dropped.
     auto blocked = [&](const char *name) {
         Chain chain{name, "", "audit: every packet is counted, logged to NFLOG group " +
-                                   std::to_string(net::nflog_group) + " and dropped", {}};
-        add(chain, "log-drop", blocked_rule_text(name));
+                                   std::to_string(net::nflog_group) + (refuses(name) ? " and refused" : " and dropped"),
+                    {}};
+        add(chain, blocked_rule_comment(name), blocked_rule_text(name));
         return chain;
     };
+    // The refusal. Its own packets (the reset, the ICMP error) carry the blocked packet's conntrack
+    // entry as "related" and no socket: they pass `established` on output and `iif lo` on input,
+    // and are neither counted nor logged. Only from the output hook (reject is refused elsewhere).
+    const std::string rate = std::to_string(refuse_per_second);
+    Chain refuse{refuse_chain, "", "a blocked packet of this host's own: a TCP reset or ICMP administratively "
+                                   "prohibited to its sender, at most " + rate + "/s", {}};
+    // Only to one of this host's own addresses. With IPv6, IPV6_FREEBIND lets an unprivileged
+    // socket send from any source address: a refusal to it would leave the host as "related",
+    // past the firewall, quoting the blocked packet (a channel to any host). Such a packet is
+    // only dropped (it was counted and logged already). IPv4 refuses non-local sources at send.
+    add(refuse, "not-local-source", "fib saddr type != local drop");
+    add(refuse, "over-limit", "limit rate over " + rate + "/second burst " + rate + " packets drop");
+    add(refuse, "tcp-reset", "meta l4proto tcp reject with tcp reset");
+    add(refuse, "admin-prohibited", "reject with icmpx admin-prohibited");
     Chain blocked_out = blocked(blocked_output_chain);
     Chain blocked_guard = blocked(blocked_guard_chain);
     Chain blocked_in = blocked(blocked_input_chain);
@@ -331,7 +352,7 @@ Ruleset build_ruleset(const FirewallSpec &spec) {
     add(no_socket, "socket-owner", "meta skuid >= 0 return");
     add(no_socket, "no-socket", std::string("goto ") + blocked_flow_class_chain);
 
-    ruleset.chains = {std::move(blocked_out), std::move(blocked_guard), std::move(blocked_in),
+    ruleset.chains = {std::move(refuse), std::move(blocked_out), std::move(blocked_guard), std::move(blocked_in),
                       std::move(blocked_flow), std::move(no_socket), std::move(output), std::move(input),
                       std::move(forward)};
     return ruleset;

@@ -28,7 +28,7 @@
 //                                                    per prefix length with 16 or more prefixes, and
 //                                                    one interval set for the rest
 //   @static4/@static6 (prefix . tcp port)    accept   CIDR entries of the other port lists
-//   everything else                          drop
+//   everything else                          refuse   (blocked_output: counted, logged, rejected)
 // Input: a packet that creates a conntrack entry marks it inbound; established,related accept; from
 // lo accept (it was filtered on output already); IPv6 neighbour discovery accept; everything else
 // drop. Forward: drop. Every chain has policy drop.
@@ -94,11 +94,11 @@ struct Ruleset {
     std::vector<Chain> chains;
 };
 
-// The chains every drop of the firewall goes to (blocked_output: the output chain's drops;
-// blocked_guard: never-allowed destinations; blocked_input; blocked_flow_class: a packet from a
-// socket of another class than its flow's). Each holds one rule (comment "log-drop"): count
-// the packet, log it to NFLOG group net::nflog_group with the chain's name as the prefix (headers
-// only, net::nflog_copy_bytes), drop it. The supervisor's reader (net-common/packet_audit.hpp)
+// The chains every blocked packet of the firewall goes to (blocked_output: the output chain's
+// drops; blocked_guard: never-allowed destinations; blocked_input; blocked_flow_class: a packet
+// from a socket of another class than its flow's). Each holds one rule: count the packet, log it
+// to NFLOG group net::nflog_group with the chain's name as the prefix (headers only,
+// net::nflog_copy_bytes), then refuse it (see refuse_chain below) or drop it. The supervisor's reader (net-common/packet_audit.hpp)
 // turns the logs into audit records; the counters make the totals exact when logs are lost.
 inline constexpr const char *blocked_output_chain = "blocked_output";
 inline constexpr const char *blocked_guard_chain = "blocked_guard";
@@ -111,8 +111,23 @@ inline constexpr const char *no_socket_chain = "flow_class_no_socket";
 inline constexpr std::array<const char *, 4> blocked_chains{blocked_output_chain, blocked_guard_chain,
                                                             blocked_input_chain, blocked_flow_class_chain};
 
-// The blocked chains' rule: `counter log prefix "<chain>" group N snaplen M drop`.
+// blocked_output and blocked_guard hold the agent's own attempts (and the DNS filter's): their
+// packets are refused in the chain `refuse`, so that the sender learns at once (a TCP reset:
+// ECONNREFUSED; ICMP/ICMPv6 administratively prohibited for everything else: the send fails with
+// EPERM and a connected socket then reports EHOSTUNREACH/EACCES) instead of waiting for a timeout.
+// blocked_input (packets from the network) and blocked_flow_class (a socket continuing another
+// class's flow) only drop: an answer to the former would go out to the network.
+inline constexpr const char *refuse_chain = "refuse";
+// At most this many refusals per second (burst the same), shared by both chains; above it a
+// blocked packet is dropped as before. The refusal goes back to the sending socket on this host
+// only, so a flood cannot be reflected elsewhere; the bound keeps it from costing more than that.
+inline constexpr unsigned refuse_per_second = 1000;
+bool refuses(const std::string &blocked_chain);
+
+// The blocked chains' rule: `counter log prefix "<chain>" group N snaplen M` and then `goto refuse`
+// (blocked_output, blocked_guard) or `drop` (the others). Comment: "log-refuse" or "log-drop".
 std::string blocked_rule_text(const std::string &chain);
+std::string blocked_rule_comment(const std::string &chain);
 
 Ruleset build_ruleset(const FirewallSpec &spec);
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rustyolo benchmarks. Not tests: they print ratios against a baseline measured in the same run.
 
-    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup dns firewall audit
+    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup dns firewall failfast audit
 
 The baseline is the physical limit: a bare `docker run --rm --entrypoint true IMAGE` on the same
 image.
@@ -11,7 +11,8 @@ engine's drift during the run (its times wander by tens of milliseconds) falls o
 ratio alike; its baseline is printed beside it.
 `audit` (auditbench.py) compares --audit-log verbose with none (alternated like `startup`).
 `dns` and `firewall` (netbench.py) measure the network plugin and the DNS filter on a hermetic Docker
-network of their own; see that file for how.
+network of their own; see that file for how. `failfast` (netbench.py too) measures inside a real
+session how long a blocked connection and a refused name take to fail, against their allowed twins.
 """
 import argparse
 import json
@@ -118,8 +119,9 @@ def bench_startup(runs, _baseline):
         shutil.rmtree(large)
 
 
-BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "dns": None, "firewall": None, "audit": None}
-NETWORK_BENCHES = ("dns", "firewall")  # tests/bench/netbench.py: own hermetic network, no docker-run baseline
+BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "dns": None, "firewall": None, "failfast": None,
+           "audit": None}
+NETWORK_BENCHES = ("dns", "firewall", "failfast")  # tests/bench/netbench.py: own hermetic network, no docker-run baseline
 
 
 def main():

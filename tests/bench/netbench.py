@@ -1,4 +1,5 @@
-"""Network benchmarks for bench.py: `dns` and `firewall`.
+"""Network benchmarks for bench.py: `dns`, `firewall` and `failfast` (time to failure of a blocked
+connection and a refused name inside a real session, against their allowed twins).
 
 Both run the real network plugin and the real DNS filter of the sandbox image (RUSTYOLO_IMAGE,
 /usr/lib/rustyolo/plugins/net-nftables.so and /usr/lib/rustyolo/rustyolo-dns-filter) under
@@ -296,10 +297,79 @@ def bench_dns(setup):
         print("  harness log errors: " + " | ".join(errors[:5]), flush=True)
 
 
+# Inside a real session (`rustyolo exec` with the image, on the bench network): Node measures, per
+# round, a TCP connect to its own listener on 127.0.0.1 (allowed: the baseline), a connect to a
+# host on the network on a port nothing allows (refused), a lookup of the allowed name and one of a
+# fresh name that is not allowed (NXDOMAIN from the filter). Medians in ms; each refusal's outcome
+# is checked too (a timeout would mean the refusal is gone).
+FAILFAST_ROUNDS = 30
+FAILFAST_SCRIPT = r"""
+const net = require('net'), dns = require('dns');
+const [blockedHost, allowedName, blockedSuffix, rounds] = process.argv.slice(1);
+const ms = (t) => Number(process.hrtime.bigint() - t) / 1e6;
+const connect = (host, port) => new Promise((done) => {
+  const t = process.hrtime.bigint(), s = net.connect({host, port});
+  const end = (what) => { s.destroy(); done([what, ms(t)]); };
+  s.on('connect', () => end('connected')); s.on('error', (e) => end(e.code));
+  s.setTimeout(20000, () => end('timeout'));
+});
+const lookup = (name) => new Promise((done) => {
+  const t = process.hrtime.bigint();
+  dns.lookup(name, (e) => done([e ? e.code : 'resolved', ms(t)]));
+});
+(async () => {
+  const server = net.createServer((c) => c.destroy()).listen(0, '127.0.0.1');
+  await new Promise((r) => server.on('listening', r));
+  const port = server.address().port, out = {local: [], blocked: [], allowed_lookup: [], refused_lookup: []};
+  for (let i = 0; i < Number(rounds); i++) {
+    out.local.push(await connect('127.0.0.1', port));
+    out.blocked.push(await connect(blockedHost, 80));
+    out.allowed_lookup.push(await lookup(allowedName));
+    out.refused_lookup.push(await lookup(`r${i}-${process.pid}.${blockedSuffix}`));
+  }
+  server.close();
+  console.log(JSON.stringify(out));
+})();
+"""
+
+
+def bench_failfast(setup):
+    print(f"failfast: time to failure inside a session ({setup.image}, Node), median of {FAILFAST_ROUNDS} rounds; "
+          "ratio against the allowed twin of the same run", flush=True)
+    project = os.path.join(setup.workdir, "project")
+    os.makedirs(project, exist_ok=True)
+    if os.geteuid() == 0:
+        os.chown(project, 1000, 1000)  # the agent's uid when the benchmark runs as root
+    argv = [setup.rustyolo, "--image", setup.image, "--network", setup.net.name, "--allow-lan",
+            "--dns-servers", setup.net.dns_ip, "--allow-domains", "allowed.test", "exec", "--",
+            "node", "-e", FAILFAST_SCRIPT, setup.net.dns_ip, "allowed.test", "blocked.test", str(FAILFAST_ROUNDS)]
+    r = subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
+    lines = [line for line in r.stdout.splitlines() if line.startswith("{")]
+    if r.returncode != 0 or not lines:
+        raise RuntimeError(f"the failfast session failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+    out = json.loads(lines[-1])
+
+    def median(key, expected):
+        outcomes = {what for what, _ in out[key]}
+        note = "" if outcomes == {expected} else f"  outcomes {sorted(outcomes)}, expected {expected}: NOT as designed"
+        return statistics.median(t for _, t in out[key]), note
+
+    local, local_note = median("local", "connected")
+    blocked, blocked_note = median("blocked", "ECONNREFUSED")
+    allowed, allowed_note = median("allowed_lookup", "resolved")
+    refused, refused_note = median("refused_lookup", "ENOTFOUND")
+    print(f"{'  allowed connect to 127.0.0.1 (baseline)':48s} {local:9.2f} ms{local_note}", flush=True)
+    print(f"{'blocked TCP connect: refused':48s} {blocked:9.2f} ms  ratio {blocked / local:7.2f}{blocked_note}",
+          flush=True)
+    print(f"{'  lookup of the allowed name (baseline)':48s} {allowed:9.2f} ms{allowed_note}", flush=True)
+    print(f"{'lookup of a name not allowed: NXDOMAIN':48s} {refused:9.2f} ms  ratio {refused / allowed:7.2f}"
+          f"{refused_note}", flush=True)
+
+
 def run_benches(names, rustyolo, image):
     setup = Setup(rustyolo, image)
     try:
         for name in names:
-            {"dns": bench_dns, "firewall": bench_firewall}[name](setup)
+            {"dns": bench_dns, "firewall": bench_firewall, "failfast": bench_failfast}[name](setup)
     finally:
         setup.close()

@@ -19,6 +19,13 @@
  *   icmp HOST                          one echo request (ping socket)    -> ok | noreply
  *   dns SERVER PORT udp|tcp NAME TYPE  one query (TYPE A, AAAA, TXT, MX, CNAME, ANY)
  *                                                                        -> ok rcode=N an=ADDR,...
+ *   dnsede SERVER PORT udp|tcp NAME TYPE
+ *                                      the same with an EDNS OPT record (UDP size 1232); adds the
+ *                                      reply's AA bit and its Extended DNS Error, if any
+ *                                      -> ok rcode=N tc=T an=... aa=B ede=CODE|- text=EXTRA-TEXT
+ *   udpconn HOST PORT                  a connected UDP socket: send "probe", then wait 1.5 s for a
+ *                                      reply or an error (an ICMP error shows as the recv's errno)
+ *                                      -> ok send=sent|<ERRNO> recv=<line>|<ERRNO>|noreply
  *   dnsfrom SOURCE SPORT SERVER PORT NAME TYPE
  *                                      the same over UDP from a socket bound to SOURCE:SPORT
  *                                      (e.g. the address and port another process just closed)
@@ -367,6 +374,22 @@ static int qtype_of(const char *name) {
     return atoi(name);
 }
 
+/* Set while a `dnsede` query runs: the query carries an OPT record, the result its EDE. */
+static int want_edns = 0;
+
+static size_t skip_name(const unsigned char *m, size_t size, size_t at);
+
+/* Steps over the record at *at to its RDATA: its type and RDLENGTH; 0 if the message ends first. */
+static int next_record(const unsigned char *m, size_t size, size_t *at, unsigned *type, unsigned *rdlength) {
+    *at = skip_name(m, size, *at);
+    if (*at + 10 > size)
+        return 0;
+    *type = (unsigned)(m[*at] << 8 | m[*at + 1]);
+    *rdlength = (unsigned)(m[*at + 8] << 8 | m[*at + 9]);
+    *at += 10;
+    return *at + *rdlength <= size;
+}
+
 static size_t build_query(unsigned char *out, const char *name, int qtype, uint16_t id) {
     size_t at = 0;
     out[at++] = (unsigned char)(id >> 8);
@@ -391,7 +414,48 @@ static size_t build_query(unsigned char *out, const char *name, int qtype, uint1
     out[at++] = (unsigned char)(qtype >> 8);
     out[at++] = (unsigned char)(qtype & 0xff);
     out[at++] = 0; out[at++] = 1; /* IN */
+    if (want_edns) {
+        out[11] = 1; /* arcount */
+        static const unsigned char opt[] = {0, 0, 41, 1232 >> 8, 1232 & 0xff, 0, 0, 0, 0, 0, 0};
+        memcpy(out + at, opt, sizeof opt);
+        at += sizeof opt;
+    }
     return at;
+}
+
+/* Appends " aa=B ede=CODE text=TEXT" (ede=- without one) from the reply's OPT record. */
+static void describe_edns(const unsigned char *m, size_t size) {
+    unsigned counts[3] = {(unsigned)(m[6] << 8 | m[7]), (unsigned)(m[8] << 8 | m[9]), (unsigned)(m[10] << 8 | m[11])};
+    size_t at = 12;
+    for (unsigned i = 0; i < (unsigned)(m[4] << 8 | m[5]) && at < size; ++i)
+        at = skip_name(m, size, at) + 4;
+    int code = -1;
+    char text[512] = "";
+    for (int section = 0; section < 3; ++section)
+        for (unsigned i = 0; i < counts[section] && at < size; ++i) {
+            unsigned type, rdlength;
+            if (!next_record(m, size, &at, &type, &rdlength))
+                break;
+            for (size_t o = at; section == 2 && type == 41 && o + 4 <= at + rdlength;) {
+                unsigned option = (unsigned)(m[o] << 8 | m[o + 1]), length = (unsigned)(m[o + 2] << 8 | m[o + 3]);
+                if (o + 4 + length > at + rdlength)
+                    break;
+                if (option == 15 && length >= 2) {
+                    code = m[o + 4] << 8 | m[o + 5];
+                    size_t n = length - 2 < sizeof text - 1 ? length - 2 : sizeof text - 1;
+                    memcpy(text, m + o + 6, n);
+                    text[n] = 0;
+                    clean_line(text);
+                }
+                o += 4 + length;
+            }
+            at += rdlength;
+        }
+    size_t used = strlen(result);
+    if (code < 0)
+        snprintf(result + used, sizeof result - used, " aa=%d ede=- text=", (m[2] & 0x04) != 0);
+    else
+        snprintf(result + used, sizeof result - used, " aa=%d ede=%d text=%s", (m[2] & 0x04) != 0, code, text);
 }
 
 static size_t skip_name(const unsigned char *m, size_t size, size_t at) {
@@ -419,13 +483,8 @@ static void describe_reply(const unsigned char *m, size_t size) {
         at = skip_name(m, size, at) + 4;
     char list[1024] = "";
     for (unsigned i = 0; i < an && at + 10 <= size; ++i) {
-        at = skip_name(m, size, at);
-        if (at + 10 > size)
-            break;
-        unsigned type = (unsigned)(m[at] << 8 | m[at + 1]);
-        unsigned rdlength = (unsigned)(m[at + 8] << 8 | m[at + 9]);
-        at += 10;
-        if (at + rdlength > size)
+        unsigned type, rdlength;
+        if (!next_record(m, size, &at, &type, &rdlength))
             break;
         char text[INET6_ADDRSTRLEN] = "";
         if (type == 1 && rdlength == 4)
@@ -444,6 +503,8 @@ static void describe_reply(const unsigned char *m, size_t size) {
         at += rdlength;
     }
     snprintf(result, sizeof result, "ok rcode=%d tc=%d an=%s", rcode, tc, *list ? list : "-");
+    if (want_edns)
+        describe_edns(m, size);
 }
 
 static int pipe_fd = -1;
@@ -558,6 +619,41 @@ static int dns_query(const struct sockaddr_storage *from, socklen_t from_len, co
 
 static int cmd_dns(const char *server, int port, const char *proto, const char *name, const char *type) {
     return dns_query(NULL, 0, server, port, proto, name, type);
+}
+
+static int cmd_dnsede(const char *server, int port, const char *proto, const char *name, const char *type) {
+    want_edns = 1;
+    int rc = dns_query(NULL, 0, server, port, proto, name, type);
+    want_edns = 0;
+    return rc;
+}
+
+static int cmd_udpconn(const char *host, int port) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(host, port, &ss, &len) < 0)
+        return 1;
+    int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0)
+        return set_err(errno);
+    char sent[32] = "sent", received[600] = "noreply";
+    if (send(fd, "probe\n", 6, 0) < 0)
+        snprintf(sent, sizeof sent, "%s", errname(errno));
+    struct pollfd p = {fd, POLLIN, 0};
+    if (poll(&p, 1, 1500) == 1) {
+        char line[512];
+        ssize_t n = recv(fd, line, sizeof line - 1, MSG_DONTWAIT);
+        if (n < 0) {
+            snprintf(received, sizeof received, "%s", errname(errno));
+        } else {
+            line[n] = 0;
+            clean_line(line);
+            snprintf(received, sizeof received, "%s", line);
+        }
+    }
+    close(fd);
+    snprintf(result, sizeof result, "ok send=%s recv=%s", sent, received);
+    return 0;
 }
 
 static int cmd_dnsfrom(const char *source, int source_port, const char *server, int port, const char *name,
@@ -792,6 +888,10 @@ static int run(int argc, char **argv) {
         return cmd_udpports(argv[1], atoi(argv[2]), atol(argv[3]));
     if (!strcmp(c, "dns") && argc >= 6)
         return cmd_dns(argv[1], atoi(argv[2]), argv[3], argv[4], argv[5]);
+    if (!strcmp(c, "dnsede") && argc >= 6)
+        return cmd_dnsede(argv[1], atoi(argv[2]), argv[3], argv[4], argv[5]);
+    if (!strcmp(c, "udpconn") && argc >= 3)
+        return cmd_udpconn(argv[1], atoi(argv[2]));
     if (!strcmp(c, "dnsfrom") && argc >= 7)
         return cmd_dnsfrom(argv[1], atoi(argv[2]), argv[3], atoi(argv[4]), argv[5], argv[6]);
     if (!strcmp(c, "tcpself") && argc >= 2)

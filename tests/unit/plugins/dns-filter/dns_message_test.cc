@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -173,6 +174,62 @@ TEST(DnsFilterMessage, ErrorReplyEchoesIdQuestionAndRd) {
     char *name = ldns_rdf2str(ldns_rr_owner(ldns_rr_list_rr(ldns_pkt_question(reply.get()), 0)));
     EXPECT_STREQ(name, "Blocked.Test.");  // the client's spelling, for 0x20 randomisation
     std::free(name);
+}
+
+// The EXTRA-TEXT of the reply's Extended DNS Error "Blocked", or nullopt without one.
+std::optional<std::string> ede_text(ldns_pkt *reply) {
+    ldns_edns_option_list *options = ldns_pkt_edns_get_option_list(reply);
+    for (std::size_t i = 0; options && i < ldns_edns_option_list_get_count(options); ++i) {
+        ldns_edns_option *option = ldns_edns_option_list_get_option(options, i);
+        if (ldns_edns_get_code(option) != LDNS_EDNS_EDE || ldns_edns_get_size(option) < 2)
+            continue;
+        const std::uint8_t *data = ldns_edns_get_data(option);
+        EXPECT_EQ((data[0] << 8) | data[1], ede_blocked);
+        return std::string(reinterpret_cast<const char *>(data) + 2, ldns_edns_get_size(option) - 2);
+    }
+    return std::nullopt;
+}
+
+TEST(DnsFilterMessage, BlockedReplyWithoutEdnsIsAPlainAuthoritativeAnswer) {
+    ClientQuery query = client_query("Blocked.Test.");
+    Packet reply = parse(build_blocked_reply(query, LDNS_RCODE_NXDOMAIN, "long", "short", plain_udp_size));
+    EXPECT_TRUE(ldns_pkt_qr(reply.get()));
+    EXPECT_TRUE(ldns_pkt_aa(reply.get()));
+    EXPECT_EQ(ldns_pkt_id(reply.get()), 0x1234);
+    EXPECT_EQ(ldns_pkt_get_rcode(reply.get()), LDNS_RCODE_NXDOMAIN);
+    EXPECT_EQ(ldns_pkt_ancount(reply.get()), 0);
+    EXPECT_EQ(ldns_pkt_nscount(reply.get()), 0);  // no SOA: nobody caches the denial
+    EXPECT_FALSE(ldns_pkt_edns(reply.get()));
+    EXPECT_EQ(ede_text(reply.get()), std::nullopt);
+}
+
+TEST(DnsFilterMessage, BlockedReplyWithEdnsCarriesTheExtendedError) {
+    ClientQuery query = client_query("blocked.test.", LDNS_RR_TYPE_A, 1232);
+    Packet reply = parse(build_blocked_reply(query, LDNS_RCODE_NXDOMAIN, "the long reason", "short", 1232));
+    EXPECT_EQ(ldns_pkt_get_rcode(reply.get()), LDNS_RCODE_NXDOMAIN);
+    EXPECT_TRUE(ldns_pkt_edns(reply.get()));
+    EXPECT_EQ(ede_text(reply.get()), "the long reason");
+}
+
+TEST(DnsFilterMessage, BlockedReplyStaysWithinTheClientsSize) {
+    // A 250-byte name with EDNS size 512: question 256 bytes, the long text would pass 512.
+    std::string name;
+    while (name.size() < 240)
+        name += "abcdefghi.";
+    ClientQuery query = client_query(name + "test.", LDNS_RR_TYPE_A, 512);
+    const std::string long_text(300, 'x');
+    Bytes bytes = build_blocked_reply(query, LDNS_RCODE_NXDOMAIN, long_text, "short", 512);
+    ASSERT_LE(bytes.size(), 512u);
+    Packet reply = parse(bytes);
+    EXPECT_EQ(ede_text(reply.get()), "short");
+    // Over TCP the long text fits.
+    Packet tcp = parse(build_blocked_reply(query, LDNS_RCODE_NXDOMAIN, long_text, "short", 65535));
+    EXPECT_EQ(ede_text(tcp.get()), long_text);
+    // When not even the short text fits, the reply goes without an EDE.
+    const std::string long_short(400, 's');
+    Packet bare = parse(build_blocked_reply(query, LDNS_RCODE_NXDOMAIN, long_text, long_short, 512));
+    EXPECT_EQ(ede_text(bare.get()), std::nullopt);
+    EXPECT_EQ(ldns_pkt_get_rcode(bare.get()), LDNS_RCODE_NXDOMAIN);
 }
 
 TEST(DnsFilterMessage, UpstreamQueryCarriesOnlyTheQuestion) {

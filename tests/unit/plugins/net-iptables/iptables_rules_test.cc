@@ -27,7 +27,11 @@ TEST(IptablesRules, EveryBlockedChainLogsToTheAuditGroupThenDrops) {
                                      std::pair{"RUSTYOLO_BLOCKED_INPUT", "blocked_input"},
                                      std::pair{"RUSTYOLO_BLOCKED_FLOW_CLASS", "blocked_flow_class"}}) {
             EXPECT_TRUE(contains(batch.text, std::string(":") + chain + " - [0:0]\n")) << chain;
-            EXPECT_EQ(batch.comments.at(chain), (std::vector<std::string>{"log", "drop"})) << chain;
+            const bool refused = std::string(prefix) == "blocked_output" || std::string(prefix) == "blocked_guard";
+            EXPECT_EQ(refuses(chain), refused) << chain;
+            EXPECT_EQ(batch.comments.at(chain),
+                      refused ? (std::vector<std::string>{"log", "refuse", "drop"}) : (std::vector<std::string>{"log", "drop"}))
+                << chain;
             EXPECT_TRUE(contains(batch.text, std::string("-A ") + chain +
                                                  " -m comment --comment \"rustyolo:log\" -j NFLOG --nflog-prefix " +
                                                  prefix + " --nflog-group 1700 --nflog-size 128\n"))
@@ -41,6 +45,30 @@ TEST(IptablesRules, EveryBlockedChainLogsToTheAuditGroupThenDrops) {
     }
     EXPECT_TRUE(contains(ipv4_batch(spec()).text, "-d 169.254.0.0/16 -j RUSTYOLO_BLOCKED_GUARD\n"));
     EXPECT_TRUE(contains(ipv6_batch(spec()).text, "-d fe80::/10 -j RUSTYOLO_BLOCKED_GUARD\n"));
+}
+
+TEST(IptablesRules, TheAgentsOwnBlockedPacketsAreRefusedAtABoundedRate) {
+    for (const Batch &batch : {ipv4_batch(spec()), ipv6_batch(spec())}) {
+        const bool v6 = contains(batch.text, "icmp6-adm-prohibited");
+        EXPECT_TRUE(contains(batch.text, ":RUSTYOLO_REFUSE - [0:0]\n"));
+        EXPECT_EQ(batch.comments.at("RUSTYOLO_REFUSE"),
+                  (std::vector<std::string>{"not-local-source", "tcp-reset", "admin-prohibited"}));
+        EXPECT_TRUE(contains(batch.text, "-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:not-local-source\" -m addrtype "
+                                         "! --src-type LOCAL -j DROP\n"));
+        EXPECT_TRUE(contains(batch.text, "-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:tcp-reset\" -p tcp -j REJECT "
+                                         "--reject-with tcp-reset\n"));
+        EXPECT_TRUE(contains(batch.text, std::string("-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:admin-prohibited\" "
+                                                     "-j REJECT --reject-with ") +
+                                             (v6 ? "icmp6-adm-prohibited" : "icmp-admin-prohibited") + "\n"));
+        for (const char *chain : {"RUSTYOLO_BLOCKED_OUTPUT", "RUSTYOLO_BLOCKED_GUARD"})
+            EXPECT_TRUE(contains(batch.text, std::string("-A ") + chain +
+                                                 " -m comment --comment \"rustyolo:refuse\" -m limit --limit 1000/sec "
+                                                 "--limit-burst 1000 -j RUSTYOLO_REFUSE\n"))
+                << chain;
+        EXPECT_FALSE(contains(batch.text, "-A RUSTYOLO_BLOCKED_INPUT -m comment --comment \"rustyolo:refuse\""));
+    }
+    EXPECT_TRUE(contains(ipv4_batch(spec()).text, "icmp-admin-prohibited"));
+    EXPECT_TRUE(contains(ipv6_batch(spec()).text, "icmp6-adm-prohibited"));
 }
 
 std::string line_of(const Batch &batch, const std::string &chain, const std::string &id) {
@@ -124,7 +152,10 @@ TEST(IptablesRules, DropCountersSumOnlyTheNflogRulesOfTheBlockedChains) {
 
 TEST(IptablesRules, SaveParserSeesTheBlockedChainsRules) {
     Saved saved = parse_save(ipv4_batch(spec()).text);
-    EXPECT_EQ(saved.comments["RUSTYOLO_BLOCKED_GUARD"], (std::vector<std::string>{"log", "drop"}));
+    EXPECT_EQ(saved.comments["RUSTYOLO_BLOCKED_GUARD"], (std::vector<std::string>{"log", "refuse", "drop"}));
+    EXPECT_EQ(saved.comments["RUSTYOLO_BLOCKED_INPUT"], (std::vector<std::string>{"log", "drop"}));
+    EXPECT_EQ(saved.comments["RUSTYOLO_REFUSE"],
+              (std::vector<std::string>{"not-local-source", "tcp-reset", "admin-prohibited"}));
     EXPECT_EQ(saved.policies["OUTPUT"], "DROP");
 }
 

@@ -1,3 +1,4 @@
+#include "plugins/net-nftables/drop_counters.hpp"
 #include "plugins/net-nftables/feed_batch.hpp"
 #include "plugins/net-nftables/nft_context.hpp"
 #include "plugins/net-nftables/ruleset.hpp"
@@ -91,12 +92,38 @@ TEST(NftRuleset, EveryBaseChainDropsByPolicyAndEveryDropHasAnAuditHook) {
     EXPECT_EQ(rule_text(chain(ruleset, "input"), "default-drop"), "goto blocked_input");
     EXPECT_EQ(rule_text(chain(ruleset, "output"), "guard-never4"), "ip daddr @never4 goto blocked_guard");
     for (const char *name : blocked_chains) {
+        // The agent's own attempts are refused (it learns at once); packets from the network and
+        // flow-class violations are only dropped (an answer to the former would leave the host).
+        const bool refused = std::string(name) == "blocked_output" || std::string(name) == "blocked_guard";
+        EXPECT_EQ(refuses(name), refused) << name;
         EXPECT_EQ(chain(ruleset, name).rules.size(), 1u);
-        EXPECT_EQ(chain(ruleset, name).rules[0].comment, "log-drop");
-        EXPECT_EQ(chain(ruleset, name).rules[0].text,
-                  std::string("counter log prefix \"") + name + "\" group 1700 snaplen 128 drop");
+        EXPECT_EQ(chain(ruleset, name).rules[0].comment, refused ? "log-refuse" : "log-drop");
+        EXPECT_EQ(chain(ruleset, name).rules[0].text, std::string("counter log prefix \"") + name +
+                                                          "\" group 1700 snaplen 128 " +
+                                                          (refused ? "goto refuse" : "drop"));
         EXPECT_NE(chain(ruleset, name).comment.find("NFLOG group 1700"), std::string::npos);
     }
+}
+
+TEST(NftRuleset, ARefusalIsATcpResetOrAdministrativelyProhibitedAtABoundedRate) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    const Chain &refuse = chain(ruleset, "refuse");
+    EXPECT_TRUE(refuse.hook.empty());
+    ASSERT_EQ(refuse.rules.size(), 4u);
+    EXPECT_EQ(rule_text(refuse, "not-local-source"), "fib saddr type != local drop");
+    EXPECT_EQ(rule_text(refuse, "over-limit"), "limit rate over 1000/second burst 1000 packets drop");
+    EXPECT_EQ(rule_text(refuse, "tcp-reset"), "meta l4proto tcp reject with tcp reset");
+    EXPECT_EQ(rule_text(refuse, "admin-prohibited"), "reject with icmpx admin-prohibited");
+    // First: no refusal to a source that is not this host's; then the limit: above it, nothing is sent.
+    EXPECT_EQ(refuse.rules[0].comment, "not-local-source");
+    EXPECT_EQ(refuse.rules[1].comment, "over-limit");
+    // Declared before the chains that jump to it, and nothing but the two blocked chains does.
+    EXPECT_EQ(ruleset.chains.front().name, "refuse");
+    std::string text = render_transaction(ruleset);
+    std::size_t uses = 0;
+    for (std::size_t at = text.find("goto refuse"); at != std::string::npos; at = text.find("goto refuse", at + 1))
+        ++uses;
+    EXPECT_EQ(uses, 2u);
 }
 
 TEST(NftRuleset, TheLogPrefixIsTheRuleNameOfTheAuditRecord) {
@@ -481,6 +508,90 @@ TEST(NftRuleset, OnThisKernelAFlowOpenedByTheFilterCannotBeContinuedByTheAgent) 
     EXPECT_EQ(problem, "");
 }
 
+// A TCP connect from the calling process: 0 if connected within 300 ms, its errno, or ETIMEDOUT.
+int connect_within_300ms(const sockaddr *to, socklen_t length) {
+    int fd = ::socket(to->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return errno;
+    int result = 0;
+    if (::connect(fd, to, length) != 0) {
+        result = errno;
+        pollfd p{fd, POLLOUT, 0};
+        if (result == EINPROGRESS) {
+            result = ETIMEDOUT;
+            if (::poll(&p, 1, 300) == 1) {
+                socklen_t size = sizeof result;
+                ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &result, &size);
+            }
+        }
+    }
+    ::close(fd);
+    return result;
+}
+
+// A datagram on a connected UDP socket, then a receive: send errno * 1000 + receive errno
+// (ETIMEDOUT when nothing came within 300 ms).
+int udp_send_then_receive(const sockaddr *to, socklen_t length) {
+    int fd = ::socket(to->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, to, length) != 0)
+        return errno;
+    int sent = ::send(fd, "x", 1, 0) < 0 ? errno : 0;
+    int received = ETIMEDOUT;
+    pollfd p{fd, POLLIN, 0};
+    char byte;
+    if (::poll(&p, 1, 300) == 1)
+        received = ::recv(fd, &byte, 1, MSG_DONTWAIT) < 0 ? errno : 0;
+    ::close(fd);
+    return sent * 1000 + received;
+}
+
+TEST(NftRuleset, OnThisKernelABlockedConnectionIsRefusedAtOnceAndCountedOnce) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    // 127.0.0.2 goes to the guard, [::1] to blocked_output (agent-loopback-6): both refuse.
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    // The twin: the same firewall with the refusal replaced by a drop (as before): the connect
+    // gets no answer.
+    Ruleset dropping = ruleset;
+    for (Chain &c : dropping.chains)
+        if (c.name == "blocked_output" || c.name == "blocked_guard")
+            c.rules[0].text = "counter log prefix \"" + c.name + "\" group 1700 snaplen 128 drop";
+    const sockaddr_in v4 = loopback("127.0.0.2", 80);
+    sockaddr_in6 v6{};
+    v6.sin6_family = AF_INET6;
+    v6.sin6_port = htons(80);
+    v6.sin6_addr = in6addr_loopback;
+    auto probe = [&](const Ruleset &installed) -> std::string {
+        return test_support::in_scratch_netns([&]() -> std::string {
+            if (!test_support::loopback_up())
+                return "lo did not come up";
+            NftContext nft;
+            nft.run(render_transaction(installed), "install");
+            const auto *to4 = reinterpret_cast<const sockaddr *>(&v4);
+            const auto *to6 = reinterpret_cast<const sockaddr *>(&v6);
+            std::string seen = "tcp4=" + std::to_string(as_user(1000, 1000, [&] { return connect_within_300ms(to4, sizeof v4); })) +
+                               " udp4=" + std::to_string(as_user(1000, 1000, [&] { return udp_send_then_receive(to4, sizeof v4); })) +
+                               " tcp6=" + std::to_string(as_user(1000, 1000, [&] { return connect_within_300ms(to6, sizeof v6); })) +
+                               " udp6=" + std::to_string(as_user(1000, 1000, [&] { return udp_send_then_receive(to6, sizeof v6); }));
+            ::usleep(100 * 1000);
+            NftContext listing(true);  // the counters are read as JSON
+            seen += " counted=" + std::to_string(read_drop_counters(listing));
+            return seen;  // in_scratch_netns hands the body's text back
+        });
+    };
+    const std::string refused = probe(ruleset);
+    // TCP: a reset (ECONNREFUSED). UDP: the send fails (EPERM, as with a drop), then the ICMP
+    // error reaches the connected socket (IPv4 code 13: EHOSTUNREACH; IPv6 code 1: EACCES).
+    // Exactly one counted packet each: the reset and the ICMP error are not counted.
+    EXPECT_EQ(refused, "tcp4=" + std::to_string(ECONNREFUSED) + " udp4=" + std::to_string(EPERM * 1000 + EHOSTUNREACH) +
+                           " tcp6=" + std::to_string(ECONNREFUSED) + " udp6=" + std::to_string(EPERM * 1000 + EACCES) +
+                           " counted=4");
+    const std::string dropped = probe(dropping);
+    EXPECT_EQ(dropped, "tcp4=" + std::to_string(ETIMEDOUT) + " udp4=" + std::to_string(EPERM * 1000 + ETIMEDOUT) +
+                           " tcp6=" + std::to_string(ETIMEDOUT) + " udp6=" + std::to_string(EPERM * 1000 + ETIMEDOUT) +
+                           " counted=4");
+}
+
 // Runs a program (argv, PATH lookup) and waits: its exit status, or -1.
 int run_program(const std::vector<std::string> &argv) {
     pid_t pid = ::fork();
@@ -610,6 +721,65 @@ TEST(NftRuleset, OnThisKernelAKernelSocketCannotContinueAFlowOfAnOwnedSocket) {
                       c.rules.end());
     EXPECT_GT(kernel_socket_datagrams_on_an_owned_flow(without, problem), 0) << problem;
     EXPECT_EQ(problem, "");
+}
+
+// How many ICMPv6 errors to `spoofed` left through the output hook after the agent's uid sent a
+// datagram from that address (IPV6_FREEBIND: no privilege needed) to a blocked one, on a veth
+// link; -1 with `problem` set. A second table at a later priority counts what our output accepted.
+int refusals_to_a_spoofed_source(const Ruleset &ruleset, std::string &problem) {
+    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
+        if (!test_support::loopback_up() ||
+            run_program({"ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"}) != 0 ||
+            run_program({"ip", "addr", "add", "fd97::1/64", "dev", "d0", "nodad"}) != 0 ||
+            run_program({"ip", "link", "set", "d1", "up"}) != 0 || run_program({"ip", "link", "set", "d0", "up"}) != 0)
+            return "the veth link did not come up";
+        NftContext nft;
+        nft.run(render_transaction(ruleset), "install");
+        nft.run("table inet observer {\n\tchain out {\n\t\ttype filter hook output priority 10; policy accept;\n"
+                "\t\tip6 daddr fd97::99 icmpv6 type destination-unreachable counter\n\t}\n}\n",
+                "observer");
+        int sent = as_user(1000, 1000, [] {
+            int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            int on = 1;
+            sockaddr_in6 from{}, to{};
+            from.sin6_family = to.sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, "fd97::99", &from.sin6_addr);  // not this host's
+            ::inet_pton(AF_INET6, "fd97::250", &to.sin6_addr);
+            to.sin6_port = htons(9999);
+            if (fd < 0 || ::setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
+                ::bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
+                return -errno;
+            int result = ::sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
+            ::close(fd);
+            return result;
+        });
+        if (sent != EPERM)
+            return "the spoofed datagram was not blocked: " + std::to_string(sent);
+        ::usleep(100 * 1000);
+        std::string listing = nft.run("list table inet observer", "observer counter");
+        std::size_t at = listing.find("counter packets ");
+        if (at == std::string::npos)
+            return "no observer counter: " + listing;
+        return "count " + listing.substr(at + 16, listing.find(' ', at + 16) - at - 16);
+    });
+    if (report.rfind("count ", 0) != 0) {
+        problem = report;
+        return -1;
+    }
+    return std::stoi(report.substr(6));
+}
+
+TEST(NftRuleset, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    std::string problem;
+    EXPECT_EQ(refusals_to_a_spoofed_source(build_ruleset(spec_with({{false, "1.1.1.1", 53}})), problem), 0) << problem;
+    // The twin: without the rule not-local-source, the refusal goes out to the spoofed address.
+    Ruleset without = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    for (Chain &c : without.chains)
+        if (c.name == "refuse")
+            c.rules.erase(c.rules.begin());
+    EXPECT_EQ(refusals_to_a_spoofed_source(without, problem), 1) << problem;
 }
 
 }  // namespace
