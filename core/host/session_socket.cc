@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <rustyolo/sdk/send_all.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -50,6 +52,11 @@ SessionSocket::~SessionSocket() {
 }
 
 bool SessionSocket::connected() const { return connected_.load(); }
+
+bool SessionSocket::send(std::string_view data) {
+    std::lock_guard lock(send_mutex_);
+    return connection_ >= 0 && send_all(connection_, data);
+}
 
 bool SessionSocket::wait_closed(int timeout_ms) const {
     for (int waited = 0; connected_.load() && !closed_.load(); waited += 10) {
@@ -108,6 +115,10 @@ void SessionSocket::serve() {
             ::unlink(path_.c_str());
             listen_fd_ = -1;
             connected_.store(true);
+            {
+                std::lock_guard lock(send_mutex_);
+                connection_ = connection;
+            }
             fds[0] = pollfd{connection, POLLIN, 0};
             continue;
         }
@@ -118,6 +129,10 @@ void SessionSocket::serve() {
                 take(buffer, static_cast<std::size_t>(n));
             } else if (!(n < 0 && errno == EINTR)) {
                 fds[0].fd = -1;  // the container side is gone; keep waiting for stop
+                {
+                    std::lock_guard lock(send_mutex_);
+                    connection_ = -1;
+                }
                 if (!partial_.empty() && !discarding_ && on_line_)
                     on_line_(partial_, true);  // an unterminated last line is incomplete
                 partial_.clear();
@@ -126,6 +141,10 @@ void SessionSocket::serve() {
                 closed_.store(true);
             }
         }
+    }
+    {
+        std::lock_guard lock(send_mutex_);
+        connection_ = -1;
     }
     if (connection >= 0)
         ::close(connection);
