@@ -6,14 +6,11 @@
 #include <rustyolo/sdk/plugin.hpp>
 
 #include <algorithm>
+#include <set>
 #include <stdexcept>
 
 namespace rustyolo::net {
 namespace {
-
-std::vector<std::uint16_t> sorted_union(const std::vector<std::uint16_t> &a, const std::vector<std::uint16_t> &b) {
-    return merge_ports(a, b);
-}
 
 std::vector<std::uint16_t> without(const std::vector<std::uint16_t> &ports, const std::vector<std::uint16_t> &removed) {
     std::vector<std::uint16_t> out;
@@ -52,62 +49,52 @@ std::vector<std::uint16_t> known_ports(const std::map<LivePolicy::Key, std::vect
 
 LivePolicy::LivePolicy(std::vector<PlanEgress> start, bool allow_lan) : start_(std::move(start)), allow_lan_(allow_lan) {}
 
-LivePolicy::Change LivePolicy::allow(const std::vector<PlanEgress> &entries) const {
-    Change change;
-    change.next = live_;
-    for (const PlanEgress &entry : entries)
-        check(entry, allow_lan_);
-    for (const PlanEgress &entry : entries) {
-        Key key{entry.kind, entry.value, entry.protocol};
-        std::vector<std::uint16_t> &ports = change.next[key];
-        ports = sorted_union(ports, entry.ports);
-        PlanEgress applied = entry;
-        applied.reason.clear();
-        change.applied.push_back(std::move(applied));
-        if (entry.kind == "cidr")
-            change.cidrs_changed = true;
-    }
-    for (const auto &[key, ports] : change.next) {
-        const auto &[kind, value, protocol] = key;
-        if (kind != "cidr" && ports != known_ports(live_, key))
-            change.names.emplace_back(value, ports);
-    }
-    return change;
-}
+LivePolicy::Change LivePolicy::allow(const std::vector<PlanEgress> &entries) const { return changed(entries, false); }
 
-LivePolicy::Change LivePolicy::deny(const std::vector<PlanEgress> &entries) const {
+LivePolicy::Change LivePolicy::deny(const std::vector<PlanEgress> &entries) const { return changed(entries, true); }
+
+LivePolicy::Change LivePolicy::changed(const std::vector<PlanEgress> &entries, bool deny) const {
     Change change;
     change.next = live_;
     for (const PlanEgress &entry : entries)
         check(entry, allow_lan_);
     for (const PlanEgress &entry : entries) {
         Key key{entry.kind, entry.value, entry.protocol};
-        auto it = change.next.find(key);
-        std::vector<std::uint16_t> taken;
-        if (it != change.next.end())
-            for (std::uint16_t port : entry.ports)
-                if (std::find(it->second.begin(), it->second.end(), port) != it->second.end())
-                    taken.push_back(port);
-        if (taken.empty())
-            throw sdk::InvalidInput(
-                "deny " + described(entry) +
-                ": no such entry was added to this session with `rustyolo allow`; entries the session started "
-                "with (command line, config files, the agent's requirements) stay until it ends");
-        it->second = without(it->second, taken);
         PlanEgress applied = entry;
-        applied.ports = taken;
         applied.reason.clear();
+        if (!deny) {
+            std::vector<std::uint16_t> &ports = change.next[key];
+            ports = merge_ports(ports, entry.ports);
+        } else {
+            auto it = change.next.find(key);
+            std::vector<std::uint16_t> taken;
+            if (it != change.next.end())
+                for (std::uint16_t port : entry.ports)
+                    if (std::find(it->second.begin(), it->second.end(), port) != it->second.end())
+                        taken.push_back(port);
+            if (taken.empty())
+                throw sdk::InvalidInput(
+                    "deny " + described(entry) +
+                    ": no such entry was added to this session with `rustyolo allow`; entries the session started "
+                    "with (command line, config files, the agent's requirements) stay until it ends");
+            it->second = without(it->second, taken);
+            if (it->second.empty())
+                change.next.erase(it);
+            applied.ports = taken;
+        }
         change.applied.push_back(std::move(applied));
-        if (it->second.empty())
-            change.next.erase(it);
         if (entry.kind == "cidr")
             change.cidrs_changed = true;
     }
-    for (const auto &[key, ports] : live_) {
-        const auto &[kind, value, protocol] = key;
-        if (kind != "cidr" && known_ports(change.next, key) != ports)
-            change.names.emplace_back(value, known_ports(change.next, key));
-    }
+    // Every name or wildcard whose live ports differ now: the DNS filter's part of the change.
+    std::set<Key> keys;
+    for (const auto &[key, ports] : live_)
+        keys.insert(key);
+    for (const auto &[key, ports] : change.next)
+        keys.insert(key);
+    for (const Key &key : keys)
+        if (std::get<0>(key) != "cidr" && known_ports(change.next, key) != known_ports(live_, key))
+            change.names.emplace_back(std::get<1>(key), known_ports(change.next, key));
     return change;
 }
 
@@ -115,10 +102,10 @@ std::vector<std::uint16_t> LivePolicy::name_ports() const {
     std::vector<std::uint16_t> ports;
     for (const PlanEgress &entry : start_)
         if (entry.kind != "cidr")
-            ports = sorted_union(ports, entry.ports);
+            ports = merge_ports(ports, entry.ports);
     for (const auto &[key, live] : live_)
         if (std::get<0>(key) != "cidr")
-            ports = sorted_union(ports, live);
+            ports = merge_ports(ports, live);
     return ports;
 }
 

@@ -62,6 +62,8 @@ public:
     std::vector<PlanEgress> live_entries() const;
 
 private:
+    Change changed(const std::vector<PlanEgress> &entries, bool deny) const;
+
     std::vector<PlanEgress> start_;
     bool allow_lan_ = false;
     std::map<Key, std::vector<std::uint16_t>> live_;

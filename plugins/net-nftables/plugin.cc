@@ -260,7 +260,7 @@ public:
         if (!deny) {
             // Widening: what a name's addresses need first (admitted ports), then the CIDRs, then
             // the filter answers the names.
-            feeder_->set_name_ports(next.name_ports());
+            feeder_->set_name_ports(admitted_ports(next));
             if (change.cidrs_changed)
                 nft::NftContext().run(nft::live_cidr_script(next.live_ranges()), "filling the live CIDR sets");
             send_to_filter(change);
@@ -274,7 +274,7 @@ public:
             std::vector<nft::Element> gone =
                 feeder_->withdraw([this](const std::string &name, std::uint16_t port) { return live_.name_allows(name, port); });
             removed = gone.size();
-            feeder_->set_name_ports(live_.name_ports());
+            feeder_->set_name_ports(admitted_ports(live_));
             std::set<nft::Element> doomed(gone.begin(), gone.end());
             std::vector<PlanEgress> cidrs;
             for (const PlanEgress &entry : change.applied)
@@ -302,6 +302,15 @@ public:
     }
 
 private:
+    // The ports the admission accepts for names under `policy` (in mode any also 80 and 443, which
+    // every name gets).
+    std::vector<std::uint16_t> admitted_ports(const net::LivePolicy &policy) const {
+        std::vector<std::uint16_t> ports = policy.name_ports();
+        if (setup_.mode == "any")
+            ports = net::merge_ports(ports, {80, 443});
+        return ports;
+    }
+
     // The DNS filter's part of a live change: one policy line per name touched, each confirmed.
     void send_to_filter(const net::LivePolicy::Change &change) {
         for (const auto &[entry, ports] : change.names) {

@@ -31,12 +31,18 @@ def addr(sockaddr):
     return host
 
 
-def serve_tcp(port, args):
+def listening(port):
+    """A TCP socket listening on `port`, IPv4 and IPv6."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", port))
     s.listen(64)
+    return s
+
+
+def serve_tcp(port, args):
+    s = listening(port)
     while True:
         conn, peer = s.accept()
         local = addr(conn.getsockname())
@@ -66,11 +72,7 @@ def hold_one(conn, local, port, peer, args):
 def serve_hold(port, args):
     """Like serve_tcp, but keeps each connection open and echoes what arrives; its end is logged as
     "tcp-end" (closed by the peer, or reset)."""
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    s.bind(("::", port))
-    s.listen(64)
+    s = listening(port)
     while True:
         conn, peer = s.accept()
         local = addr(conn.getsockname())
