@@ -41,7 +41,7 @@ constexpr std::size_t kMaxOwnRecords = 64;
 // and the firewall plugin's network "lost" record (made once, at the end of the session: the
 // count of packets whose log messages never arrived).
 bool own_record(std::string_view layer, std::string_view event, bool from_plugin) {
-    return from_plugin ? layer == "network" && event == "lost" : layer == "lifecycle";
+    return from_plugin ? layer == "network" && event == "lost" : layer == "lifecycle" || layer == "policy";
 }
 
 struct Channel {
@@ -184,12 +184,10 @@ void audit_start(int fd, std::string level) {
     }
     // Records queued before the level was known: apply it now.
     std::erase_if(c.queue, [&](const Channel::Line &line) { return !audit::level_admits(c.level, line.verdict); });
-    if (c.level == "none") {
+    // At level "none" every record is dropped (level_admits), but the writer still runs: the
+    // control responses (audit_send_frame) take the same way.
+    if (c.level == "none")
         c.queue.clear();
-        c.finished = true;
-        c.writer_done = true;
-        return;
-    }
     std::thread(writer_loop).detach();
 }
 
@@ -233,6 +231,17 @@ void audit_emit_from_plugin(const std::string &plugin, const json::object &event
         count_lost(channel(), verdict && verdict->is_string() ? std::string_view(verdict->as_string()) : "info",
                    audit::weight(event));
     }
+}
+
+void audit_send_frame(std::string line) {
+    Channel &c = channel();
+    std::lock_guard lock(c.mutex);
+    if (c.finished)
+        return;
+    if (!line.empty() && line.back() == '\n')
+        line.pop_back();
+    c.queue.push_back(Channel::Line{"info", std::move(line)});
+    c.wake.notify_one();
 }
 
 void audit_finish(int timeout_ms) {

@@ -41,6 +41,11 @@ void audit_emit(std::string_view layer, std::string_view verdict, std::string_vi
 // is logged as a plugin fault and dropped.
 void audit_emit_from_plugin(const std::string &plugin, const boost::json::object &record);
 
+// Queues one control frame (core/control/frame.hpp: a response to the host) to go out between
+// the records, past the level and the rate limit: the writer thread is the only one that writes
+// to the session socket, so frames and records never interleave within a line.
+void audit_send_frame(std::string line);
+
 // Sends the last suppressed counts and what is queued, then stops the writer. Waits at most
 // `timeout_ms` for the host to take it (the host may be gone).
 void audit_finish(int timeout_ms = 2000);

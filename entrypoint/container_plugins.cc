@@ -47,6 +47,7 @@ ContainerPlugins load_container_plugins(PluginRegistry &registry, const Plan &pl
     if (!firewall->second->network())
         throw std::runtime_error("plugin " + firewall->second->name() + " (" + firewall->second->path() +
                                  ") is the Plan's firewall but has no network hook");
+    out.firewall_plugin = firewall->second;
 
     auto syscall = by_stem.find(plan.syscalls.plugin);
     if (syscall == by_stem.end())

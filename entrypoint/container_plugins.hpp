@@ -15,6 +15,8 @@ namespace rustyolo::entrypoint {
 struct ContainerPlugins {
     std::vector<const LoadedPlugin *> network;  // with a network hook, in the Plan's order
     const LoadedPlugin *syscall = nullptr;      // the Plan's syscalls.plugin (has syscall.install)
+    const LoadedPlugin *firewall_plugin = nullptr;  // the Plan's network.firewall (has a network hook)
+    const LoadedPlugin &firewall() const { return *firewall_plugin; }
 };
 
 // Loads `dir`/<stem>.so for each stem of plan.container_plugins. Throws std::runtime_error (or

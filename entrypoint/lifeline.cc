@@ -1,5 +1,6 @@
 #include "entrypoint/lifeline.hpp"
 
+#include "entrypoint/audit_channel.hpp"
 #include "entrypoint/setup_error.hpp"
 #include "entrypoint/signals.hpp"
 
@@ -10,6 +11,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
+#include <spdlog/spdlog.h>
 #include <thread>
 
 namespace rustyolo::entrypoint {
@@ -31,16 +34,71 @@ UniqueFd connect_lifeline(const std::string &path) {
     return fd;
 }
 
+namespace {
+
+std::mutex handler_mutex;
+ControlHandler handler;
+bool handler_ever_set = false;
+
+void answer(std::string_view line) {
+    control::Request request;
+    try {
+        request = control::parse_request(line);
+    } catch (const control::FrameError &e) {
+        spdlog::warn("ignored a control message from the rustyolo CLI: {}", e.what());
+        return;
+    }
+    control::Response response;
+    {
+        std::lock_guard lock(handler_mutex);
+        if (handler)
+            response = handler(request);
+        else
+            response = control::refusal(request.id,
+                                        handler_ever_set ? "the session is ending; no live change is possible"
+                                                         : "the sandbox is still being set up; try again in a moment",
+                                        false);
+    }
+    response.id = request.id;
+    try {
+        audit_send_frame(control::format(response));
+    } catch (const control::FrameError &e) {
+        audit_send_frame(control::format(control::refusal(request.id, e.what(), false)));
+    }
+}
+
+}  // namespace
+
+void set_control_handler(ControlHandler next) {
+    std::lock_guard lock(handler_mutex);
+    handler = std::move(next);
+    handler_ever_set = true;
+}
+
 void watch_lifeline(UniqueFd connection) {
     std::thread([fd = std::move(connection)]() mutable {
-        char buffer[256];
+        char buffer[4096];
+        std::string partial;
+        bool discarding = false;
         for (;;) {
             const ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-            if (n > 0)
-                continue;  // the CLI sends nothing yet; anything it sends is ignored
             if (n < 0 && errno == EINTR)
                 continue;
-            break;
+            if (n <= 0)
+                break;
+            for (ssize_t i = 0; i < n; ++i) {
+                if (buffer[i] != '\n') {
+                    if (!discarding && partial.size() < control::kMaxFrame)
+                        partial += buffer[i];
+                    else
+                        discarding = true;  // an overlong line is dropped whole
+                    continue;
+                }
+                if (!discarding && control::is_frame(partial))
+                    answer(partial);
+                partial.clear();
+                discarding = false;
+            }
         }
         ::kill(::getpid(), lifeline_signal());
     }).detach();

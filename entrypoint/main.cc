@@ -11,6 +11,7 @@
 #include "entrypoint/environment.hpp"
 #include "entrypoint/fds.hpp"
 #include "entrypoint/lifeline.hpp"
+#include "entrypoint/live_policy.hpp"
 #include "entrypoint/mount_check.hpp"
 #include "entrypoint/network.hpp"
 #include "entrypoint/plan_file.hpp"
@@ -35,6 +36,15 @@ namespace {
 
 using namespace rustyolo;
 using namespace rustyolo::entrypoint;
+
+// Control requests are answered while this lives; its end waits for a running one, so the plugins
+// it calls outlive it (declared after them, destroyed before them).
+struct ControlHandlerScope {
+    explicit ControlHandlerScope(ControlHandler handler) { set_control_handler(std::move(handler)); }
+    ~ControlHandlerScope() { set_control_handler({}); }
+    ControlHandlerScope(const ControlHandlerScope &) = delete;
+    ControlHandlerScope &operator=(const ControlHandlerScope &) = delete;
+};
 
 // A terminating signal arrived while the sandbox was being set up: stop before the agent exists.
 struct Interrupted {
@@ -71,6 +81,9 @@ int run() {
     stop_if_interrupted();
 
     run_step("network", [&] { apply_network_policy(plugins, loaded.document); });
+    // From here on the host may change the network policy of the running session (live_policy.hpp).
+    // The handler goes before the plugins do (ControlHandlerScope).
+    ControlHandlerScope live_changes(live_policy_handler(plugins.firewall()));
     stop_if_interrupted();
 
     AgentAccount account = run_step("user", [&] { return ensure_agent_account(plan.user); });

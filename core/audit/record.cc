@@ -15,7 +15,8 @@ namespace json = boost::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 6> kLayers{"network", "dns", "syscall", "mount", "resource", "lifecycle"};
+constexpr std::array<std::string_view, 7> kLayers{"network", "dns", "syscall", "mount", "resource", "lifecycle",
+                                                  "policy"};
 constexpr std::array<std::string_view, 3> kVerdicts{"block", "allow", "info"};
 
 template <std::size_t N>

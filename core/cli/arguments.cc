@@ -29,7 +29,8 @@ std::size_t take_option(const std::vector<std::string> &args, std::size_t i, con
 }  // namespace
 
 bool is_management_command(const std::string &word) {
-    return word == "plugins" || word == "trust" || word == "update" || word == "image" || word == "audit";
+    return word == "plugins" || word == "trust" || word == "update" || word == "image" || word == "audit" ||
+           word == "allow" || word == "deny";
 }
 
 SplitArgs split_arguments(const std::vector<std::string> &args, const OptionTable &table) {

@@ -2,7 +2,8 @@
 //
 //   rustyolo [OPTIONS] [AGENT] [OPTIONS] [--] [AGENT ARGS...]
 //   rustyolo [OPTIONS] plan [AGENT] [...]      rustyolo [OPTIONS] exec -- CMD [ARGS...]
-//   rustyolo [OPTIONS] shell                    rustyolo plugins | trust | update | image
+//   rustyolo [OPTIONS] shell                    rustyolo plugins | trust | update | image | audit
+//   rustyolo allow | deny ENTRY... [--session ID]   (a running session's policy)
 //
 // rustyolo's own run options may stand before or right after the agent name. The first word after
 // the agent name that is not a rustyolo option starts the agent's args, and so does `--` (which is

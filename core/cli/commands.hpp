@@ -18,6 +18,8 @@ int trust_command(Context &context, const std::vector<std::string> &args);
 int image_command(Context &context, const std::vector<std::string> &args);
 int update_command(Context &context, const std::vector<std::string> &args);
 int audit_command(Context &context, const std::vector<std::string> &args);
+// `rustyolo allow` / `deny` (verb) of a running session (live_command.cc).
+int live_command(Context &context, const std::string &verb, const std::vector<std::string> &args);
 
 // Prints `error` as the CLI reports every error ("rustyolo: error: ...") and returns its exit code:
 // 2 for bad input (UsageError), 1 otherwise.

@@ -36,7 +36,9 @@ int dispatch(const std::vector<std::string> &args) {
         spdlog::set_level(spdlog::level::debug);
 
     cli::Context context = cli::make_context([](const char *name) { return std::getenv(name); });
-    cli::load_config(context, options.layer, split.verb != "trust");
+    // trust judges the project file itself; allow and deny act on a session that has its config.
+    const bool project_config = split.verb != "trust" && split.verb != "allow" && split.verb != "deny";
+    cli::load_config(context, options.layer, project_config);
     cli::load_plugins(context, context.config.plugins);
 
     if (split.verb == "plugins")
@@ -49,6 +51,8 @@ int dispatch(const std::vector<std::string> &args) {
         return cli::update_command(context, split.command_args);
     if (split.verb == "audit")
         return cli::audit_command(context, split.command_args);
+    if (split.verb == "allow" || split.verb == "deny")
+        return cli::live_command(context, split.verb, split.command_args);
     return cli::run_session(context, options, split);
 }
 

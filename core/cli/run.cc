@@ -2,8 +2,11 @@
 #include "core/cli/commands.hpp"
 
 #include "core/audit/hub.hpp"
+#include "core/audit/record.hpp"
 #include "core/audit/summary.hpp"
 #include "core/error.hpp"
+#include "core/control/frame.hpp"
+#include "core/host/control_socket.hpp"
 #include "core/host/git_aside_report.hpp"
 #include "core/host/git_dirs.hpp"
 #include "core/host/json_pretty.hpp"
@@ -87,6 +90,44 @@ void write_private_file(const std::string &path, const std::string &content) {
         throw Error("cannot write " + path);
     fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read |
                               fs::perms::others_read);
+}
+
+// `rustyolo allow` / `deny` of this session, from its control socket (core/host/control_socket.hpp):
+// "hello" says which session this is; "allow" and "deny" are normalised here, as --allow-domains
+// is, and relayed to the supervisor.
+ControlServer::Handler live_control_handler(const PluginRegistry &registry, const Plan &plan,
+                                            const std::string &project, ControlRelay &relay) {
+    const std::string started = audit::now_rfc3339();
+    return [&registry, &plan, project, &relay, started](const control::Request &request,
+                                                         const ControlPeer &peer) -> control::Response {
+        control::Response response;
+        response.id = request.id;
+        if (request.op == "hello") {
+            response.ok = true;
+            response.result = json::object{{"session", plan.session}, {"agent", plan.agent.name},
+                                           {"project", project},      {"started", started},
+                                           {"image", plan.image}};
+            return response;
+        }
+        if (request.op != "allow" && request.op != "deny")
+            return control::refusal(request.id, "unknown request \"" + request.op + "\" (hello, allow, deny)", true);
+        std::vector<std::string> requested;
+        const json::value *entries = request.body.if_contains("entries");
+        if (entries && entries->is_array())
+            for (const json::value &entry : entries->as_array())
+                if (entry.is_string())
+                    requested.emplace_back(entry.as_string());
+        if (!entries || !entries->is_array() || requested.size() != entries->as_array().size())
+            return control::refusal(request.id, "\"entries\" must be a list of strings", true);
+        json::array normalized;
+        for (const PlanEgress &entry : normalize_live_entries(registry, plan.network, requested))
+            normalized.push_back(to_json(entry));
+        return relay.ask(request.op,
+                         json::object{{"entries", std::move(normalized)},
+                                      {"requested", json::value_from(requested)},
+                                      {"requester", json::object{{"uid", peer.uid}, {"pid", peer.pid}}}},
+                         std::chrono::seconds(20));
+    };
 }
 
 }  // namespace
@@ -254,8 +295,20 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
                                         {"runtime", plan.runtime},
                                         {"level", plan.audit.level},
                                         {"firewall", plan.network.firewall}});
-        SessionSocket lifeline(session_dir + "/" + kSessionSocketName,
-                               [&audit](std::string_view line, bool overlong) { audit->wire_line(line, overlong); });
+        // Control responses come back among the audit records (docs/control-protocol.md).
+        ControlRelay relay;
+        SessionSocket lifeline(
+            session_dir + "/" + kSessionSocketName,
+            [&audit, &relay](std::string_view line, bool overlong) {
+                if (!overlong && control::is_frame(line))
+                    relay.take(line);
+                else
+                    audit->wire_line(line, overlong);
+            },
+            [&relay] { relay.closed(); });
+        relay.attach(&lifeline);
+        ControlServer control(control_socket_path(context.getenv_fn, plan.session),
+                              live_control_handler(*context.registry, plan, build.cwd, relay));
 
         std::vector<std::string> argv = runtime_command(runtime, plan, plan_file, session_dir, interactive);
         spdlog::debug("running: {}", shell_join(argv));

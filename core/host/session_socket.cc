@@ -2,6 +2,8 @@
 
 #include "core/error.hpp"
 
+#include <rustyolo/sdk/send_all.hpp>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -85,6 +87,11 @@ SessionSocket::~SessionSocket() {
 
 bool SessionSocket::connected() const { return connected_.load(); }
 
+bool SessionSocket::send(std::string_view data) {
+    std::lock_guard lock(send_mutex_);
+    return connection_ >= 0 && send_all(connection_, data);
+}
+
 bool SessionSocket::wait_closed(int timeout_ms) const {
     for (int waited = 0; connected_.load() && !closed_.load(); waited += 10) {
         if (waited >= timeout_ms)
@@ -115,6 +122,10 @@ void SessionSocket::serve() {
             ::unlink(path_.c_str());
             listen_fd_ = -1;
             connected_.store(true);
+            {
+                std::lock_guard lock(send_mutex_);
+                connection_ = connection;
+            }
             fds[0] = pollfd{connection, POLLIN, 0};
             continue;
         }
@@ -125,12 +136,20 @@ void SessionSocket::serve() {
                 lines_.take(buffer, static_cast<std::size_t>(n));
             } else if (!(n < 0 && errno == EINTR)) {
                 fds[0].fd = -1;  // the container side is gone; keep waiting for stop
+                {
+                    std::lock_guard lock(send_mutex_);
+                    connection_ = -1;
+                }
                 lines_.end();  // an unterminated last line is incomplete
                 if (on_close_)
                     on_close_();
                 closed_.store(true);
             }
         }
+    }
+    {
+        std::lock_guard lock(send_mutex_);
+        connection_ = -1;
     }
     if (connection >= 0)
         ::close(connection);

@@ -4,12 +4,15 @@
 // connection stays open for the whole session; when this process dies the kernel closes it and
 // the supervisor ends the agent. The supervisor sends the session's audit records over it, one
 // JSON line each (docs/audit-schema.md); every line is handed to `on_line` on the socket's thread.
+// The other way, send() writes control requests to the supervisor (docs/control-protocol.md); its
+// responses arrive as lines among the records.
 #pragma once
 
 #include "core/private_header.hpp"
 
 #include <atomic>
 #include <functional>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -53,6 +56,9 @@ public:
     SessionSocket &operator=(const SessionSocket &) = delete;
 
     const std::string &path() const { return path_; }
+    // Writes `data` (whole control frames) to the supervisor. False when it is not connected or
+    // the connection is gone. Thread-safe.
+    bool send(std::string_view data);
     // Whether the supervisor has connected (for diagnostics).
     bool connected() const;
     // Waits until the supervisor's connection has ended and every line it sent was handed over
@@ -66,6 +72,8 @@ private:
     WireLineReader lines_;
     CloseHandler on_close_;
     int listen_fd_ = -1;
+    std::mutex send_mutex_;
+    int connection_ = -1;  // guarded by send_mutex_ for send(); owned by the socket's thread
     int stop_pipe_[2] = {-1, -1};
     std::atomic<bool> connected_{false};
     std::atomic<bool> closed_{false};

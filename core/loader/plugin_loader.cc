@@ -262,7 +262,7 @@ LoadedPlugin &PluginRegistry::load(const std::string &path, bool builtin, const 
                               "; remove one of them or drop the --plugin flag");
 
     plugin->has_agent_ = copy_table(path, "agent", desc.agent, plugin->agent_);
-    plugin->has_network_ = copy_table(path, "network", desc.network, plugin->network_);
+    plugin->has_network_ = copy_table(path, "network", desc.network, plugin->network_, RUSTYOLO_NETWORK_HOOKS_SIZE_1_0);
     plugin->has_mount_ = copy_table(path, "mount", desc.mount, plugin->mount_);
     plugin->has_resource_ = copy_table(path, "resource", desc.resource, plugin->resource_);
     plugin->has_syscall_ = copy_table(path, "syscall", desc.syscall, plugin->syscall_);

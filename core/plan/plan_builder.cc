@@ -209,10 +209,11 @@ struct Normalized {
     std::vector<std::string> warnings;
 };
 
-Normalized normalize(const LoadedPlugin &plugin, const std::vector<std::string> &entries, const Config &config) {
+Normalized normalize(const LoadedPlugin &plugin, const std::vector<std::string> &entries, bool allow_lan,
+                     const std::vector<std::string> &dns_servers) {
     json::object request{{"entries", json::value_from(entries)},
-                         {"allow_lan", config.allow_lan},
-                         {"dns_servers", json::value_from(config.dns_servers)}};
+                         {"allow_lan", allow_lan},
+                         {"dns_servers", json::value_from(dns_servers)}};
     json::value result = plugin.call("network.normalize", plugin.network()->normalize, request);
     return read_answer(plugin, "network.normalize", result, [&](const JsonReader &r) {
         Normalized out;
@@ -255,7 +256,7 @@ PlanNetwork build_network(const Config &config, const LoadedPlugin &plugin, cons
         reasons.push_back("required by agent: " + reason);
     }
     // The whole list, normalised (validated, duplicates merged) by the firewall plugin.
-    Normalized all = normalize(plugin, entries, config);
+    Normalized all = normalize(plugin, entries, config.allow_lan, config.dns_servers);
     // Each requested entry alone: exactly the normalised entries it accounts for.
     std::map<EgressKey, std::set<std::string>> why;
     std::map<std::string, std::vector<EgressKey>> produced;  // by requested entry text
@@ -263,7 +264,7 @@ PlanNetwork build_network(const Config &config, const LoadedPlugin &plugin, cons
         auto known = produced.find(entries[i]);
         if (known == produced.end()) {
             std::vector<EgressKey> keys;
-            for (const PlanEgress &e : normalize(plugin, {entries[i]}, config).allow)
+            for (const PlanEgress &e : normalize(plugin, {entries[i]}, config.allow_lan, config.dns_servers).allow)
                 keys.emplace_back(e.kind, e.value, e.protocol);
             known = produced.emplace(entries[i], std::move(keys)).first;
         }
@@ -639,6 +640,42 @@ const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const st
     return *plugins_for(registry, PluginRole{"runtime \"" + runtime + "\"", "runtime", PluginRole::Ask::exactly_one,
                                              "", runtime, "use --runtime with a name a runtime plugin serves (`rustyolo plugins` lists them), or leave it out for the default", true})
                 .front();
+}
+
+std::vector<PlanEgress> normalize_live_entries(const PluginRegistry &registry, const PlanNetwork &network,
+                                               const std::vector<std::string> &entries) {
+    if (entries.empty())
+        throw UsageError("name at least one entry (a name, name:port, *.suffix or CIDR)");
+    const LoadedPlugin &firewall =
+        *plugins_for(registry, PluginRole{"firewall plugin \"" + network.firewall + "\" of the session", "network",
+                                          PluginRole::Ask::exactly_one, network.firewall, "",
+                                          "the session's firewall plugin must be loaded in the rustyolo that "
+                                          "started it",
+                                          false})
+             .front();
+    // One entry at a time, so that a refusal names the value it is about.
+    std::vector<PlanEgress> out;
+    for (const std::string &entry : entries) {
+        Normalized one;
+        try {
+            one = normalize(firewall, {entry}, network.allow_lan, {});
+        } catch (const UsageError &e) {
+            throw UsageError("\"" + entry + "\" is not an allow entry: " + e.what());
+        }
+        for (PlanEgress &egress : one.allow) {
+            auto same = std::find_if(out.begin(), out.end(), [&](const PlanEgress &e) {
+                return e.kind == egress.kind && e.value == egress.value && e.protocol == egress.protocol;
+            });
+            if (same == out.end()) {
+                out.push_back(std::move(egress));
+            } else {
+                same->ports.insert(same->ports.end(), egress.ports.begin(), egress.ports.end());
+                std::sort(same->ports.begin(), same->ports.end());
+                same->ports.erase(std::unique(same->ports.begin(), same->ports.end()), same->ports.end());
+            }
+        }
+    }
+    return out;
 }
 
 std::string new_session_id() {

@@ -113,6 +113,12 @@ const std::vector<std::string> &default_protected_paths();
 
 Plan build_plan(const Config &config, const PluginRegistry &registry, const BuildContext &context);
 
+// The entries of a live change of a running session (`rustyolo allow` / `deny`), normalised exactly
+// as --allow-domains is: by the session's firewall plugin (network.firewall) through its normalize
+// hook, with the session's allow_lan. Duplicates are merged. A UsageError names the bad value.
+std::vector<PlanEgress> normalize_live_entries(const PluginRegistry &registry, const PlanNetwork &network,
+                                               const std::vector<std::string> &entries);
+
 // A new random session id (12 hex digits).
 std::string new_session_id();
 

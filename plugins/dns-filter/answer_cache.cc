@@ -151,4 +151,11 @@ std::optional<Bytes> AnswerCache::lookup(const ClientQuery &query, std::size_t m
     return out;
 }
 
+void AnswerCache::clear() {
+    entries_.clear();
+    order_.clear();
+    expiry_.clear();
+    bytes_ = 0;
+}
+
 }  // namespace rustyolo::dns

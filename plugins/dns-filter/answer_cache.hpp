@@ -55,6 +55,9 @@ public:
     // at most until `limit`. Ignored when not cacheable (see above) or larger than the byte limit.
     void insert(const ClientQuery &query, Packet reply, Clock::time_point answered, Clock::time_point limit);
 
+    // Forgets every answer (a live change narrowed the policy).
+    void clear();
+
     std::size_t size() const { return entries_.size(); }
     std::size_t bytes() const { return bytes_; }
 

@@ -12,7 +12,7 @@
 //                       [--cache-entries N]              answer cache size, 0 = off, default 10000
 #pragma once
 
-#include "plugins/dns-filter/allow_list.hpp"
+#include "plugins/net-common/allow_list.hpp"
 
 #include <sys/socket.h>
 
@@ -21,6 +21,10 @@
 #include <vector>
 
 namespace rustyolo::dns {
+
+using net::AllowList;
+using net::merge_ports;
+using net::normalize_name;
 
 struct Upstream {
     sockaddr_storage address{};

@@ -64,7 +64,7 @@ std::optional<std::size_t> complete_message(const Bytes &buffer) {
 }  // namespace
 
 Server::Server(FilterConfig config)
-    : config_(std::move(config)), cache_(AnswerCache::Limits{config_.cache_entries, AnswerCache::Limits{}.bytes}),
+    : config_(std::move(config)), start_allow_(config_.allow), cache_(AnswerCache::Limits{config_.cache_entries, AnswerCache::Limits{}.bytes}),
       idle_(config_.upstreams.size()) {}
 
 Server::~Server() {
@@ -399,6 +399,11 @@ bool Server::on_ack_pipe() {
         return errno == EINTR || errno == EAGAIN;
     acks_.feed(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     while (auto item = acks_.next()) {
+        if (!item->overlong)
+            if (std::optional<feed::PolicyChange> change = feed::parse_policy(item->line)) {
+                change_policy(*change);
+                continue;
+            }
         std::optional<feed::Ack> ack = item->overlong ? std::nullopt : feed::parse_ack(item->line);
         if (!ack)
             continue;
@@ -421,6 +426,29 @@ bool Server::on_ack_pipe() {
         }
     }
     return true;
+}
+
+void Server::change_policy(const feed::PolicyChange &change) {
+    auto old = live_.find(change.entry);
+    const bool narrows = old != live_.end() && merge_ports(old->second, change.ports) != change.ports;
+    AllowList next = start_allow_;
+    if (!change.ports.empty())
+        next.add(change.entry, change.ports);  // throws for an entry that is no name: the filter ends
+    for (const auto &[entry, ports] : live_)
+        if (entry != change.entry)
+            next.add(entry, ports);
+    if (change.ports.empty())
+        live_.erase(change.entry);
+    else
+        live_[change.entry] = change.ports;
+    config_.allow = std::move(next);
+    if (narrows) {
+        // Answers and set knowledge of the old policy must not outlive it: the supervisor removes
+        // addresses from the sets once this change is answered.
+        cache_.clear();
+        in_sets_.clear();
+    }
+    emit(feed::format_policy_done(change.seq));
 }
 
 void Server::on_transaction(std::uint32_t id, short revents) {

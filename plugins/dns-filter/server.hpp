@@ -29,6 +29,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <vector>
 
@@ -139,6 +140,8 @@ private:
     void on_udp_listener();
     void on_tcp_listener();
     bool on_ack_pipe();  // false when the supervisor closed it
+    // A live change from the supervisor (feed_protocol.hpp, "policy"): applied, then answered.
+    void change_policy(const feed::PolicyChange &change);
     void on_transaction(std::uint32_t id, short revents);
     void on_connection(std::uint64_t key, short revents);
     void expire(Clock::time_point now);
@@ -147,6 +150,8 @@ private:
     std::uint16_t random_id();
 
     FilterConfig config_;
+    AllowList start_allow_;  // the entries of the command line; config_.allow adds the live ones
+    std::map<std::string, std::vector<std::uint16_t>> live_;  // live entry -> its ports
     std::map<std::uint32_t, Transaction> transactions_;
     std::map<std::uint64_t, Connection> connections_;
     std::uint32_t next_id_ = 1;

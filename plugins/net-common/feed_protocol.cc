@@ -205,6 +205,13 @@ EventLine parse_event_line(std::string_view line) {
             fail(line, "the reason " + shown(fields[3]) + " is not name, type or class");
         return event;
     }
+    if (fields[0] == "policy") {
+        if (fields.size() != 3 || fields[2] != "done")
+            fail(line, "a policy line is \"policy <seq> done\"");
+        event.kind = EventLine::Kind::policy_done;
+        event.id = parse_id(line, fields[1]);
+        return event;
+    }
     if (fields[0] == "allow") {
         if (fields.size() != 4)
             fail(line, "an allow line is \"allow <qtype> <udp|tcp> <name>\"");
@@ -239,6 +246,45 @@ EventLine parse_event_line(std::string_view line) {
     event.address.ttl = static_cast<std::uint32_t>(*ttl);
     event.address.ports = parse_ports(line, fields[4]);
     return event;
+}
+
+std::string format_policy_done(std::uint32_t seq) { return "policy " + std::to_string(seq) + " done\n"; }
+
+std::string format_policy(std::uint32_t seq, std::string_view entry, const std::vector<std::uint16_t> &ports) {
+    return "policy " + std::to_string(seq) + " " + std::string(entry) + " " +
+           (ports.empty() ? std::string("-") : ports_text(ports)) + "\n";
+}
+
+std::optional<PolicyChange> parse_policy(std::string_view line) {
+    std::vector<std::string_view> fields = split(line, ' ');
+    if (fields[0] != "policy")
+        return std::nullopt;
+    auto bad = [&](std::string_view why) -> PolicyChange {
+        throw FeedError("the supervisor sent a malformed policy line " + shown(line) + ": " + std::string(why));
+    };
+    if (fields.size() != 4)
+        return bad("expected \"policy <seq> <entry> <ports>|-\"");
+    PolicyChange change;
+    auto seq = parse_decimal(fields[1], 0xffffffffu);
+    if (!seq)
+        return bad("the sequence number is not a decimal uint32");
+    change.seq = static_cast<std::uint32_t>(*seq);
+    std::string_view entry = fields[2];
+    std::string_view rest = entry.substr(0, 2) == "*." ? entry.substr(2) : entry;
+    if (rest.empty() || rest.size() > max_deny_name_length)
+        return bad("the entry is not a name of 1 to 253 characters");
+    for (char c : rest)
+        if (!(is_digit(c) || (c >= 'a' && c <= 'z') || c == '.' || c == '-' || c == '_'))
+            return bad("the entry may only contain a-z, 0-9, '.', '-', '_' (and a leading \"*.\")");
+    change.entry = std::string(entry);
+    if (fields[3] != "-") {
+        try {
+            change.ports = parse_ports(line, fields[3]);
+        } catch (const FeedError &) {
+            return bad("the ports are not strictly increasing numbers from 1 to 65535");
+        }
+    }
+    return change;
 }
 
 std::string format_ack(std::uint32_t id, bool ok, std::uint32_t life) {

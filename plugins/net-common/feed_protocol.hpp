@@ -13,6 +13,9 @@
 //                                         list), type (the type is not answered) or class (not IN)
 //   allow <qtype> <proto> <name>          a query the filter answers (audit; only with
 //                                         --report-allowed yes, i.e. audit level verbose)
+//   policy <seq> done                     the live change <seq> is in force: every query read
+//                                         after it is judged by the new allow list, and every
+//                                         batch of an earlier query was written before this line
 //
 // Supervisor -> filter ("ack" pipe):
 //   <id> ok <life>                        every address of batch <id> that passed the policy is in
@@ -21,6 +24,12 @@
 //                                         is 0 when an address of the batch was refused by the
 //                                         policy (the filter must then not rely on the batch)
 //   <id> fail                             the batch was not applied; the filter answers SERVFAIL
+//   policy <seq> <entry> <ports>|-        a live change (`rustyolo allow` / `deny`): the ports a
+//                                         live entry opens from now on, "-" when it is taken back;
+//                                         <entry> is a name or *.suffix as in --allow. The filter
+//                                         keeps its start-up entries and the live ones apart; a
+//                                         change that narrows empties its answer cache and what
+//                                         it knows of the sets. Answered with "policy <seq> done".
 //
 // <id> is a decimal uint32 without leading zeros; <ttl> and <life> decimal uint32 (seconds);
 // ports are 1..65535, strictly increasing; <qtype> the type's mnemonic as ldns prints it ("A",
@@ -75,9 +84,9 @@ struct QueryReport {
 };
 
 struct EventLine {
-    enum class Kind { ready, address, end, deny, allow };
+    enum class Kind { ready, address, end, deny, allow, policy_done };
     Kind kind = Kind::ready;
-    std::uint32_t id = 0;          // address, end
+    std::uint32_t id = 0;          // address, end; policy_done: the change's <seq>
     AnswerAddress address;         // address
     std::string name;              // end: the queried name
     QueryReport query;             // deny, allow
@@ -96,6 +105,21 @@ std::string format_allow(std::string_view qtype, std::uint16_t qtype_number, boo
 
 // Supervisor side: one line without its '\n'. Throws FeedError naming what is wrong.
 EventLine parse_event_line(std::string_view line);
+
+// Filter side: the answer to a live change.
+std::string format_policy_done(std::uint32_t seq);
+
+// Supervisor -> filter: a live change. `ports` empty: the live entry is taken back. `entry` must
+// be a name or *.suffix in the allow entries' normal form (lowercase, no trailing dot).
+std::string format_policy(std::uint32_t seq, std::string_view entry, const std::vector<std::uint16_t> &ports);
+struct PolicyChange {
+    std::uint32_t seq = 0;
+    std::string entry;
+    std::vector<std::uint16_t> ports;  // empty: taken back
+};
+// One line without its '\n'; nullopt when it is not a policy line; throws FeedError when it is
+// one but malformed.
+std::optional<PolicyChange> parse_policy(std::string_view line);
 
 // Supervisor -> filter. `life` is only sent with ok.
 std::string format_ack(std::uint32_t id, bool ok, std::uint32_t life = 0);

@@ -23,6 +23,8 @@ void add_ports(std::vector<std::uint16_t> &into, const std::vector<std::uint16_t
     into.erase(std::unique(into.begin(), into.end()), into.end());
 }
 
+}  // namespace
+
 StaticRange static_range(const PlanEgress &entry, bool allow_lan) {
     std::size_t slash = entry.value.find('/');
     auto prefix = net::parse_address(entry.value.substr(0, slash));
@@ -43,7 +45,21 @@ StaticRange static_range(const PlanEgress &entry, bool allow_lan) {
     return StaticRange{prefix->v6, prefix->to_string(), entry.ports};
 }
 
-}  // namespace
+void check_entry(const PlanEgress &entry) {
+    if (entry.protocol != "tcp")
+        throw std::runtime_error("allow entry \"" + entry.value + "\": protocol \"" + entry.protocol +
+                                 "\" is not supported (tcp only)");
+    if (entry.ports.empty())
+        throw std::runtime_error("allow entry \"" + entry.value + "\" has no ports");
+    if (std::find(entry.ports.begin(), entry.ports.end(), 0) != entry.ports.end())
+        throw std::runtime_error("allow entry \"" + entry.value + "\" has port 0");
+    if (entry.kind == "name" || entry.kind == "wildcard") {
+        if (entry.value.empty() || entry.value.find_first_of(" =\n") != std::string::npos)
+            throw std::runtime_error("allow entry \"" + entry.value + "\" is not a host name");
+    } else if (entry.kind != "cidr") {
+        throw std::runtime_error("allow entry \"" + entry.value + "\" has the unknown kind \"" + entry.kind + "\"");
+    }
+}
 
 Resolver parse_resolver(const std::string &text) {
     std::string normal = net::validate_dns_server(text);
@@ -103,24 +119,14 @@ NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string>
                                  {"--upstream", (r.v6 ? "[" + r.address + "]" : r.address) + ":" + std::to_string(r.port)});
 
     for (const PlanEgress &entry : network.allow) {
-        if (entry.protocol != "tcp")
-            throw std::runtime_error("allow entry \"" + entry.value + "\": protocol \"" + entry.protocol +
-                                     "\" is not supported (tcp only)");
-        if (entry.ports.empty())
-            throw std::runtime_error("allow entry \"" + entry.value + "\" has no ports");
-        if (std::find(entry.ports.begin(), entry.ports.end(), 0) != entry.ports.end())
-            throw std::runtime_error("allow entry \"" + entry.value + "\" has port 0");
+        check_entry(entry);
         if (entry.kind == "cidr") {
             setup.spec.static_ranges.push_back(static_range(entry, network.allow_lan));
             ++setup.cidrs;
-        } else if (entry.kind == "name" || entry.kind == "wildcard") {
-            if (entry.value.empty() || entry.value.find_first_of(" =\n") != std::string::npos)
-                throw std::runtime_error("allow entry \"" + entry.value + "\" is not a host name");
+        } else {
             setup.filter_args.insert(setup.filter_args.end(), {"--allow", entry.value + "=" + ports_text(entry.ports)});
             add_ports(setup.policy.ports, entry.ports);
             ++(entry.kind == "name" ? setup.names : setup.wildcards);
-        } else {
-            throw std::runtime_error("allow entry \"" + entry.value + "\" has the unknown kind \"" + entry.kind + "\"");
         }
     }
     // In mode any, names without an entry get TCP 80 and 443.

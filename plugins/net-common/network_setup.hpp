@@ -29,6 +29,14 @@ struct NetworkSetup {
 // carries one was not made by it), an unknown kind or protocol.
 NetworkSetup make_network_setup(const Plan &plan, const std::vector<std::string> &engine_nameservers);
 
+// Checks one allow entry of a Plan (or of a live change) as the firewalls take it: tcp, ports 1-65535,
+// kind name, wildcard or cidr. Throws std::runtime_error naming the entry.
+void check_entry(const PlanEgress &entry);
+
+// A CIDR entry as the firewall's static range. Throws std::runtime_error for a CIDR the policy
+// forbids (loopback, link-local; private ranges unless `allow_lan`).
+StaticRange static_range(const PlanEgress &entry, bool allow_lan);
+
 // "1.1.1.1", "1.1.1.1:5353", "2606:4700::1111", "[2606:4700::1111]:53" -> Resolver.
 Resolver parse_resolver(const std::string &text);
 

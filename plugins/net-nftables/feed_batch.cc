@@ -108,6 +108,22 @@ void FreshElements::applied(const std::vector<AnswerAddress> &addresses, const A
     }
 }
 
+void ElementOrigins::record(const std::vector<AnswerAddress> &accepted, const std::string &name,
+                            const AdmissionPolicy &policy, Clock::time_point now) {
+    for (const AnswerAddress &address : accepted)
+        for (std::uint16_t port : address.ports) {
+            auto &until = origins_[{address.v6, address.address, port}][name];
+            until = std::max(until, now + std::chrono::seconds(element_timeout(address.ttl, policy)));
+        }
+    if (origins_.size() > prune_at_) {
+        for (auto it = origins_.begin(); it != origins_.end();) {
+            std::erase_if(it->second, [now](const auto &origin) { return origin.second <= now; });
+            it = it->second.empty() ? origins_.erase(it) : std::next(it);
+        }
+        prune_at_ = std::max<std::size_t>(4096, 2 * origins_.size());
+    }
+}
+
 std::vector<FeedAction> BatchAssembler::on_line(const net::feed::LineSplitter::Item &item) {
     std::vector<FeedAction> actions;
     auto error = [&](std::string message) {
@@ -146,6 +162,13 @@ std::vector<FeedAction> BatchAssembler::on_line(const net::feed::LineSplitter::I
             actions.push_back(std::move(action));
         }
         break;
+    case net::feed::EventLine::Kind::policy_done: {
+        FeedAction action;
+        action.kind = FeedAction::Kind::policy_done;
+        action.id = line.id;
+        actions.push_back(std::move(action));
+        break;
+    }
     case net::feed::EventLine::Kind::deny:
     case net::feed::EventLine::Kind::allow: {
         FeedAction action;

@@ -6,6 +6,7 @@
 
 #include "plugins/net-common/admission.hpp"
 #include "plugins/net-common/feed_protocol.hpp"
+#include "plugins/net-nftables/ruleset.hpp"
 
 #include <chrono>
 #include <cstdint>
@@ -74,11 +75,53 @@ public:
     // Records that `addresses` were put in the sets at `now` (with element_timeout()).
     void applied(const std::vector<AnswerAddress> &addresses, const AdmissionPolicy &policy, Clock::time_point now);
     std::size_t size() const { return until_.size(); }
+    // Forgets an element (it was removed from the sets).
+    void forget(bool v6, const std::string &address, std::uint16_t port) { until_.erase({v6, address, port}); }
 
 private:
     std::map<std::tuple<bool, std::string, std::uint16_t>, Clock::time_point> until_;
     std::size_t prune_at_ = 4096;
 };
+
+// Which names put each (address . port) into the allow sets, and until when each one keeps it
+// there: what a live deny asks to remove exactly the elements that no remaining entry allows.
+// Bounded like FreshElements (expired origins are forgotten whenever the map has doubled).
+class ElementOrigins {
+public:
+    using Clock = std::chrono::steady_clock;
+    // `accepted` (admitted, with their ports) were put into the sets for `name` at `now`.
+    void record(const std::vector<AnswerAddress> &accepted, const std::string &name, const AdmissionPolicy &policy,
+                Clock::time_point now);
+    // Drops every origin whose name `still_allowed(name, port)` rejects, and returns the elements
+    // left without an origin: those no remaining entry allows (in the sets, or timed out there
+    // while a connection opened through them may still be open). They are forgotten here.
+    template <class Allowed>
+    std::vector<Element> withdraw(const Allowed &still_allowed);
+    std::size_t size() const { return origins_.size(); }
+    bool contains(bool v6, const std::string &address, std::uint16_t port) const {
+        return origins_.count({v6, address, port}) != 0;
+    }
+
+private:
+    std::map<std::tuple<bool, std::string, std::uint16_t>, std::map<std::string, Clock::time_point>> origins_;
+    std::size_t prune_at_ = 4096;
+};
+
+template <class Allowed>
+std::vector<Element> ElementOrigins::withdraw(const Allowed &still_allowed) {
+    std::vector<Element> removed;
+    for (auto it = origins_.begin(); it != origins_.end();) {
+        const auto &[v6, address, port] = it->first;
+        std::erase_if(it->second, [&, port = port](const auto &origin) { return !still_allowed(origin.first, port); });
+        if (it->second.empty()) {
+            removed.push_back(Element{v6, address, port});
+            it = origins_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return removed;
+}
 
 struct FeedAction {
     enum class Kind {
@@ -86,6 +129,7 @@ struct FeedAction {
         apply,  // add `addresses` (not yet admitted), resolved from `name`, for batch `id`, then ack
         fail,   // ack batch `id` with fail
         query,  // the filter refused (`allowed` false, `reason`) or answered a query: `query`
+        policy_done,  // the filter has the live change `id` in force
         error,  // a protocol violation: `message`
     };
     Kind kind = Kind::error;

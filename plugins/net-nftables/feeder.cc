@@ -61,7 +61,41 @@ std::optional<std::string> Feeder::name_for(const std::string &address) const {
 
 void Feeder::ack(std::uint32_t id, bool ok, std::uint32_t life) {
     // A failure means the filter is gone; the events pipe's EOF reports it.
+    std::lock_guard lock(ack_write_mutex_);
     send_all(acks_.get(), net::feed::format_ack(id, ok, life));
+}
+
+bool Feeder::change_filter(std::uint32_t seq, const std::string &line, std::chrono::milliseconds timeout) {
+    {
+        std::lock_guard lock(ack_write_mutex_);
+        if (!send_all(acks_.get(), line))
+            return false;
+    }
+    std::unique_lock lock(mutex_);
+    return ready_changed_.wait_for(lock, timeout, [&] { return policy_done_ >= seq || !alive_.load(); }) &&
+           policy_done_ >= seq;
+}
+
+void Feeder::set_name_ports(std::vector<std::uint16_t> ports) {
+    std::lock_guard lock(sets_mutex_);
+    policy_.ports = std::move(ports);
+}
+
+std::vector<Element> Feeder::withdraw(const std::function<bool(const std::string &, std::uint16_t)> &still_allowed) {
+    std::lock_guard lock(sets_mutex_);
+    if (!nft_)
+        throw NftError("the feeder has no nft context");
+    std::vector<Element> removed = origins_.withdraw(still_allowed);
+    if (!removed.empty())
+        nft_->run(removal_script(removed), "removing denied addresses from the allow sets");
+    for (const Element &element : removed)
+        fresh_.forget(element.v6, element.address, element.port);
+    return removed;
+}
+
+bool Feeder::fed(bool v6, const std::string &address, std::uint16_t port) const {
+    std::lock_guard lock(sets_mutex_);
+    return origins_.contains(v6, address, port);
 }
 
 void Feeder::handle(const FeedAction &action) {
@@ -92,6 +126,12 @@ void Feeder::handle(const FeedAction &action) {
     case FeedAction::Kind::apply:
         apply({action});
         return;
+    case FeedAction::Kind::policy_done: {
+        std::lock_guard lock(mutex_);
+        policy_done_ = std::max(policy_done_, action.id);
+        ready_changed_.notify_all();
+        return;
+    }
     }
 }
 
@@ -108,6 +148,7 @@ bool Feeder::run_script(const std::string &script) {
 }
 
 void Feeder::apply(const std::vector<FeedAction> &batches) {
+    std::lock_guard sets_lock(sets_mutex_);
     // Every batch that arrived together goes into one nft transaction; elements that already live
     // long enough are skipped. If the transaction fails, each batch is retried alone so that one
     // bad batch cannot fail the others.
@@ -135,6 +176,9 @@ void Feeder::apply(const std::vector<FeedAction> &batches) {
                 fresh_.applied(accepted[i], policy_, now);
         }
     }
+    for (std::size_t i = 0; i < batches.size(); ++i)
+        if (ok[i])
+            origins_.record(admissions[i].accepted, batches[i].name, policy_, now);
     {
         std::lock_guard lock(mutex_);
         counters_.batches += batches.size();
@@ -194,10 +238,17 @@ void Feeder::run() {
         std::vector<FeedAction> batches;
         while (auto item = splitter.next())
             for (FeedAction &action : assembler.on_line(*item)) {
-                if (action.kind == FeedAction::Kind::apply)
+                if (action.kind == FeedAction::Kind::apply) {
                     batches.push_back(std::move(action));
-                else
-                    handle(action);
+                    continue;
+                }
+                if (action.kind == FeedAction::Kind::policy_done && !batches.empty()) {
+                    // Every batch the filter fed before the change is in the sets before the
+                    // change counts as done (a deny then removes what they added).
+                    apply(batches);
+                    batches.clear();
+                }
+                handle(action);
             }
         if (!batches.empty())
             apply(batches);

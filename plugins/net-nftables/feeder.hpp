@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <vector>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -58,6 +59,18 @@ public:
     };
     Counters counters() const;
 
+    // Live changes (`rustyolo allow` / `deny`), from the supervisor's control thread.
+    // Sends a policy line (feed_protocol.hpp) to the filter and waits until the filter has it in
+    // force and every batch it fed before is applied (true), or `timeout` passed (false).
+    bool change_filter(std::uint32_t seq, const std::string &line, std::chrono::milliseconds timeout);
+    // The ports the admission accepts for names from now on.
+    void set_name_ports(std::vector<std::uint16_t> ports);
+    // Removes from the allow sets every element whose names `still_allowed(name, port)` all reject
+    // (ElementOrigins), in one transaction, and returns them. Throws NftError when nft refuses.
+    std::vector<Element> withdraw(const std::function<bool(const std::string &, std::uint16_t)> &still_allowed);
+    // Whether (address . port) was put into the sets for a name that is still allowed.
+    bool fed(bool v6, const std::string &address, std::uint16_t port) const;
+
     // The allowed name `address` (canonical inet_ntop text) was last resolved from when it was put
     // into the sets, or nullopt. Thread-safe; bounded memory (NameMemory), newest wins. An address
     // that the filter did not feed again because it was still in the sets keeps its older name.
@@ -85,7 +98,13 @@ private:
     bool done_ = false;    // the thread has ended
     static constexpr std::chrono::seconds kEndOfSessionGrace{2};
     Counters counters_;
-    FreshElements fresh_;  // feeder thread only
+    // Guards the sets' bookkeeping and the nft context: the feeder thread's batches and the
+    // control thread's withdraw() are applied one after the other.
+    mutable std::mutex sets_mutex_;
+    FreshElements fresh_;
+    ElementOrigins origins_;
+    std::mutex ack_write_mutex_;             // acks (feeder thread) and policy lines (control thread)
+    std::uint32_t policy_done_ = 0;          // the last live change the filter confirmed (mutex_)
     mutable std::mutex names_mutex_;
     NameMemory names_;
 };

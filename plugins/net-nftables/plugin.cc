@@ -8,6 +8,11 @@
 //              filter without privileges (net-common/filter_process.hpp), start the feeder thread that fills
 //              the allow sets from its answers (feeder.hpp), wait for the filter to be ready, and
 //              point /etc/resolv.conf at it.
+//   update     a live change of the running session (`rustyolo allow` / `deny`, live_policy.hpp):
+//              allow opens the ports for names, fills the live CIDR sets, then lets the DNS filter
+//              answer the names; deny first has the filter stop answering, then removes the set
+//              elements no remaining entry allows, then ends the open connections to them
+//              (open_connections.hpp). At no moment is the policy wider than the old or new one.
 //   self_test  read the ruleset back (firewall_check.hpp) and probe it as the agent's uid
 //              (net-common/agent_probes.hpp); the probes' own drops are not reported as blocked
 //              packets.
@@ -19,6 +24,8 @@
 #include "plugins/net-common/agent_probes.hpp"
 #include "plugins/net-common/allow_entry.hpp"
 #include "plugins/net-common/filter_process.hpp"
+#include "plugins/net-common/live_policy.hpp"
+#include "plugins/net-common/open_connections.hpp"
 #include "plugins/net-common/network_setup.hpp"
 #include "plugins/net-common/normalize.hpp"
 #include "plugins/net-common/packet_audit.hpp"
@@ -29,6 +36,7 @@
 #include "plugins/net-nftables/nft_context.hpp"
 #include "plugins/net-nftables/ruleset.hpp"
 
+#include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/plugin.hpp>
 
 #include <sys/wait.h>
@@ -42,6 +50,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <set>
 
 namespace rustyolo::net {
 namespace {
@@ -174,6 +183,7 @@ public:
 
         expected_ = std::move(ruleset);
         setup_ = setup;
+        live_ = net::LivePolicy(plan.network.allow, plan.network.allow_lan);
         installed_ = true;
         json::array upstreams;
         for (const net::Resolver &r : setup.spec.upstreams)
@@ -232,7 +242,85 @@ public:
         return net::require_passed(checks);
     }
 
+    json::value update(const json::object &request) override {
+        if (!installed_)
+            throw std::runtime_error("net-nftables: update() before install()");
+        const sdk::JsonReader reader(request, "network update request");
+        const std::string op = reader.one_of("op", {"allow", "deny"});
+        std::vector<PlanEgress> entries;
+        reader.each("entries", [&](const sdk::JsonReader &e) { entries.push_back(egress_from_json(e)); });
+        if (entries.empty())
+            throw sdk::InvalidInput("a live change names no entry");
+        const bool deny = op == "deny";
+        net::LivePolicy::Change change = deny ? live_.deny(entries) : live_.allow(entries);
+        net::LivePolicy next = live_;
+        next.commit(change);
+
+        std::size_t removed = 0, ended = 0;
+        if (!deny) {
+            // Widening: what a name's addresses need first (admitted ports), then the CIDRs, then
+            // the filter answers the names.
+            feeder_->set_name_ports(admitted_ports(next));
+            if (change.cidrs_changed)
+                nft::NftContext().run(nft::live_cidr_script(next.live_ranges()), "filling the live CIDR sets");
+            send_to_filter(change);
+            live_ = std::move(next);
+        } else {
+            // Narrowing: the filter stops answering, then the sets, then the open connections.
+            send_to_filter(change);
+            live_ = next;
+            if (change.cidrs_changed)
+                nft::NftContext().run(nft::live_cidr_script(live_.live_ranges()), "narrowing the live CIDR sets");
+            std::vector<nft::Element> gone =
+                feeder_->withdraw([this](const std::string &name, std::uint16_t port) { return live_.name_allows(name, port); });
+            removed = gone.size();
+            feeder_->set_name_ports(admitted_ports(live_));
+            std::set<nft::Element> doomed(gone.begin(), gone.end());
+            std::vector<PlanEgress> cidrs;
+            for (const PlanEgress &entry : change.applied)
+                if (entry.kind == "cidr")
+                    cidrs.push_back(entry);
+            ended = net::end_connections([&](bool v6, const std::string &address, std::uint16_t port) {
+                if (doomed.count(nft::Element{v6, address, port}))
+                    return !live_.cidr_allows(v6, address, port);
+                if (cidrs.empty() || !net::LivePolicy(cidrs, true).cidr_allows(v6, address, port))
+                    return false;
+                // In a denied CIDR: ended unless something still allows it.
+                return !live_.cidr_allows(v6, address, port) && !feeder_->fed(v6, address, port);
+            });
+        }
+        json::array applied;
+        for (const PlanEgress &entry : change.applied)
+            applied.push_back(to_json(entry));
+        json::array live;
+        for (const PlanEgress &entry : live_.live_entries())
+            live.push_back(to_json(entry));
+        return json::object{{"applied", std::move(applied)},
+                            {"live", std::move(live)},
+                            {"removed_addresses", removed},
+                            {"ended_flows", ended}};
+    }
+
 private:
+    // The ports the admission accepts for names under `policy` (in mode any also 80 and 443, which
+    // every name gets).
+    std::vector<std::uint16_t> admitted_ports(const net::LivePolicy &policy) const {
+        std::vector<std::uint16_t> ports = policy.name_ports();
+        if (setup_.mode == "any")
+            ports = net::merge_ports(ports, {80, 443});
+        return ports;
+    }
+
+    // The DNS filter's part of a live change: one policy line per name touched, each confirmed.
+    void send_to_filter(const net::LivePolicy::Change &change) {
+        for (const auto &[entry, ports] : change.names) {
+            const std::uint32_t seq = ++policy_seq_;
+            if (!feeder_->change_filter(seq, net::feed::format_policy(seq, entry, ports), filter_ready_timeout))
+                throw std::runtime_error("the DNS filter did not confirm the change of " + entry + " within " +
+                                         std::to_string(filter_ready_timeout.count()) + " s");
+        }
+    }
+
     // The supervisor killed the filter with every other process after the agent exited (and
     // reaped it). When the start failed before that (or in a host without PID 1's sweep), it still
     // runs: killed here, so that its events pipe ends. waitid(WNOWAIT) looks without reaping: an
@@ -311,6 +399,8 @@ private:
     pid_t filter_pid_ = -1;
     nft::Ruleset expected_;
     net::NetworkSetup setup_;
+    net::LivePolicy live_;          // the session's entries, start and live (update())
+    std::uint32_t policy_seq_ = 0;  // the last live change sent to the filter
 };
 
 }  // namespace

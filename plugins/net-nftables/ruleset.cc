@@ -212,6 +212,8 @@ Ruleset build_ruleset(const FirewallSpec &spec) {
             ruleset.sets.push_back(Set{name, v6 ? "ipv6_addr" : "ipv4_addr", {"interval"}, 0, std::move(group.prefixes)});
         }
     }
+    ruleset.sets.push_back(Set{live_set4, "ipv4_addr . inet_service", {"interval"}, 0, {}});
+    ruleset.sets.push_back(Set{live_set6, "ipv6_addr . inet_service", {"interval"}, 0, {}});
     ruleset.sets.push_back(Set{"never4", "ipv4_addr", {"interval"}, 0, net::never_ranges_v4(spec.allow_lan)});
     ruleset.sets.push_back(Set{"never6", "ipv6_addr", {"interval"}, 0, net::never_ranges_v6(spec.allow_lan)});
 
@@ -302,6 +304,8 @@ Ruleset build_ruleset(const FirewallSpec &spec) {
         add(output, comment, text);
     add(output, "cidr-4", "ip daddr . tcp dport @static4 accept");
     add(output, "cidr-6", "ip6 daddr . tcp dport @static6 accept");
+    add(output, "live-cidr-4", std::string("ip daddr . tcp dport @") + live_set4 + " accept");
+    add(output, "live-cidr-6", std::string("ip6 daddr . tcp dport @") + live_set6 + " accept");
     add(output, "default-drop", std::string("goto ") + blocked_output_chain);
 
     Chain input{"input", "input", "", {}};
@@ -356,6 +360,47 @@ Ruleset build_ruleset(const FirewallSpec &spec) {
                       std::move(blocked_flow), std::move(no_socket), std::move(output), std::move(input),
                       std::move(forward)};
     return ruleset;
+}
+
+std::string live_cidr_script(const std::vector<StaticRange> &ranges) {
+    std::string script;
+    for (bool v6 : {false, true}) {
+        std::map<std::uint16_t, std::vector<net::Prefix>> by_port;
+        for (const StaticRange &range : ranges)
+            if (range.v6 == v6)
+                for (std::uint16_t port : range.ports)
+                    by_port[port].push_back(parse_prefix(range.prefix));
+        const std::string set = std::string(table_family) + " " + table_name + " " + (v6 ? live_set6 : live_set4);
+        script += "flush set " + set + "\n";
+        std::string elements;
+        for (auto &[port, prefixes] : by_port)
+            for (const net::Prefix &prefix : outermost(std::move(prefixes)))
+                elements += (elements.empty() ? "" : ", ") + prefix.to_string() + " . " + std::to_string(port);
+        if (!elements.empty())
+            script += "add element " + set + " { " + elements + " }\n";
+    }
+    return script;
+}
+
+std::string removal_script(const std::vector<Element> &elements) {
+    std::string script;
+    for (bool v6 : {false, true}) {
+        std::string listed;
+        for (const Element &element : elements)
+            if (element.v6 == v6)
+                listed += (listed.empty() ? "" : ", ") + element.address + " . " + std::to_string(element.port);
+        if (listed.empty())
+            continue;
+        const std::string set = std::string(table_family) + " " + table_name + (v6 ? " allow6" : " allow4");
+        std::string with_timeout;
+        for (const Element &element : elements)
+            if (element.v6 == v6)
+                with_timeout += (with_timeout.empty() ? "" : ", ") + element.address + " . " +
+                                std::to_string(element.port) + " timeout 1s";
+        script += "add element " + set + " { " + with_timeout + " }\n";
+        script += "delete element " + set + " { " + listed + " }\n";
+    }
+    return script;
 }
 
 std::string render_transaction(const Ruleset &ruleset) {

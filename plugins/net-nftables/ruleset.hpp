@@ -28,6 +28,8 @@
 //                                                    per prefix length with 16 or more prefixes, and
 //                                                    one interval set for the rest
 //   @static4/@static6 (prefix . tcp port)    accept   CIDR entries of the other port lists
+//   @live4/@live6 (prefix . tcp port)        accept   CIDR entries added while the session runs
+//                                                    (`rustyolo allow`; live_cidr_script)
 //   everything else                          refuse   (blocked_output: counted, logged, rejected)
 // Input: a packet that creates a conntrack entry marks it inbound; established,related accept; from
 // lo accept (it was filtered on output already); IPv6 neighbour discovery accept; everything else
@@ -130,6 +132,26 @@ std::string blocked_rule_text(const std::string &chain);
 std::string blocked_rule_comment(const std::string &chain);
 
 Ruleset build_ruleset(const FirewallSpec &spec);
+
+// The sets of CIDR entries added while the session runs.
+inline constexpr const char *live_set4 = "live4";
+inline constexpr const char *live_set6 = "live6";
+
+// One nft transaction that replaces the elements of live4/live6 with `ranges` (prefixes inside
+// others of the same port merged away, as an interval set needs): flush and refill in one batch,
+// so no packet sees a state between the old and the new sets.
+std::string live_cidr_script(const std::vector<StaticRange> &ranges);
+
+// One nft transaction that removes (family, address, port) elements from allow4/allow6. Each is
+// added first (with a short timeout), then deleted: a delete of an element that has timed out
+// meanwhile would fail the whole transaction.
+struct Element {
+    bool v6 = false;
+    std::string address;
+    std::uint16_t port = 0;
+    auto operator<=>(const Element &) const = default;
+};
+std::string removal_script(const std::vector<Element> &elements);
 
 // One nft transaction that atomically replaces any table inet rustyolo with `ruleset`.
 std::string render_transaction(const Ruleset &ruleset);

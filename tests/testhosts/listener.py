@@ -31,12 +31,18 @@ def addr(sockaddr):
     return host
 
 
-def serve_tcp(port, args):
+def listening(port):
+    """A TCP socket listening on `port`, IPv4 and IPv6."""
     s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
     s.bind(("::", port))
     s.listen(64)
+    return s
+
+
+def serve_tcp(port, args):
+    s = listening(port)
     while True:
         conn, peer = s.accept()
         local = addr(conn.getsockname())
@@ -46,6 +52,32 @@ def serve_tcp(port, args):
         except OSError:
             pass
         conn.close()
+
+
+def hold_one(conn, local, port, peer, args):
+    try:
+        conn.sendall(f"hello from {args.name} {local} {port}\n".encode())
+        while True:
+            data = conn.recv(4096)
+            if not data:
+                log(args.log, "tcp-end", f"{local}:{port}", f"{peer} closed")
+                break
+            conn.sendall(b"echo " + data)
+    except OSError as e:
+        log(args.log, "tcp-end", f"{local}:{port}", f"{peer} {e.__class__.__name__}")
+    finally:
+        conn.close()
+
+
+def serve_hold(port, args):
+    """Like serve_tcp, but keeps each connection open and echoes what arrives; its end is logged as
+    "tcp-end" (closed by the peer, or reset)."""
+    s = listening(port)
+    while True:
+        conn, peer = s.accept()
+        local = addr(conn.getsockname())
+        log(args.log, "tcp", f"{local}:{port}", addr(peer))
+        threading.Thread(target=hold_one, args=(conn, local, port, addr(peer), args), daemon=True).start()
 
 
 def serve_udp(port, args):
@@ -81,12 +113,15 @@ def main():
     parser.add_argument("--log", required=True)
     parser.add_argument("--name", default="testhost")
     parser.add_argument("--tcp", default="")
+    parser.add_argument("--hold", default="", help="TCP ports whose connections stay open (echo)")
     parser.add_argument("--udp", default="")
     parser.add_argument("--icmp", action="store_true")
     args = parser.parse_args()
     threads = []
     for port in filter(None, args.tcp.split(",")):
         threads.append(threading.Thread(target=serve_tcp, args=(int(port), args), daemon=True))
+    for port in filter(None, args.hold.split(",")):
+        threads.append(threading.Thread(target=serve_hold, args=(int(port), args), daemon=True))
     for port in filter(None, args.udp.split(",")):
         threads.append(threading.Thread(target=serve_udp, args=(int(port), args), daemon=True))
     if args.icmp:

@@ -7,7 +7,8 @@ Two ways to get a sandbox whose agent is the netprobe:
            supervisor) in a scratch container with the same capabilities as the real one. It also
            covers what the CLI cannot do hermetically: Docker's embedded resolver (127.0.0.11)
            forwarding to the test DNS server (docker run --dns), and IPv6 switched on.
-Environment: RUSTYOLO_BIN (the CLI, required), RUSTYOLO_IMAGE, RUSTYOLO_BASE_IMAGE.
+Environment: RUSTYOLO_BIN (the CLI, required), RUSTYOLO_IMAGE, RUSTYOLO_BASE_IMAGE, RUSTYOLO_TESTHOST_IMAGE
+(the test hosts' image tag; default rustyolo-testhost:latest).
 """
 import json
 import os

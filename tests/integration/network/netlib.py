@@ -16,7 +16,8 @@ import time
 import uuid
 
 TEST_LABEL = "org.rustyolo.test=1"
-TESTHOST_IMAGE = "rustyolo-testhost:latest"
+# RUSTYOLO_TESTHOST_IMAGE: another tag, so that runs from different trees do not rebuild one another's.
+TESTHOST_IMAGE = os.environ.get("RUSTYOLO_TESTHOST_IMAGE", "rustyolo-testhost:latest")
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 TESTHOSTS_DIR = os.path.join(REPO, "tests", "testhosts")
@@ -176,7 +177,7 @@ class TestNet:
             [f"ip addr add {self.ip(n)}/24 dev eth0" for n in range(21, 30)]
             + [f"ip addr add {self.ip6(21)}/64 dev eth0", f"ip addr add {LINK_LOCAL_TARGET}/32 dev eth0",
                "exec rustyolo-test-listener --log /log/events.jsonl --name hosts --tcp 80,443,8080,22 "
-               "--udp 9999 --icmp"])
+               "--hold 7000 --udp 9999 --icmp"])
         self._start(self.hosts_name, ["--cap-add", "NET_ADMIN", "--ip", self.ip(20), "--ip6", self.ip6(20),
                                       "-v", f"{self.log_dir}:/log"], ["sh", "-c", script])
         deadline = time.time() + 20

@@ -30,7 +30,7 @@
  *   The host copies the part it knows and treats missing trailing fields as NULL/0.
  *   ABI 1.1 appended rustyolo_audit_hooks.read, rustyolo_runtime_hooks.image_inspect,
  *   rustyolo_runtime_hooks.image_build and rustyolo_runtime_hooks.image_pull; a plugin built
- *   against 1.0 loads and those read as NULL.
+ *   against 1.0 loads and those read as NULL. ABI 1.2 appended rustyolo_network_hooks.update.
  *   A new major version may change anything; hosts refuse plugins of another major.
  *
  * Errors
@@ -54,7 +54,7 @@ extern "C" {
 #endif
 
 #define RUSTYOLO_ABI_MAJOR 1u
-#define RUSTYOLO_ABI_MINOR 1u
+#define RUSTYOLO_ABI_MINOR 2u
 
 /* The one symbol a plugin exports. */
 #define RUSTYOLO_PLUGIN_ENTRY_SYMBOL "rustyolo_plugin_entry"
@@ -136,6 +136,23 @@ typedef struct rustyolo_network_hooks {
     rustyolo_status (*install)(void *instance, const char *plan_json, const rustyolo_writer *out);
     /* Container. Verifies what install() set up. result: {"checks": [...]}. May be NULL. */
     rustyolo_status (*self_test)(void *instance, const char *plan_json, const rustyolo_writer *out);
+
+    /* ---- ABI 1.2 ---- */
+
+    /* Container. Changes the installed policy of a running session (`rustyolo allow` / `deny`),
+     * called after install() and self_test(), from a thread other than the one that called them
+     * (still one call at a time). May be NULL (the session then refuses live changes).
+     * request: {"op": "allow" | "deny",
+     *           "entries": [normalised entry objects, as normalize() returns them]}
+     * allow: the entries are added; names are answered and their addresses opened as they
+     *        resolve, CIDRs opened at once. deny: entries added by an earlier allow are taken back:
+     *        the DNS filter stops answering them first, then addresses that no remaining entry
+     *        allows leave the sets, then open connections to them are ended. At no moment is the
+     *        policy wider than the old or the new one.
+     * result:  {"applied": [entry objects], "removed_addresses": int, "ended_flows": int}
+     * RUSTYOLO_INVALID names an entry the request cannot take (deny of an entry not added live);
+     * nothing is changed then. */
+    rustyolo_status (*update)(void *instance, const char *request_json, const rustyolo_writer *out);
 } rustyolo_network_hooks;
 
 /* Mount guard (host). */
@@ -266,6 +283,7 @@ typedef struct rustyolo_runtime_hooks {
 /* The sizes of the hook tables in ABI 1.0, for the host's struct_size checks. */
 #define RUSTYOLO_AUDIT_HOOKS_SIZE_1_0 (offsetof(rustyolo_audit_hooks, read))
 #define RUSTYOLO_RUNTIME_HOOKS_SIZE_1_0 (offsetof(rustyolo_runtime_hooks, image_inspect))
+#define RUSTYOLO_NETWORK_HOOKS_SIZE_1_0 (offsetof(rustyolo_network_hooks, update))
 
 /* What rustyolo_plugin_entry() returns. [static], with every pointer in it [static]. */
 typedef struct rustyolo_plugin_descriptor {

@@ -203,6 +203,31 @@ inline json::value optional_value(const std::optional<T> &v) {
 
 }  // namespace plan_detail
 
+// One allow entry as JSON ({"kind", "value", "ports", "protocol", "reason"}), and back. The
+// Plan's network.allow holds these; a live change (`rustyolo allow`) carries them too.
+inline boost::json::object to_json(const PlanEgress &a) {
+    namespace json = boost::json;
+    json::array ports;
+    for (auto p : a.ports)
+        ports.emplace_back(static_cast<std::int64_t>(p));
+    return json::object{{"kind", a.kind},
+                        {"value", a.value},
+                        {"ports", std::move(ports)},
+                        {"protocol", a.protocol},
+                        {"reason", a.reason}};
+}
+
+inline PlanEgress egress_from_json(const sdk::JsonReader &a) {
+    PlanEgress egress;
+    egress.kind = a.str("kind");
+    a.expect_one_of("kind", egress.kind, {"name", "wildcard", "cidr"});
+    egress.value = a.str("value");
+    egress.ports = a.ports("ports");
+    egress.protocol = a.str_or("protocol", "tcp");
+    egress.reason = a.str_or("reason", "");
+    return egress;
+}
+
 inline boost::json::value to_json(const Plan &plan) {
     namespace json = boost::json;
     using plan_detail::optional_value;
@@ -222,16 +247,8 @@ inline boost::json::value to_json(const Plan &plan) {
                                       {"identity", m.identity}});
 
     json::array allow;
-    for (const auto &a : plan.network.allow) {
-        json::array ports;
-        for (auto p : a.ports)
-            ports.emplace_back(static_cast<std::int64_t>(p));
-        allow.push_back(json::object{{"kind", a.kind},
-                                     {"value", a.value},
-                                     {"ports", std::move(ports)},
-                                     {"protocol", a.protocol},
-                                     {"reason", a.reason}});
-    }
+    for (const auto &a : plan.network.allow)
+        allow.push_back(to_json(a));
 
     return json::object{
         {"schema", plan.schema},
@@ -336,16 +353,7 @@ inline Plan plan_from_json(const boost::json::value &value) {
     plan.network.mode = net.str("mode");
     net.expect_one_of("mode", plan.network.mode, {"filter", "any"});
     plan.network.firewall = net.str("firewall");
-    net.each("allow", [&](const Reader &a) {
-        PlanEgress egress;
-        egress.kind = a.str("kind");
-        a.expect_one_of("kind", egress.kind, {"name", "wildcard", "cidr"});
-        egress.value = a.str("value");
-        egress.ports = a.ports("ports");
-        egress.protocol = a.str_or("protocol", "tcp");
-        egress.reason = a.str_or("reason", "");
-        plan.network.allow.push_back(std::move(egress));
-    });
+    net.each("allow", [&](const Reader &a) { plan.network.allow.push_back(egress_from_json(a)); });
     plan.network.dns_servers = net.strings("dns_servers");
     plan.network.allow_lan = net.boolean_or("allow_lan", false);
     plan.network.engine_network = net.str_or("engine_network", "");

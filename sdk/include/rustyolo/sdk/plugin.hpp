@@ -111,6 +111,10 @@ public:
     virtual json::value self_test(const json::object & /*plan*/) {
         return json::object{{"checks", json::array{}}};
     }
+    // A live change of the running session's policy (plugin_abi.h, network update).
+    virtual json::value update(const json::object & /*request*/) {
+        throw Unsupported("this network plugin cannot change a running session's policy");
+    }
 };
 
 class MountHook {
@@ -290,6 +294,11 @@ struct Glue {
             return as<NetworkHook, P>(p).self_test(parse_object(plan, "plan"));
         });
     }
+    static rustyolo_status net_update(void *i, const char *req, const rustyolo_writer *out) noexcept {
+        return guarded(i, out, [req](Plugin &p) -> json::value {
+            return as<NetworkHook, P>(p).update(parse_object(req, "network update request"));
+        });
+    }
     static rustyolo_status mount_judge(void *i, const char *req, const rustyolo_writer *out) noexcept {
         return guarded(i, out, [req](Plugin &p) -> json::value {
             return as<MountHook, P>(p).judge(parse_object(req, "mount request"));
@@ -362,7 +371,7 @@ struct Glue {
                                                         const char *description) noexcept {
         static const rustyolo_agent_hooks agent{sizeof(rustyolo_agent_hooks), agent_names, agent_profile};
         static const rustyolo_network_hooks network{sizeof(rustyolo_network_hooks), net_normalize,
-                                                    net_install, net_self_test};
+                                                    net_install, net_self_test, net_update};
         static const rustyolo_mount_hooks mount{sizeof(rustyolo_mount_hooks), mount_judge};
         static const rustyolo_resource_hooks resource{sizeof(rustyolo_resource_hooks), resource_resolve};
         static const rustyolo_syscall_hooks syscall{sizeof(rustyolo_syscall_hooks), syscall_prepare,

@@ -64,6 +64,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <grp.h>
 #include <sys/wait.h>
@@ -865,6 +866,74 @@ static int cmd_dnsanswerwait(void) {
     return 0;
 }
 
+/* An open TCP connection kept across commands (hold / holdcheck): a live deny must end it. */
+static int hold_fd = -1;
+
+static int cmd_hold(const char *host, int port) {
+    struct sockaddr_storage ss;
+    socklen_t len;
+    if (parse_host(host, port, &ss, &len) < 0)
+        return 1;
+    if (hold_fd >= 0)
+        close(hold_fd);
+    hold_fd = connect_timeout(SOCK_STREAM, &ss, len, 3000);
+    if (hold_fd < 0)
+        return set_err(errno);
+    char line[512];
+    read_line(hold_fd, line, sizeof line, 2000);
+    snprintf(result, sizeof result, "ok %s", line);
+    return 0;
+}
+
+/* Sends a line on the held connection and reads the echo: "ok <echo>", "closed", or "err <errno>". */
+static int cmd_holdcheck(void) {
+    if (hold_fd < 0) {
+        snprintf(result, sizeof result, "err usage");
+        return 2;
+    }
+    if (send(hold_fd, "ping\n", 5, MSG_NOSIGNAL) < 0)
+        return set_err(errno);
+    char line[512];
+    struct pollfd p = {hold_fd, POLLIN, 0};
+    if (poll(&p, 1, 3000) != 1) {
+        snprintf(result, sizeof result, "noreply");
+        return 0;
+    }
+    ssize_t n = recv(hold_fd, line, sizeof line - 1, 0);
+    if (n < 0)
+        return set_err(errno);
+    if (n == 0) {
+        snprintf(result, sizeof result, "closed");
+        return 0;
+    }
+    line[n] = 0;
+    clean_line(line);
+    snprintf(result, sizeof result, "ok %s", line);
+    return 0;
+}
+
+/* connect() to a Unix socket path: what the agent can reach of the host's sockets. */
+static int cmd_unixconnect(const char *path) {
+    struct sockaddr_un sun;
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sun.sun_path) {
+        snprintf(result, sizeof result, "err usage");
+        return 2;
+    }
+    strcpy(sun.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return set_err(errno);
+    int rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+    int e = errno;
+    close(fd);
+    if (rc < 0)
+        return set_err(e);
+    snprintf(result, sizeof result, "ok");
+    return 0;
+}
+
 static int run(int argc, char **argv) {
     result[0] = 0;
     if (argc < 1) {
@@ -914,6 +983,16 @@ static int run(int argc, char **argv) {
             return set_err(errno);
         close(fd);
         snprintf(result, sizeof result, "ok");
+        return 0;
+    }
+    if (!strcmp(c, "hold") && argc >= 3)
+        return cmd_hold(argv[1], atoi(argv[2]));
+    if (!strcmp(c, "holdcheck"))
+        return cmd_holdcheck();
+    if (!strcmp(c, "unixconnect") && argc >= 2)
+        return cmd_unixconnect(argv[1]);
+    if (!strcmp(c, "pid")) {
+        snprintf(result, sizeof result, "ok pid=%d", (int)getpid());
         return 0;
     }
     if (!strcmp(c, "id")) {

@@ -81,3 +81,19 @@ TEST(Arguments, UnknownOptionsBeforeTheAgentAreLeftForTheParserToReport) {
 
 }  // namespace
 }  // namespace rustyolo::cli
+
+namespace rustyolo::cli {
+namespace {
+
+TEST(Arguments, AllowAndDenyAreVerbsNotAgentNames) {
+    SplitArgs s = split({"allow", "example.com", "--session", "abc"});
+    EXPECT_EQ(s.verb, "allow");
+    EXPECT_EQ(s.agent, "");
+    EXPECT_EQ(s.command_args, (std::vector<std::string>{"example.com", "--session", "abc"}));
+    SplitArgs d = split({"deny", "--session=abc", "*.example.com"});
+    EXPECT_EQ(d.verb, "deny");
+    EXPECT_EQ(d.command_args, (std::vector<std::string>{"--session=abc", "*.example.com"}));
+}
+
+}  // namespace
+}  // namespace rustyolo::cli

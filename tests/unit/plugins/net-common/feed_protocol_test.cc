@@ -197,3 +197,40 @@ TEST(DnsFilterFeed, SplitterReportsAnOverlongLineOnceAndResynchronises) {
 
 }  // namespace
 }  // namespace rustyolo::net::feed
+
+namespace rustyolo::net::feed {
+namespace {
+
+TEST(FeedProtocolPolicy, PolicyLinesRoundTrip) {
+    std::string line = format_policy(7, "*.example.com", {80, 443});
+    EXPECT_EQ(line, "policy 7 *.example.com 80,443\n");
+    line.pop_back();
+    std::optional<PolicyChange> change = parse_policy(line);
+    ASSERT_TRUE(change);
+    EXPECT_EQ(change->seq, 7u);
+    EXPECT_EQ(change->entry, "*.example.com");
+    EXPECT_EQ(change->ports, (std::vector<std::uint16_t>{80, 443}));
+    std::optional<PolicyChange> gone = parse_policy("policy 8 api.test -");
+    ASSERT_TRUE(gone);
+    EXPECT_TRUE(gone->ports.empty());
+}
+
+TEST(FeedProtocolPolicy, AnAckIsNoPolicyLineAndAMalformedPolicyLineThrows) {
+    EXPECT_FALSE(parse_policy("3 ok 60"));
+    EXPECT_THROW(parse_policy("policy 1 bad name 443"), FeedError);
+    EXPECT_THROW(parse_policy("policy 1 BAD.test 443"), FeedError);
+    EXPECT_THROW(parse_policy("policy x a.test 443"), FeedError);
+    EXPECT_THROW(parse_policy("policy 1 a.test 443,80"), FeedError);
+}
+
+TEST(FeedProtocolPolicy, TheFiltersConfirmationIsAnEvent) {
+    std::string line = format_policy_done(12);
+    line.pop_back();
+    EventLine event = parse_event_line(line);
+    EXPECT_EQ(event.kind, EventLine::Kind::policy_done);
+    EXPECT_EQ(event.id, 12u);
+    EXPECT_THROW(parse_event_line("policy 12 ok"), FeedError);
+}
+
+}  // namespace
+}  // namespace rustyolo::net::feed

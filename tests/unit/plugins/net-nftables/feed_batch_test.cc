@@ -186,3 +186,52 @@ TEST(NftFeedFresh, AnElementThatOutlivesTheAnswerNeedsNoUpdate) {
 
 }  // namespace
 }  // namespace rustyolo::nft
+
+namespace rustyolo::nft {
+namespace {
+
+TEST(ElementOrigins, AnElementGoesOnlyWhenNoneOfItsNamesIsAllowedAnyMore) {
+    AdmissionPolicy policy;
+    policy.ports = {443};
+    ElementOrigins origins;
+    const auto now = ElementOrigins::Clock::now();
+    origins.record({AnswerAddress{false, "198.18.0.1", 60, {443}}}, "a.test", policy, now);
+    origins.record({AnswerAddress{false, "198.18.0.1", 60, {443}}}, "b.test", policy, now);
+    origins.record({AnswerAddress{false, "198.18.0.2", 60, {443}}}, "a.test", policy, now);
+    // a.test is denied; b.test still allowed: only the address a.test alone put there goes.
+    auto allowed = [](const std::string &name, std::uint16_t) { return name == "b.test"; };
+    std::vector<Element> removed = origins.withdraw(allowed);
+    ASSERT_EQ(removed.size(), 1u);
+    EXPECT_EQ(removed[0].address, "198.18.0.2");
+    EXPECT_EQ(removed[0].port, 443);
+    EXPECT_TRUE(origins.contains(false, "198.18.0.1", 443));
+    EXPECT_FALSE(origins.contains(false, "198.18.0.2", 443));
+    // Then b.test too.
+    removed = origins.withdraw([](const std::string &, std::uint16_t) { return false; });
+    ASSERT_EQ(removed.size(), 1u);
+    EXPECT_EQ(removed[0].address, "198.18.0.1");
+    EXPECT_EQ(origins.size(), 0u);
+}
+
+TEST(ElementOrigins, APortOfAStillAllowedNameStaysWhileAnotherPortGoes) {
+    AdmissionPolicy policy;
+    policy.ports = {443, 7000};
+    ElementOrigins origins;
+    origins.record({AnswerAddress{false, "198.18.0.1", 60, {443, 7000}}}, "a.test", policy,
+                   ElementOrigins::Clock::now());
+    std::vector<Element> removed = origins.withdraw([](const std::string &, std::uint16_t port) { return port == 443; });
+    ASSERT_EQ(removed.size(), 1u);
+    EXPECT_EQ(removed[0].port, 7000);
+    EXPECT_TRUE(origins.contains(false, "198.18.0.1", 443));
+}
+
+TEST(BatchAssembler, ThePoliciesConfirmationIsItsOwnAction) {
+    BatchAssembler assembler;
+    std::vector<FeedAction> actions = assembler.on_line({"policy 4 done", false});
+    ASSERT_EQ(actions.size(), 1u);
+    EXPECT_EQ(actions[0].kind, FeedAction::Kind::policy_done);
+    EXPECT_EQ(actions[0].id, 4u);
+}
+
+}  // namespace
+}  // namespace rustyolo::nft

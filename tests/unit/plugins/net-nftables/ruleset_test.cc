@@ -75,7 +75,7 @@ TEST(NftRuleset, OutputChainOrderIsTheDocumentedOne) {
                                         "upstream-closed-tcp 1.1.1.1:53", "dns-filter-nothing-else",
                                         "ipv6-neighbour-discovery", "ipv6-kernel-link-control",
                                         "agent-local-services", "guard-never4", "guard-never6", "dns-answers-4", "dns-answers-6", "cidr-4", "cidr-6",
-                                        "default-drop"}));
+                                        "live-cidr-4", "live-cidr-6", "default-drop"}));
     EXPECT_EQ(comments(chain(ruleset, "input")),
               (std::vector<std::string>{"flow-class-set-inbound", "established", "loopback-filtered-on-output",
                                         "ipv6-neighbour-discovery", "default-drop"}));
@@ -783,4 +783,28 @@ TEST(NftRuleset, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
 }
 
 }  // namespace
+
+TEST(NftLiveChanges, LiveCidrSetsAreEmptyAtStartAndRefilledInOneTransaction) {
+    Ruleset ruleset = build_ruleset(spec_with({{false, "1.1.1.1", 53}}));
+    EXPECT_TRUE(set(ruleset, "live4").elements.empty());
+    EXPECT_TRUE(set(ruleset, "live6").elements.empty());
+    EXPECT_EQ(rule_text(chain(ruleset, "output"), "live-cidr-4"), "ip daddr . tcp dport @live4 accept");
+    const std::string script = live_cidr_script({StaticRange{false, "203.0.113.0/24", {443}},
+                                                 StaticRange{false, "203.0.113.128/25", {443, 8443}}});
+    EXPECT_EQ(script,
+              "flush set inet rustyolo live4\n"
+              "add element inet rustyolo live4 { 203.0.113.0/24 . 443, 203.0.113.128/25 . 8443 }\n"
+              "flush set inet rustyolo live6\n");
+    EXPECT_EQ(live_cidr_script({}), "flush set inet rustyolo live4\nflush set inet rustyolo live6\n");
+}
+
+TEST(NftLiveChanges, RemovalAddsEachElementBeforeDeletingIt) {
+    EXPECT_EQ(removal_script({Element{false, "198.18.0.1", 443}, Element{true, "2001:db8::1", 80}}),
+              "add element inet rustyolo allow4 { 198.18.0.1 . 443 timeout 1s }\n"
+              "delete element inet rustyolo allow4 { 198.18.0.1 . 443 }\n"
+              "add element inet rustyolo allow6 { 2001:db8::1 . 80 timeout 1s }\n"
+              "delete element inet rustyolo allow6 { 2001:db8::1 . 80 }\n");
+    EXPECT_EQ(removal_script({}), "");
+}
+
 }  // namespace rustyolo::nft

@@ -1,10 +1,10 @@
-#include "plugins/dns-filter/allow_list.hpp"
+#include "plugins/net-common/allow_list.hpp"
 
 #include <gtest/gtest.h>
 
 #include <stdexcept>
 
-namespace rustyolo::dns {
+namespace rustyolo::net {
 namespace {
 
 using Ports = std::vector<std::uint16_t>;
@@ -77,4 +77,4 @@ TEST(DnsFilterAllowList, NormalisesNames) {
 }
 
 }  // namespace
-}  // namespace rustyolo::dns
+}  // namespace rustyolo::net

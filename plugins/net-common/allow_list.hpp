@@ -1,4 +1,6 @@
-// Which names the DNS filter forwards, and the TCP ports their addresses are opened for.
+// Which names the DNS filter forwards, and the TCP ports their addresses are opened for. Both ends
+// of the feed match with it: the filter to answer a name, the supervisor to know which addresses
+// in the sets a live change (`rustyolo deny`) leaves allowed.
 //
 //   exact "api.example.com"      matches api.example.com only
 //   wildcard "*.example.com"     matches x.example.com and y.x.example.com, never example.com itself
@@ -14,7 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
-namespace rustyolo::dns {
+namespace rustyolo::net {
 
 // Lowercases ASCII and drops one trailing dot ("API.Example.COM." -> "api.example.com").
 std::string normalize_name(std::string_view name);
@@ -30,6 +32,9 @@ public:
 
     bool empty() const { return exact_.empty() && wildcard_.empty(); }
 
+    // Every entry of `other` added to this one (ports unioned).
+    void add_all(const AllowList &other);
+
 private:
     // name -> ports; wildcard entries are keyed by their suffix ("example.com").
     std::unordered_map<std::string, std::vector<std::uint16_t>> exact_;
@@ -39,4 +44,4 @@ private:
 // Sorted union of two port lists.
 std::vector<std::uint16_t> merge_ports(const std::vector<std::uint16_t> &a, const std::vector<std::uint16_t> &b);
 
-}  // namespace rustyolo::dns
+}  // namespace rustyolo::net

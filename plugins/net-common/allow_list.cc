@@ -1,9 +1,9 @@
-#include "plugins/dns-filter/allow_list.hpp"
+#include "plugins/net-common/allow_list.hpp"
 
 #include <algorithm>
 #include <stdexcept>
 
-namespace rustyolo::dns {
+namespace rustyolo::net {
 
 std::string normalize_name(std::string_view name) {
     if (!name.empty() && name.back() == '.')
@@ -38,6 +38,13 @@ void AllowList::add(std::string_view name, const std::vector<std::uint16_t> &por
     slot = merge_ports(slot, ports);
 }
 
+void AllowList::add_all(const AllowList &other) {
+    for (const auto &[key, ports] : other.exact_)
+        exact_[key] = merge_ports(exact_[key], ports);
+    for (const auto &[key, ports] : other.wildcard_)
+        wildcard_[key] = merge_ports(wildcard_[key], ports);
+}
+
 std::optional<std::vector<std::uint16_t>> AllowList::match(std::string_view name) const {
     std::string normal = normalize_name(name);
     if (normal.empty())
@@ -56,4 +63,4 @@ std::optional<std::vector<std::uint16_t>> AllowList::match(std::string_view name
     return ports;
 }
 
-}  // namespace rustyolo::dns
+}  // namespace rustyolo::net
