@@ -179,6 +179,9 @@ BAD_SIZES = [
     (["--home-size", "4g;x"], '--home-size "4g;x"'),
     (["--home-size", "-1"], '--home-size "-1"'),
     (["--tmp-size", "512k"], "below the minimum of 1m"),
+    # Empty is a bad value, as for --memory, not a silent fall back to the default size.
+    (["--tmp-size", ""], '--tmp-size "": the value is empty'),
+    (["--home-size", ""], '--home-size "": the value is empty'),
 ]
 
 
