@@ -207,9 +207,10 @@ def test_twin_sizes_below_the_memory_limit_reach_the_mounts(rustyolo, project):
 
 
 # Creates up to N empty files in DIR; prints "made N", "error <errno name>|none" and, after removing
-# them, "alive yes": the agent is still there to say so.
+# them, "alive yes": the agent is still there to say so. The files stay a second, longer than the
+# supervisor's statfs poll (a tmpfs full for less than a poll may go unrecorded).
 MANY_FILES = r"""
-import errno, os, sys
+import errno, os, sys, time
 d, n = sys.argv[1], int(sys.argv[2])
 made, err = 0, "none"
 try:
@@ -220,6 +221,7 @@ except OSError as e:
     err = errno.errorcode.get(e.errno, str(e.errno))
 print("made", made)
 print("error", err)
+time.sleep(1)
 for i in range(made):
     os.unlink(os.path.join(d, "f%08d" % i))
 print("alive yes")
