@@ -64,8 +64,11 @@ bool FullnessLatch::update(std::uint64_t blocks, std::uint64_t blocks_available,
         full_ = true;
         return true;
     }
-    // Re-armed only well below the limit, so that a writer at the edge makes one record, not many.
-    if (full_ && !full && (blocks - blocks_available) * 10 < blocks * 9)
+    // Re-armed only well below the limit, of blocks and of inodes, so that a writer at the edge
+    // (also one creating and removing an empty file) makes one record, not many.
+    const bool blocks_low = (blocks - blocks_available) * 10 < blocks * 9;
+    const bool inodes_low = files == 0 || (files - files_free) * 10 < files * 9;
+    if (full_ && !full && blocks_low && inodes_low)
         full_ = false;
     return false;
 }

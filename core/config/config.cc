@@ -84,8 +84,8 @@ Config merge(const std::vector<ConfigLayer> &layers) {
         override_with(config.memory, layer.memory);
         override_with(config.cpus, layer.cpus);
         override_with(config.pids_limit, layer.pids_limit);
-        override_with(config.tmp_size, layer.tmp_size);
-        override_with(config.home_size, layer.home_size);
+        if (layer.tmp_size) config.tmp_size = layer.tmp_size;
+        if (layer.home_size) config.home_size = layer.home_size;
         override_with(config.seccomp_profile, layer.seccomp_profile);
         override_with(config.dns_servers, layer.dns_servers);
         override_with(config.audit_log, layer.audit_log);

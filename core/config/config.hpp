@@ -67,8 +67,10 @@ struct Config {
     std::string memory;
     std::string cpus;
     std::string pids_limit;
-    std::string tmp_size;   // empty: the resource plugin's default (a quarter of the memory limit)
-    std::string home_size;  // likewise
+    // Unset: the resource plugin's default (a quarter of the memory limit). Set, even to "", it is
+    // the plugin's to parse (and refuse).
+    std::optional<std::string> tmp_size;
+    std::optional<std::string> home_size;  // likewise
     std::string seccomp_profile;
     std::vector<std::string> dns_servers;  // empty: what the engine gives the container
     std::string audit_log;

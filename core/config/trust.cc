@@ -294,8 +294,8 @@ std::vector<std::string> widening_changes(const ConfigLayer &project, const Conf
     check_limit(changes, "memory", project.memory, base.memory, LimitKind::memory);
     check_limit(changes, "cpus", project.cpus, base.cpus, LimitKind::cpus);
     check_limit(changes, "pids_limit", project.pids_limit, base.pids_limit, LimitKind::pids);
-    check_limit(changes, "tmp_size", project.tmp_size, base.tmp_size, LimitKind::memory);
-    check_limit(changes, "home_size", project.home_size, base.home_size, LimitKind::memory);
+    check_limit(changes, "tmp_size", project.tmp_size, base.tmp_size.value_or(""), LimitKind::memory);
+    check_limit(changes, "home_size", project.home_size, base.home_size.value_or(""), LimitKind::memory);
 
     // [security]
     check_replaced(changes, "security", "seccomp_profile", project.seccomp_profile, base.seccomp_profile,

@@ -298,8 +298,8 @@ PlanNetwork build_network(const Config &config, const LoadedPlugin &plugin, cons
 PlanResources build_resources(const Config &config, const LoadedPlugin &plugin, std::vector<std::string> &warnings) {
     json::object request{{"memory", config.memory}, {"cpus", config.cpus}, {"pids_limit", config.pids_limit}};
     // Empty: the plugin's default size.
-    request["tmp_size"] = config.tmp_size.empty() ? json::value(nullptr) : json::value(config.tmp_size);
-    request["home_size"] = config.home_size.empty() ? json::value(nullptr) : json::value(config.home_size);
+    request["tmp_size"] = config.tmp_size ? json::value(*config.tmp_size) : json::value(nullptr);
+    request["home_size"] = config.home_size ? json::value(*config.home_size) : json::value(nullptr);
     json::value result = plugin.call("resource.resolve", plugin.resource()->resolve, request);
     PlanResources resources = read_answer(plugin, "resource.resolve", result, [&](const JsonReader &r) {
         PlanResources out;

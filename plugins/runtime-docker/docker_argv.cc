@@ -113,9 +113,12 @@ std::vector<std::string> run_argv(const LaunchRequest &request) {
         argv.insert(argv.end(), {"--network", plan.network.engine_network});
 
     // Scratch space: tmpfs mounts, each sized (the sizes count against the memory limit). The
-    // project directory is the user's disk and is not bounded.
+    // project directory is the user's disk and is not bounded. Each also has at most one inode per
+    // page of its size: an empty file takes no blocks but about 1 KiB of kernel memory (charged to
+    // the memory limit), and the kernel's default allows millions of them.
     const auto size = [](const std::optional<std::int64_t> &bytes) {
-        return bytes ? ",size=" + std::to_string(*bytes) : std::string();
+        return bytes ? ",size=" + std::to_string(*bytes) + ",nr_inodes=" + std::to_string(scratch_inodes(*bytes))
+                     : std::string();
     };
     // Home: private, owned by the agent user (no chown needed, nothing left behind).
     argv.insert(argv.end(), {"--tmpfs", plan.user.home + ":rw,nosuid,nodev,exec,mode=0700,uid=" +
@@ -124,8 +127,11 @@ std::vector<std::string> run_argv(const LaunchRequest &request) {
     // /tmp, shared and sticky as usual (the image links /var/tmp to it).
     argv.insert(argv.end(), {"--tmpfs", std::string(kTmpContainerDir) + ":rw,nosuid,nodev,exec,mode=1777" +
                                             size(plan.resources.tmp_bytes)});
+    // /dev/shm as the engine makes it (sticky, noexec), but with an inode limit, which --shm-size
+    // cannot give.
     if (plan.resources.shm_bytes)
-        argv.insert(argv.end(), {"--shm-size", std::to_string(*plan.resources.shm_bytes)});
+        argv.insert(argv.end(), {"--tmpfs", std::string(kShmContainerDir) + ":rw,nosuid,nodev,noexec,mode=1777" +
+                                                size(plan.resources.shm_bytes)});
     // The supervisor's own files (the account databases /etc/passwd and /etc/group link to): root's.
     argv.insert(argv.end(), {"--mount", std::string("type=tmpfs,target=") + kSupervisorContainerDir +
                                             ",tmpfs-size=" + std::to_string(kSupervisorTmpfsBytes) +

@@ -3,6 +3,7 @@
 
 #include <rustyolo/sdk/plan.hpp>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,10 @@ std::string write_engine_profile(const Plan &plan, const std::string &runtime_di
 const std::vector<std::string> &supervisor_capabilities();
 
 std::vector<std::string> run_argv(const LaunchRequest &request);
+
+// The inode limit of a scratch tmpfs of `size_bytes`: one per 4 KiB page of its size (at least
+// one), so that its inodes (about 1 KiB of kernel memory each) add at most a quarter to its size.
+inline std::int64_t scratch_inodes(std::int64_t size_bytes) { return size_bytes / 4096 > 0 ? size_bytes / 4096 : 1; }
 
 // The container name for a session: rustyolo-<agent>-<session>.
 std::string container_name(const Plan &plan);

@@ -179,6 +179,9 @@ BAD_SIZES = [
     (["--home-size", "4g;x"], '--home-size "4g;x"'),
     (["--home-size", "-1"], '--home-size "-1"'),
     (["--tmp-size", "512k"], "below the minimum of 1m"),
+    # Empty is a bad value, as for --memory, not a silent fall back to the default size.
+    (["--tmp-size", ""], '--tmp-size "": the value is empty'),
+    (["--home-size", ""], '--home-size "": the value is empty'),
 ]
 
 
@@ -201,3 +204,50 @@ def test_twin_sizes_below_the_memory_limit_reach_the_mounts(rustyolo, project):
     assert run.rc == 0, run
     sizes = {line.split()[-1]: int(line.split()[1]) for line in run.lines()}
     assert sizes == {"/tmp": 600 * 1024, "/home/agent": 300 * 1024, "/dev/shm": 64 * 1024}, run
+
+
+# Creates up to N empty files in DIR; prints "made N", "error <errno name>|none" and, after removing
+# them, "alive yes": the agent is still there to say so. The files stay a second, longer than the
+# supervisor's statfs poll (a tmpfs full for less than a poll may go unrecorded).
+MANY_FILES = r"""
+import errno, os, sys, time
+d, n = sys.argv[1], int(sys.argv[2])
+made, err = 0, "none"
+try:
+    for i in range(n):
+        open(os.path.join(d, "f%08d" % i), "w").close()
+        made += 1
+except OSError as e:
+    err = errno.errorcode.get(e.errno, str(e.errno))
+print("made", made)
+print("error", err)
+time.sleep(1)
+for i in range(made):
+    os.unlink(os.path.join(d, "f%08d" % i))
+print("alive yes")
+"""
+
+
+@pytest.mark.parametrize("target", ["/tmp", "/home/agent", "/dev/shm"])
+def test_empty_files_cannot_exceed_the_memory_the_size_allows(rustyolo, project, tmp_path, target):
+    """Empty files take no blocks but each costs kernel memory (about 1 KiB, charged to the memory
+    limit): without an inode limit a tmpfs of 64m holds millions of them and the session runs out
+    of memory. Each tmpfs has at most one inode per page of its size, so the agent gets ENOSPC,
+    and a record, long before."""
+    run, records = audited(rustyolo, project, tmp_path, ["python3", "-c", MANY_FILES, target, "1000000"],
+                           ["--memory", "256m"])
+    assert run.rc == 0, run
+    got = run.pairs()
+    assert got.get("error") == "ENOSPC" and got.get("alive") == "yes", run
+    assert int(got["made"]) < 64 * MiB // 4096, run  # /tmp and the home: a quarter of 256m each
+    (record,) = full_records(records)
+    assert record["details"]["path"] == target and record["details"]["free_inodes"] == 0, record
+
+
+def test_twin_many_small_files_fit_the_scratch_space(rustyolo, project, tmp_path):
+    run, records = audited(rustyolo, project, tmp_path, ["python3", "-c", MANY_FILES, "/tmp", "10000"],
+                           ["--memory", "256m"])
+    assert run.rc == 0, run
+    got = run.pairs()
+    assert got == {"made": "10000", "error": "none", "alive": "yes"}, run
+    assert full_records(records) == [], records

@@ -24,6 +24,18 @@ TEST(FullnessLatch, NoInodeLeftIsFullToo) {
     EXPECT_FALSE(other.update(1000, 900, 100, 1));
 }
 
+TEST(FullnessLatch, AWriterAtTheInodeEdgeMakesOneRecord) {
+    // Empty files use no blocks: creating and removing one file at the inode limit must not
+    // re-arm the latch each time (one record per poll), only inodes well below the limit do.
+    FullnessLatch latch;
+    EXPECT_TRUE(latch.update(1000, 990, 100, 0));
+    EXPECT_FALSE(latch.update(1000, 990, 100, 1));  // 99% of the inodes used: the same filling
+    EXPECT_FALSE(latch.update(1000, 990, 100, 0));
+    EXPECT_FALSE(latch.update(1000, 990, 100, 5));  // 95%
+    EXPECT_FALSE(latch.update(1000, 990, 100, 20)); // 80%: re-armed
+    EXPECT_TRUE(latch.update(1000, 990, 100, 0));   // a new filling
+}
+
 TEST(ScratchMounts, AreThePlansSizedTmpfsMounts) {
     Plan plan;
     plan.user.home = "/home/agent";

@@ -137,10 +137,19 @@ TEST(DockerArgv, ScratchTmpfsMountsCarryThePlansSizes) {
     r.plan.resources.home_bytes = 134217728;
     r.plan.resources.shm_bytes = 33554432;
     auto argv = run_argv(r);
+    // One inode per page of the size: empty files cannot take more memory than a quarter of it.
     EXPECT_TRUE(has_pair(argv, "--tmpfs",
-                         "/home/agent:rw,nosuid,nodev,exec,mode=0700,uid=1000,gid=1000,size=134217728"));
-    EXPECT_TRUE(has_pair(argv, "--tmpfs", "/tmp:rw,nosuid,nodev,exec,mode=1777,size=268435456"));
-    EXPECT_TRUE(has_pair(argv, "--shm-size", "33554432"));
+                         "/home/agent:rw,nosuid,nodev,exec,mode=0700,uid=1000,gid=1000,size=134217728,"
+                         "nr_inodes=32768"));
+    EXPECT_TRUE(has_pair(argv, "--tmpfs", "/tmp:rw,nosuid,nodev,exec,mode=1777,size=268435456,nr_inodes=65536"));
+    EXPECT_TRUE(has_pair(argv, "--tmpfs", "/dev/shm:rw,nosuid,nodev,noexec,mode=1777,size=33554432,nr_inodes=8192"));
+    EXPECT_EQ(std::find(argv.begin(), argv.end(), "--shm-size"), argv.end());
+}
+
+TEST(DockerArgv, ScratchInodesAreOnePerPageAndNeverZero) {
+    EXPECT_EQ(scratch_inodes(1048576), 256);
+    EXPECT_EQ(scratch_inodes(4097), 1);
+    EXPECT_EQ(scratch_inodes(100), 1);  // nr_inodes=0 would mean no limit
 }
 
 TEST(DockerArgv, PodmanUsesTheSameCli) {
