@@ -43,6 +43,25 @@ TEST(DnsFilterBlockedAnswer, ANameThatCanNeverMatchDoesNotSuggestAllowingIt) {
     EXPECT_NE(answer.text.find("can never be allowed"), std::string::npos);
 }
 
+// The suggested command is only one that allows that name: a name the allow-entry parser refuses
+// would make `rustyolo allow` fail, and a name spelt like an address ("1.2.3.4") would allow the
+// raw address instead (a CIDR entry), on the sandbox's word that it is a name.
+TEST(DnsFilterBlockedAnswer, ANameThatIsNoValidNameEntryDoesNotSuggestAnAllowCommand) {
+    for (const char *name : {"1.2.3.4.", "10.0.0.1.", "localhost.", "_dmarc.example.com.", "-x.example.com.",
+                             "x-.example.com.", "example.123."}) {
+        BlockedAnswer answer = blocked_answer(query_for(name, LDNS_RR_TYPE_A), DenyReason::name);
+        EXPECT_EQ(answer.rcode, LDNS_RCODE_NXDOMAIN) << name;
+        EXPECT_EQ(answer.text.find("rustyolo allow"), std::string::npos) << name << ": " << answer.text;
+        EXPECT_NE(answer.text.find("cannot be named in an allow entry"), std::string::npos) << name << ": " << answer.text;
+    }
+    // Twin: names the parser takes as they are (digits, '-' inside a label, many labels).
+    for (const char *name : {"a-1.example.com.", "1e100.net.", "x.y.z.example.org."}) {
+        BlockedAnswer answer = blocked_answer(query_for(name, LDNS_RR_TYPE_A), DenyReason::name);
+        std::string plain(name, std::string(name).size() - 1);
+        EXPECT_NE(answer.text.find("rustyolo allow " + plain), std::string::npos) << name << ": " << answer.text;
+    }
+}
+
 TEST(DnsFilterBlockedAnswer, ATypeThatIsNotForwardedIsNodataNamingTheType) {
     BlockedAnswer answer = blocked_answer(query_for("allowed.test.", LDNS_RR_TYPE_TXT), DenyReason::type);
     EXPECT_EQ(answer.rcode, LDNS_RCODE_NOERROR);
