@@ -1,9 +1,15 @@
 // The iptables batches' audit hook: every drop goes through a blocked chain that logs to the
 // packet audit's NFLOG group first; the counters of those NFLOG rules are the exact totals.
 #include "plugins/net-iptables/iptables_rules.hpp"
+#include "tests/unit/support/scratch_netns.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -157,6 +163,79 @@ TEST(IptablesRules, SaveParserSeesTheBlockedChainsRules) {
     EXPECT_EQ(saved.comments["RUSTYOLO_REFUSE"],
               (std::vector<std::string>{"not-local-source", "tcp-reset", "admin-prohibited"}));
     EXPECT_EQ(saved.policies["OUTPUT"], "DROP");
+}
+
+// How many ICMPv6 errors to `spoofed` left through the output hook after the agent's uid sent a
+// datagram from that address (IPV6_FREEBIND: no privilege needed) to a blocked one, with `text`
+// loaded by ip6tables-restore; -1 with `problem` set. An nft table at a later priority counts what
+// the iptables OUTPUT chain accepted.
+int refusals_to_a_spoofed_source(const std::string &text, std::string &problem) {
+    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
+        using test_support::run_program;
+        if (!test_support::loopback_up() || run_program({"ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"}) != 0 ||
+            run_program({"ip", "addr", "add", "fd97::1/64", "dev", "d0", "nodad"}) != 0 ||
+            run_program({"ip", "link", "set", "d1", "up"}) != 0 || run_program({"ip", "link", "set", "d0", "up"}) != 0)
+            return "the veth link did not come up";
+        char path[] = "/tmp/rustyolo-ipt-test-XXXXXX";
+        int fd = ::mkstemp(path);
+        if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+            return "no batch file";
+        ::close(fd);
+        const int restored = run_program({"ip6tables-restore", path});
+        ::unlink(path);
+        if (restored != 0)
+            return "ip6tables-restore failed: " + std::to_string(restored);
+        if (run_program({"nft", "add table inet observer"}) != 0 ||
+            run_program({"nft", "add chain inet observer out { type filter hook output priority 10; policy accept; }"}) != 0 ||
+            run_program({"nft", "add rule inet observer out ip6 daddr fd97::99 icmpv6 type destination-unreachable counter"}) != 0)
+            return "no observer table";
+        int sent = test_support::as_user(1000, 1000, [] {
+            int sock = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+            int on = 1;
+            sockaddr_in6 from{}, to{};
+            from.sin6_family = to.sin6_family = AF_INET6;
+            ::inet_pton(AF_INET6, "fd97::99", &from.sin6_addr);  // not this host's
+            ::inet_pton(AF_INET6, "fd97::250", &to.sin6_addr);
+            to.sin6_port = htons(9999);
+            if (sock < 0 || ::setsockopt(sock, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
+                ::bind(sock, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
+                return -errno;
+            int result = ::sendto(sock, "x", 1, 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
+            ::close(sock);
+            return result;
+        });
+        if (sent != EPERM)
+            return "the spoofed datagram was not blocked: " + std::to_string(sent);
+        ::usleep(100 * 1000);
+        std::string listing = test_support::program_output({"nft", "list", "table", "inet", "observer"});
+        std::size_t at = listing.find("counter packets ");
+        if (at == std::string::npos)
+            return "no observer counter: " + listing;
+        return "count " + listing.substr(at + 16, listing.find(' ', at + 16) - at - 16);
+    });
+    if (report.rfind("count ", 0) != 0) {
+        problem = report;
+        return -1;
+    }
+    problem.clear();
+    return std::stoi(report.substr(6));
+}
+
+TEST(IptablesRules, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    std::string problem;
+    const std::string text = ipv6_batch(spec()).text;
+    EXPECT_EQ(refusals_to_a_spoofed_source(text, problem), 0) << problem;
+    EXPECT_EQ(problem, "");
+    // The twin: without the rule not-local-source, the refusal goes out to the spoofed address.
+    const std::string rule = "-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:not-local-source\" -m addrtype ! --src-type LOCAL -j DROP\n";
+    std::string without = text;
+    const std::size_t at = without.find(rule);
+    ASSERT_NE(at, std::string::npos) << text;
+    without.erase(at, rule.size());
+    EXPECT_EQ(refusals_to_a_spoofed_source(without, problem), 1) << problem;
+    EXPECT_EQ(problem, "");
 }
 
 }  // namespace

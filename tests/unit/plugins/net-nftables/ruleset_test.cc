@@ -391,29 +391,7 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
     EXPECT_EQ(problem, "");
 }
 
-// In a forked child with `uid`/`gid`: `body` returns 0 or an errno, which comes back.
-int as_user(std::uint32_t uid, std::uint32_t gid, const std::function<int()> &body) {
-    int fds[2];
-    if (::pipe(fds) != 0)
-        return -1;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        int result = ::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 && ::setresuid(uid, uid, uid) == 0
-                         ? body()
-                         : -2;
-        ssize_t ignored = ::write(fds[1], &result, sizeof result);
-        (void)ignored;
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    int result = -3;
-    if (::read(fds[0], &result, sizeof result) != static_cast<ssize_t>(sizeof result))
-        result = -3;
-    ::close(fds[0]);
-    ::waitpid(pid, nullptr, 0);
-    return result;
-}
+using test_support::as_user;
 
 sockaddr_in loopback(const char *address, std::uint16_t port) {
     sockaddr_in a{};
@@ -592,22 +570,7 @@ TEST(NftRuleset, OnThisKernelABlockedConnectionIsRefusedAtOnceAndCountedOnce) {
                            " counted=4");
 }
 
-// Runs a program (argv, PATH lookup) and waits: its exit status, or -1.
-int run_program(const std::vector<std::string> &argv) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        std::vector<char *> args;
-        for (const std::string &arg : argv)
-            args.push_back(const_cast<char *>(arg.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
+using test_support::run_program;
 
 // A flow opened by an owned socket (the filter's uid, to an "upstream" in a second namespace
 // behind a veth pair) and answered; then a kernel-internal socket sends on the same five-tuple: a
