@@ -1,10 +1,7 @@
 // The iptables batches' audit hook: every drop goes through a blocked chain that logs to the
 // packet audit's NFLOG group first; the counters of those NFLOG rules are the exact totals.
 #include "plugins/net-iptables/iptables_rules.hpp"
-#include "tests/unit/support/scratch_netns.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
+#include "tests/unit/support/spoofed_source.hpp"
 
 #include <gtest/gtest.h>
 
@@ -165,60 +162,22 @@ TEST(IptablesRules, SaveParserSeesTheBlockedChainsRules) {
     EXPECT_EQ(saved.policies["OUTPUT"], "DROP");
 }
 
-// How many ICMPv6 errors to `spoofed` left through the output hook after the agent's uid sent a
-// datagram from that address (IPV6_FREEBIND: no privilege needed) to a blocked one, with `text`
-// loaded by ip6tables-restore; -1 with `problem` set. An nft table at a later priority counts what
-// the iptables OUTPUT chain accepted.
+// Loads `text` with ip6tables-restore into the scratch namespace
+// (test_support::refusals_to_a_spoofed_source).
 int refusals_to_a_spoofed_source(const std::string &text, std::string &problem) {
-    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
-        using test_support::run_program;
-        if (!test_support::loopback_up() || run_program({"ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"}) != 0 ||
-            run_program({"ip", "addr", "add", "fd97::1/64", "dev", "d0", "nodad"}) != 0 ||
-            run_program({"ip", "link", "set", "d1", "up"}) != 0 || run_program({"ip", "link", "set", "d0", "up"}) != 0)
-            return "the veth link did not come up";
-        char path[] = "/tmp/rustyolo-ipt-test-XXXXXX";
-        int fd = ::mkstemp(path);
-        if (fd < 0 || ::write(fd, text.data(), text.size()) != static_cast<ssize_t>(text.size()))
-            return "no batch file";
-        ::close(fd);
-        const int restored = run_program({"ip6tables-restore", path});
-        ::unlink(path);
-        if (restored != 0)
-            return "ip6tables-restore failed: " + std::to_string(restored);
-        if (run_program({"nft", "add table inet observer"}) != 0 ||
-            run_program({"nft", "add chain inet observer out { type filter hook output priority 10; policy accept; }"}) != 0 ||
-            run_program({"nft", "add rule inet observer out ip6 daddr fd97::99 icmpv6 type destination-unreachable counter"}) != 0)
-            return "no observer table";
-        int sent = test_support::as_user(1000, 1000, [] {
-            int sock = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-            int on = 1;
-            sockaddr_in6 from{}, to{};
-            from.sin6_family = to.sin6_family = AF_INET6;
-            ::inet_pton(AF_INET6, "fd97::99", &from.sin6_addr);  // not this host's
-            ::inet_pton(AF_INET6, "fd97::250", &to.sin6_addr);
-            to.sin6_port = htons(9999);
-            if (sock < 0 || ::setsockopt(sock, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
-                ::bind(sock, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
-                return -errno;
-            int result = ::sendto(sock, "x", 1, 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
-            ::close(sock);
-            return result;
-        });
-        if (sent != EPERM)
-            return "the spoofed datagram was not blocked: " + std::to_string(sent);
-        ::usleep(100 * 1000);
-        std::string listing = test_support::program_output({"nft", "list", "table", "inet", "observer"});
-        std::size_t at = listing.find("counter packets ");
-        if (at == std::string::npos)
-            return "no observer counter: " + listing;
-        return "count " + listing.substr(at + 16, listing.find(' ', at + 16) - at - 16);
-    });
-    if (report.rfind("count ", 0) != 0) {
-        problem = report;
-        return -1;
-    }
-    problem.clear();
-    return std::stoi(report.substr(6));
+    return test_support::refusals_to_a_spoofed_source(
+        [&]() -> std::string {
+            char path[] = "/tmp/rustyolo-ipt-test-XXXXXX";
+            int fd = ::mkstemp(path);
+            if (fd < 0)
+                return "no batch file";
+            const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+            ::close(fd);
+            const int restored = written ? test_support::run_program({"ip6tables-restore", path}) : -1;
+            ::unlink(path);
+            return restored == 0 ? "" : "ip6tables-restore failed: " + std::to_string(restored);
+        },
+        problem);
 }
 
 TEST(IptablesRules, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {

@@ -4,6 +4,7 @@
 #include "plugins/net-nftables/ruleset.hpp"
 #include "plugins/net-nftables/firewall_check.hpp"
 #include "tests/unit/support/scratch_netns.hpp"
+#include "tests/unit/support/spoofed_source.hpp"
 
 #include <arpa/inet.h>
 #include <grp.h>
@@ -686,50 +687,15 @@ TEST(NftRuleset, OnThisKernelAKernelSocketCannotContinueAFlowOfAnOwnedSocket) {
     EXPECT_EQ(problem, "");
 }
 
-// How many ICMPv6 errors to `spoofed` left through the output hook after the agent's uid sent a
-// datagram from that address (IPV6_FREEBIND: no privilege needed) to a blocked one, on a veth
-// link; -1 with `problem` set. A second table at a later priority counts what our output accepted.
+// Loads `ruleset` into the scratch namespace (test_support::refusals_to_a_spoofed_source).
 int refusals_to_a_spoofed_source(const Ruleset &ruleset, std::string &problem) {
-    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
-        if (!test_support::loopback_up() ||
-            run_program({"ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"}) != 0 ||
-            run_program({"ip", "addr", "add", "fd97::1/64", "dev", "d0", "nodad"}) != 0 ||
-            run_program({"ip", "link", "set", "d1", "up"}) != 0 || run_program({"ip", "link", "set", "d0", "up"}) != 0)
-            return "the veth link did not come up";
-        NftContext nft;
-        nft.run(render_transaction(ruleset), "install");
-        nft.run("table inet observer {\n\tchain out {\n\t\ttype filter hook output priority 10; policy accept;\n"
-                "\t\tip6 daddr fd97::99 icmpv6 type destination-unreachable counter\n\t}\n}\n",
-                "observer");
-        int sent = as_user(1000, 1000, [] {
-            int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-            int on = 1;
-            sockaddr_in6 from{}, to{};
-            from.sin6_family = to.sin6_family = AF_INET6;
-            ::inet_pton(AF_INET6, "fd97::99", &from.sin6_addr);  // not this host's
-            ::inet_pton(AF_INET6, "fd97::250", &to.sin6_addr);
-            to.sin6_port = htons(9999);
-            if (fd < 0 || ::setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
-                ::bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
-                return -errno;
-            int result = ::sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
-            ::close(fd);
-            return result;
-        });
-        if (sent != EPERM)
-            return "the spoofed datagram was not blocked: " + std::to_string(sent);
-        ::usleep(100 * 1000);
-        std::string listing = nft.run("list table inet observer", "observer counter");
-        std::size_t at = listing.find("counter packets ");
-        if (at == std::string::npos)
-            return "no observer counter: " + listing;
-        return "count " + listing.substr(at + 16, listing.find(' ', at + 16) - at - 16);
-    });
-    if (report.rfind("count ", 0) != 0) {
-        problem = report;
-        return -1;
-    }
-    return std::stoi(report.substr(6));
+    return test_support::refusals_to_a_spoofed_source(
+        [&]() -> std::string {
+            NftContext nft;
+            nft.run(render_transaction(ruleset), "install");
+            return "";
+        },
+        problem);
 }
 
 TEST(NftRuleset, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
