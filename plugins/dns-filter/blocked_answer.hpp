@@ -21,6 +21,7 @@
 #include "plugins/net-common/feed_protocol.hpp"
 
 #include <string>
+#include <string_view>
 
 namespace rustyolo::dns {
 
@@ -29,6 +30,12 @@ struct BlockedAnswer {
     std::string text;        // the EDE's EXTRA-TEXT
     std::string short_text;  // the same without the query's name, for a reply that must stay small
 };
+
+// Whether `name` (lowercased, without the trailing dot) is a host name that an allow entry names as
+// such (net-common's parse_allow_entry takes it as kind "name"): only then does the refusal suggest
+// `rustyolo allow NAME`. Not for a name spelt like an address ("1.2.3.4" would be a CIDR entry, the
+// raw address), a single label, '_', or a label that starts or ends with '-'.
+bool names_an_allow_entry(std::string_view name);
 
 BlockedAnswer blocked_answer(const ClientQuery &query, net::feed::DenyReason reason);
 

@@ -52,6 +52,24 @@ def test_a_refused_name_is_nxdomain_and_its_extended_error_names_the_command(san
     assert name not in asked and "allowed.test" in asked
 
 
+def test_a_refused_name_that_no_name_entry_can_name_suggests_no_command(sandboxes, testnet):
+    """The suggested `rustyolo allow NAME` is a command that allows that name. A name spelt like an
+    address would be a CIDR entry (the raw address, on the sandbox's word that it is a name); a
+    single label or '_' would make the command fail."""
+    box = sandboxes.open(["allowed.test"])
+    token = netlib.token()
+    dns_mark = testnet.dns_log.mark()
+    for name in ("1.2.3.4", "10.0.0.1", token, f"_{token}.blocked.test"):
+        rcode, aa, code, text = ede(box.cmd(f"dnsede 127.0.0.1 53 udp {name} A"))
+        assert (rcode, aa, code) == (3, True, "15"), (name, rcode, aa, code)
+        assert "rustyolo allow" not in text, (name, text)
+        assert text.startswith(f"rustyolo sandbox: {name} is not in the allow list and cannot be named"), text
+    # Twin: a host name gets the command.
+    name = f"{token}.blocked.test"
+    assert ede(box.cmd(f"dnsede 127.0.0.1 53 udp {name} A"))[3].endswith(f"rustyolo allow {name}")
+    assert token not in testnet.queries(dns_mark)
+
+
 def test_a_node_lookup_of_a_refused_name_fails_once_with_enotfound(rustyolo_bin, testnet, project_dir, tmp_path):
     """Node's dns.lookup (glibc's getaddrinfo) reports ENOTFOUND on the first answer: one query per
     address type reaches the filter (its audit records count them), none is retried. (REFUSED would be

@@ -3,6 +3,7 @@
 // unit tests skip such cases otherwise).
 #pragma once
 
+#include <grp.h>
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -11,12 +12,25 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <exception>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace rustyolo::test_support {
+
+// Reads `fd` to its end and closes it.
+inline std::string read_to_end(int fd) {
+    std::string text;
+    char buffer[4096];
+    ssize_t n;
+    while ((n = ::read(fd, buffer, sizeof buffer)) > 0)
+        text.append(buffer, static_cast<std::size_t>(n));
+    ::close(fd);
+    return text;
+}
 
 // Runs `body` in a forked child after unshare(`flags`) (e.g. CLONE_NEWNET, CLONE_NEWNS). Returns ""
 // on success or what went wrong (the body's result, or the exception it threw).
@@ -38,12 +52,7 @@ inline std::string in_unshared_child(int flags, const std::function<std::string(
         ::_exit(0);
     }
     ::close(fds[1]);
-    std::string result;
-    char buffer[4096];
-    ssize_t n;
-    while ((n = ::read(fds[0], buffer, sizeof buffer)) > 0)
-        result.append(buffer, static_cast<std::size_t>(n));
-    ::close(fds[0]);
+    std::string result = read_to_end(fds[0]);
     ::waitpid(pid, nullptr, 0);
     return result;
 }
@@ -65,6 +74,70 @@ inline bool loopback_up() {
     ok = ok && ::ioctl(fd, SIOCSIFFLAGS, &request) == 0;
     ::close(fd);
     return ok;
+}
+
+// In a forked child: replaces it with the program (argv, PATH lookup), or exits with 127.
+[[noreturn]] inline void exec_argv(const std::vector<std::string> &argv) {
+    std::vector<char *> args;
+    for (const std::string &arg : argv)
+        args.push_back(const_cast<char *>(arg.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+}
+
+// In a forked child with `uid`/`gid`: `body` returns 0 or an errno, which comes back.
+inline int as_user(std::uint32_t uid, std::uint32_t gid, const std::function<int()> &body) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+        return -1;
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::close(fds[0]);
+        int result = ::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 && ::setresuid(uid, uid, uid) == 0
+                         ? body()
+                         : -2;
+        ssize_t ignored = ::write(fds[1], &result, sizeof result);
+        (void)ignored;
+        ::_exit(0);
+    }
+    ::close(fds[1]);
+    int result = -3;
+    if (::read(fds[0], &result, sizeof result) != static_cast<ssize_t>(sizeof result))
+        result = -3;
+    ::close(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return result;
+}
+
+// Runs a program (argv, PATH lookup) and waits: its exit status, or -1.
+inline int run_program(const std::vector<std::string> &argv) {
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        exec_argv(argv);
+    }
+    int status = 0;
+    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+        return -1;
+    return WEXITSTATUS(status);
+}
+
+// Runs a program (argv, PATH lookup) and returns what it wrote to stdout ("" if it could not start).
+inline std::string program_output(const std::vector<std::string> &argv) {
+    int fds[2];
+    if (::pipe(fds) != 0)
+        return "";
+    pid_t pid = ::fork();
+    if (pid == 0) {
+        ::dup2(fds[1], STDOUT_FILENO);
+        ::close(fds[0]);
+        ::close(fds[1]);
+        exec_argv(argv);
+    }
+    ::close(fds[1]);
+    std::string out = read_to_end(fds[0]);
+    ::waitpid(pid, nullptr, 0);
+    return out;
 }
 
 }  // namespace rustyolo::test_support

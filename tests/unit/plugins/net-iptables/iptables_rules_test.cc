@@ -1,9 +1,12 @@
 // The iptables batches' audit hook: every drop goes through a blocked chain that logs to the
 // packet audit's NFLOG group first; the counters of those NFLOG rules are the exact totals.
 #include "plugins/net-iptables/iptables_rules.hpp"
+#include "tests/unit/support/spoofed_source.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -157,6 +160,41 @@ TEST(IptablesRules, SaveParserSeesTheBlockedChainsRules) {
     EXPECT_EQ(saved.comments["RUSTYOLO_REFUSE"],
               (std::vector<std::string>{"not-local-source", "tcp-reset", "admin-prohibited"}));
     EXPECT_EQ(saved.policies["OUTPUT"], "DROP");
+}
+
+// Loads `text` with ip6tables-restore into the scratch namespace
+// (test_support::refusals_to_a_spoofed_source).
+int refusals_to_a_spoofed_source(const std::string &text, std::string &problem) {
+    return test_support::refusals_to_a_spoofed_source(
+        [&]() -> std::string {
+            char path[] = "/tmp/rustyolo-ipt-test-XXXXXX";
+            int fd = ::mkstemp(path);
+            if (fd < 0)
+                return "no batch file";
+            const bool written = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+            ::close(fd);
+            const int restored = written ? test_support::run_program({"ip6tables-restore", path}) : -1;
+            ::unlink(path);
+            return restored == 0 ? "" : "ip6tables-restore failed: " + std::to_string(restored);
+        },
+        problem);
+}
+
+TEST(IptablesRules, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
+    if (::geteuid() != 0)
+        GTEST_SKIP() << "needs root for a scratch network namespace";
+    std::string problem;
+    const std::string text = ipv6_batch(spec()).text;
+    EXPECT_EQ(refusals_to_a_spoofed_source(text, problem), 0) << problem;
+    EXPECT_EQ(problem, "");
+    // The twin: without the rule not-local-source, the refusal goes out to the spoofed address.
+    const std::string rule = "-A RUSTYOLO_REFUSE -m comment --comment \"rustyolo:not-local-source\" -m addrtype ! --src-type LOCAL -j DROP\n";
+    std::string without = text;
+    const std::size_t at = without.find(rule);
+    ASSERT_NE(at, std::string::npos) << text;
+    without.erase(at, rule.size());
+    EXPECT_EQ(refusals_to_a_spoofed_source(without, problem), 1) << problem;
+    EXPECT_EQ(problem, "");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "plugins/net-nftables/ruleset.hpp"
 #include "plugins/net-nftables/firewall_check.hpp"
 #include "tests/unit/support/scratch_netns.hpp"
+#include "tests/unit/support/spoofed_source.hpp"
 
 #include <arpa/inet.h>
 #include <grp.h>
@@ -391,29 +392,7 @@ TEST(NftRuleset, KernelAcceptsTheTransactionAndTheSelfTestRecognisesIt) {
     EXPECT_EQ(problem, "");
 }
 
-// In a forked child with `uid`/`gid`: `body` returns 0 or an errno, which comes back.
-int as_user(std::uint32_t uid, std::uint32_t gid, const std::function<int()> &body) {
-    int fds[2];
-    if (::pipe(fds) != 0)
-        return -1;
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        ::close(fds[0]);
-        int result = ::setgroups(0, nullptr) == 0 && ::setresgid(gid, gid, gid) == 0 && ::setresuid(uid, uid, uid) == 0
-                         ? body()
-                         : -2;
-        ssize_t ignored = ::write(fds[1], &result, sizeof result);
-        (void)ignored;
-        ::_exit(0);
-    }
-    ::close(fds[1]);
-    int result = -3;
-    if (::read(fds[0], &result, sizeof result) != static_cast<ssize_t>(sizeof result))
-        result = -3;
-    ::close(fds[0]);
-    ::waitpid(pid, nullptr, 0);
-    return result;
-}
+using test_support::as_user;
 
 sockaddr_in loopback(const char *address, std::uint16_t port) {
     sockaddr_in a{};
@@ -592,22 +571,7 @@ TEST(NftRuleset, OnThisKernelABlockedConnectionIsRefusedAtOnceAndCountedOnce) {
                            " counted=4");
 }
 
-// Runs a program (argv, PATH lookup) and waits: its exit status, or -1.
-int run_program(const std::vector<std::string> &argv) {
-    pid_t pid = ::fork();
-    if (pid == 0) {
-        std::vector<char *> args;
-        for (const std::string &arg : argv)
-            args.push_back(const_cast<char *>(arg.c_str()));
-        args.push_back(nullptr);
-        ::execvp(args[0], args.data());
-        ::_exit(127);
-    }
-    int status = 0;
-    if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
-        return -1;
-    return WEXITSTATUS(status);
-}
+using test_support::run_program;
 
 // A flow opened by an owned socket (the filter's uid, to an "upstream" in a second namespace
 // behind a veth pair) and answered; then a kernel-internal socket sends on the same five-tuple: a
@@ -723,50 +687,15 @@ TEST(NftRuleset, OnThisKernelAKernelSocketCannotContinueAFlowOfAnOwnedSocket) {
     EXPECT_EQ(problem, "");
 }
 
-// How many ICMPv6 errors to `spoofed` left through the output hook after the agent's uid sent a
-// datagram from that address (IPV6_FREEBIND: no privilege needed) to a blocked one, on a veth
-// link; -1 with `problem` set. A second table at a later priority counts what our output accepted.
+// Loads `ruleset` into the scratch namespace (test_support::refusals_to_a_spoofed_source).
 int refusals_to_a_spoofed_source(const Ruleset &ruleset, std::string &problem) {
-    const std::string report = test_support::in_scratch_netns([&]() -> std::string {
-        if (!test_support::loopback_up() ||
-            run_program({"ip", "link", "add", "d0", "type", "veth", "peer", "name", "d1"}) != 0 ||
-            run_program({"ip", "addr", "add", "fd97::1/64", "dev", "d0", "nodad"}) != 0 ||
-            run_program({"ip", "link", "set", "d1", "up"}) != 0 || run_program({"ip", "link", "set", "d0", "up"}) != 0)
-            return "the veth link did not come up";
-        NftContext nft;
-        nft.run(render_transaction(ruleset), "install");
-        nft.run("table inet observer {\n\tchain out {\n\t\ttype filter hook output priority 10; policy accept;\n"
-                "\t\tip6 daddr fd97::99 icmpv6 type destination-unreachable counter\n\t}\n}\n",
-                "observer");
-        int sent = as_user(1000, 1000, [] {
-            int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-            int on = 1;
-            sockaddr_in6 from{}, to{};
-            from.sin6_family = to.sin6_family = AF_INET6;
-            ::inet_pton(AF_INET6, "fd97::99", &from.sin6_addr);  // not this host's
-            ::inet_pton(AF_INET6, "fd97::250", &to.sin6_addr);
-            to.sin6_port = htons(9999);
-            if (fd < 0 || ::setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &on, sizeof on) != 0 ||
-                ::bind(fd, reinterpret_cast<sockaddr *>(&from), sizeof from) != 0)
-                return -errno;
-            int result = ::sendto(fd, "x", 1, 0, reinterpret_cast<sockaddr *>(&to), sizeof to) < 0 ? errno : 0;
-            ::close(fd);
-            return result;
-        });
-        if (sent != EPERM)
-            return "the spoofed datagram was not blocked: " + std::to_string(sent);
-        ::usleep(100 * 1000);
-        std::string listing = nft.run("list table inet observer", "observer counter");
-        std::size_t at = listing.find("counter packets ");
-        if (at == std::string::npos)
-            return "no observer counter: " + listing;
-        return "count " + listing.substr(at + 16, listing.find(' ', at + 16) - at - 16);
-    });
-    if (report.rfind("count ", 0) != 0) {
-        problem = report;
-        return -1;
-    }
-    return std::stoi(report.substr(6));
+    return test_support::refusals_to_a_spoofed_source(
+        [&]() -> std::string {
+            NftContext nft;
+            nft.run(render_transaction(ruleset), "install");
+            return "";
+        },
+        problem);
 }
 
 TEST(NftRuleset, OnThisKernelNoRefusalGoesToASourceAddressThatIsNotThisHosts) {
