@@ -79,6 +79,10 @@ constexpr std::array protected_paths = {
     Protected{"~/.local/share/containers", "engine-socket", "rootless Podman's storage", true},
     // Agent sockets outside the home directory.
     Protected{"/tmp/ssh-*", "ssh-agent", "an ssh-agent socket directory (/tmp/ssh-*)", true},
+    // rustyolo's own runtime base without $XDG_RUNTIME_DIR (core/host/paths.cc): the sessions'
+    // control sockets, through which a client widens a running session's policy.
+    Protected{"/tmp/rustyolo-*", "rustyolo-runtime",
+              "rustyolo's runtime directory (/tmp/rustyolo-UID: the control sockets of running sessions)", true},
     Protected{"/tmp/.X11-unix", "display-socket", "the X11 display sockets (a client can read keystrokes)",
               true},
     Protected{"/run/user/*", "user-runtime-dir",
@@ -255,6 +259,8 @@ std::string same_or_inside_reason(const MountRequest &request, const Protected &
         why = ": with an ssh-agent socket the agent could log in wherever your keys are accepted";
     else if (entry.rule == "display-socket")
         why = ": an X11 client can read your keystrokes and type into your other windows";
+    else if (entry.rule == "rustyolo-runtime")
+        why = ": through a session's control socket the agent could widen its own policy";
     else if (entry.rule == "user-runtime-dir")
         why = ": its sockets reach your session's services, which act with your full rights";
     else

@@ -139,6 +139,13 @@ TEST(MountRules, SshAgentSocketDirectoriesAreRefused) {
     expect_refused({"/tmp/ssh-XXXXabcd", "/tmp/ssh-XXXXabcd/agent.1234"}, "ssh-agent");
 }
 
+TEST(MountRules, RustyolosRuntimeDirectoryIsRefusedEvenReadOnly) {
+    expect_refused({"/tmp/rustyolo-1000", "/tmp/rustyolo-1000/control", "/tmp/rustyolo-0/control/abc.sock"},
+                   "rustyolo-runtime");
+    EXPECT_TRUE(judge_mount(request("/tmp/rustyolox")).allowed);
+    EXPECT_TRUE(judge_mount(request("/tmp/project")).allowed);
+}
+
 TEST(MountRules, X11SocketDirectoryIsRefused) { expect_refused({"/tmp/.X11-unix"}, "display-socket"); }
 
 TEST(MountRules, SensitiveRootsAndAnythingInsideAreRefused) {
