@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import AGENT_GID, AGENT_UID
+AGENT_UID = AGENT_GID = 1000  # the agent's ids for a root caller (as conftest's project fixture)
 
 
 def _git_project(project: Path) -> Path:
