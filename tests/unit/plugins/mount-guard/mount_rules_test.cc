@@ -350,7 +350,7 @@ TEST(MountRules, BoundSocketPathsAreReadFromTheKernelsListing) {
 }
 
 TEST(MountRules, ALiveSocketBoundNowIsListedAndAStaleOneIsNot) {
-    const std::string dir = "/tmp/rustyolo-live-socket-" + std::to_string(::getpid());
+    const std::string dir = "/tmp/live-socket-test-" + std::to_string(::getpid());
     ::mkdir(dir.c_str(), 0700);
     const std::string path = dir + "/default";
     int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
