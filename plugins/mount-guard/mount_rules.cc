@@ -81,7 +81,7 @@ constexpr std::array protected_paths = {
     Protected{"/tmp/ssh-*", "ssh-agent", "an ssh-agent socket directory (/tmp/ssh-*)", true},
     // rustyolo's own runtime base without $XDG_RUNTIME_DIR (core/host/paths.cc): the sessions'
     // control sockets, through which a client widens a running session's policy.
-    Protected{"/tmp/rustyolo-*", "rustyolo-runtime",
+    Protected{"/tmp/rustyolo-[0-9]*", "rustyolo-runtime",
               "rustyolo's runtime directory (/tmp/rustyolo-UID: the control sockets of running sessions)", true},
     Protected{"/tmp/.X11-unix", "display-socket", "the X11 display sockets (a client can read keystrokes)",
               true},

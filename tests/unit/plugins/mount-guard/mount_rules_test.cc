@@ -143,6 +143,7 @@ TEST(MountRules, RustyolosRuntimeDirectoryIsRefusedEvenReadOnly) {
     expect_refused({"/tmp/rustyolo-1000", "/tmp/rustyolo-1000/control", "/tmp/rustyolo-0/control/abc.sock"},
                    "rustyolo-runtime");
     EXPECT_TRUE(judge_mount(request("/tmp/rustyolox")).allowed);
+    EXPECT_TRUE(judge_mount(request("/tmp/rustyolo-plan-42/project")).allowed);  // not a uid
     EXPECT_TRUE(judge_mount(request("/tmp/project")).allowed);
 }
 
