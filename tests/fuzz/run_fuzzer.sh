@@ -22,6 +22,8 @@ if [ "${#seeds[@]}" -eq 0 ]; then
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}"
+fuzz_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$fuzz_dir/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 options=(-artifact_prefix="$artifacts/" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024)
 if [ -f "$src/dict/$name.dict" ]; then options+=(-dict="$src/dict/$name.dict"); fi
