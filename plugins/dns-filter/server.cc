@@ -331,6 +331,22 @@ void Server::finish(std::uint32_t id, Packet reply) {
         return;
     Transaction &tx = it->second;
     release_upstream(tx);
+    // A live change may have narrowed the policy while the upstream answered (a deny confirmed
+    // with "policy <seq> done" after this query was forwarded): the query is judged again, so
+    // that nothing the deny took back is answered or fed to the firewall after it.
+    QueryDecision now = decide_query(tx.query, config_);
+    std::vector<std::uint16_t> kept;
+    if (now.action == QueryDecision::Action::forward)
+        for (std::uint16_t port : tx.ports)
+            if (std::find(now.ports.begin(), now.ports.end(), port) != now.ports.end())
+                kept.push_back(port);
+    if (kept.empty()) {
+        refuse(tx.query, tx.client,
+               now.action == QueryDecision::Action::refuse ? now.reason : feed::DenyReason::name);
+        transactions_.erase(it);
+        return;
+    }
+    tx.ports = std::move(kept);
     tx.answered = Clock::now();
     std::size_t limit = tx.client.tcp ? max_message : tx.query.max_udp_reply;
     tx.reply_packet = build_client_reply_packet(tx.query, reply.get(), config_.ttl_cap);
