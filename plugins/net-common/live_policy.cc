@@ -109,7 +109,7 @@ std::vector<std::uint16_t> LivePolicy::name_ports() const {
     return ports;
 }
 
-bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const {
+AllowList LivePolicy::names() const {
     AllowList list;
     for (const PlanEgress &entry : start_)
         if (entry.kind != "cidr")
@@ -117,7 +117,15 @@ bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const 
     for (const auto &[key, ports] : live_)
         if (std::get<0>(key) != "cidr")
             list.add(std::get<1>(key), ports);
-    auto ports = list.match(name);
+    return list;
+}
+
+bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const {
+    return allows(names(), name, port);
+}
+
+bool LivePolicy::allows(const AllowList &names, const std::string &name, std::uint16_t port) {
+    auto ports = names.match(name);
     return ports && std::find(ports->begin(), ports->end(), port) != ports->end();
 }
 

@@ -54,6 +54,10 @@ public:
     std::vector<std::uint16_t> name_ports() const;
     // Whether some entry still lets `name` reach `port` (start or live names and wildcards).
     bool name_allows(const std::string &name, std::uint16_t port) const;
+    // The name and wildcard entries (start and live), as the DNS filter matches them, and
+    // whether such a list lets `name` reach `port`.
+    AllowList names() const;
+    static bool allows(const AllowList &names, const std::string &name, std::uint16_t port);
     // Whether some CIDR entry (start or live) contains `address` for `port`.
     bool cidr_allows(bool v6, const std::string &address, std::uint16_t port) const;
     // The live CIDR entries as the firewall's ranges.
