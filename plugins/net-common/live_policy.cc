@@ -56,6 +56,10 @@ LivePolicy::Change LivePolicy::deny(const std::vector<PlanEgress> &entries) cons
 LivePolicy::Change LivePolicy::changed(const std::vector<PlanEgress> &entries, bool deny) const {
     Change change;
     change.next = live_;
+    if (entries.size() > kMaxEntriesPerChange)
+        throw sdk::InvalidInput("a live change names " + std::to_string(entries.size()) + " entries; at most " +
+                                std::to_string(kMaxEntriesPerChange) +
+                                " are taken at once: split it, or put the entries in the config and start again");
     for (const PlanEgress &entry : entries)
         check(entry, allow_lan_);
     for (const PlanEgress &entry : entries) {
@@ -86,6 +90,11 @@ LivePolicy::Change LivePolicy::changed(const std::vector<PlanEgress> &entries, b
         if (entry.kind == "cidr")
             change.cidrs_changed = true;
     }
+    if (!deny && change.next.size() > kMaxLiveEntries)
+        throw sdk::InvalidInput("the session would hold " + std::to_string(change.next.size()) +
+                                " live entries; at most " + std::to_string(kMaxLiveEntries) +
+                                " are kept: deny some with `rustyolo deny`, or put the entries in the config "
+                                "(or a wildcard) and start again");
     // Every name or wildcard whose live ports differ now: the DNS filter's part of the change.
     std::set<Key> keys;
     for (const auto &[key, ports] : live_)

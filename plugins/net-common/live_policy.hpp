@@ -9,6 +9,8 @@
 //   deny   takes back live ports of live entries. A deny that names an entry (kind, value,
 //          protocol) with no live port among those it names is refused, naming it: entries the
 //          session started with (command line, config, agent requirements) stay for the session.
+// At most kMaxEntriesPerChange entries per change and kMaxLiveEntries live entries: beyond, the
+// change is refused (nothing changes).
 // Every entry is checked first (network_setup.hpp check_entry, static_range); an invalid one
 // refuses the whole change, and nothing is changed.
 #pragma once
@@ -28,6 +30,11 @@ namespace rustyolo::net {
 
 class LivePolicy {
 public:
+    // Bounds that keep a change's response and audit record within their line limits (control
+    // frames, audit records): entries named by one change, and live entries a session holds.
+    static constexpr std::size_t kMaxEntriesPerChange = 32;
+    static constexpr std::size_t kMaxLiveEntries = 128;
+
     using Key = std::tuple<std::string, std::string, std::string>;  // kind, value, protocol
 
     LivePolicy() = default;
