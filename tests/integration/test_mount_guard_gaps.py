@@ -351,6 +351,19 @@ def test_a_read_write_volume_holding_rustyolos_runtime_directory_is_refused(rust
     refused(run, f'volume "{runtime}:/x" is read-write and', "runtime directory", "Mount it read-only")
 
 
+def test_a_read_only_volume_holding_rustyolos_runtime_directory_is_refused(rustyolo, project, tmp_path, refused):
+    """connect() works on a read-only mount, and the session's own control socket is created in
+    <runtime>/control after the volumes were judged (so the live-socket rule cannot see it): with
+    $XDG_RUNTIME_DIR outside /run/user and /tmp/rustyolo-UID, a read-only volume holding it would
+    give an agent that runs with the user's uid a path to its own session's control socket, through
+    which it could allow itself anything. Read-only is no protection here: it is refused as well."""
+    runtime = tmp_path / "xdg-runtime"
+    runtime.mkdir(mode=0o700)
+    run = rustyolo.exec(["stat", "-c", "%n %U %a", "/x/rustyolo", "/x/rustyolo/control"], cwd=project,
+                        opts=["-v", f"{runtime}:/x:ro"], probes=False, env={"XDG_RUNTIME_DIR": str(runtime)})
+    refused(run, f"{runtime}", "runtime directory")
+
+
 def test_twin_another_directory_beside_the_runtime_directory_mounts_read_write(rustyolo, project, tmp_path):
     runtime = tmp_path / "xdg-runtime"
     runtime.mkdir(mode=0o700)
