@@ -348,3 +348,54 @@ def test_allow_save_project_without_a_terminal_writes_nothing(live, testnet, pro
     assert content() == before
     # The entry itself was allowed in the session (the save is what was refused).
     assert answers(stub(s.box, "proj.blocked.test")) == [testnet.ip(22)]
+
+
+def _filter_host_pid(box_name):
+    """The host pid of the session's DNS filter (rustyolo-dns-filter), from `docker top`."""
+    listing = netlib.docker("top", box_name, "-eo", "pid,args").stdout.splitlines()[1:]
+    pids = [int(line.split()[0]) for line in listing if "rustyolo-dns-filter" in line]
+    assert len(pids) == 1, listing
+    return pids[0]
+
+
+def test_an_allow_that_failed_halfway_can_still_be_denied(live, testnet):
+    """An allow widens the firewall first and then waits for the DNS filter to confirm each name.
+    When that confirmation does not come in time (a stopped or busy filter) the allow is reported
+    as failed, yet the filter applies the name once it reads the line: the name is answered and its
+    addresses admitted. `rustyolo deny` of the same entry must then take it back; it must not be
+    refused as "no such entry" while the policy in force allows it."""
+    import signal
+    s = live()
+    box = s.box
+    name = f"half{netlib.token()}.blocked.test"
+    target = testnet.ip(22)
+    pid = _filter_host_pid(box.name)
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        r = s.rustyolo("allow", f"{name}:{HOLD_PORT}")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert r.returncode != 0, "the filter was stopped: the allow cannot have been confirmed"
+    # The filter read the change after it resumed: the name is answered now.
+    resolved = []
+    assert wait_until(lambda: resolved.append(stub(box, name)) or resolved[-1].startswith("ok rcode=0"), 10), resolved
+    assert answers(resolved[-1]) == [target]
+    # ... and its address admitted: the allow that "failed" is in force.
+    assert ok(box.cmd(f"tcp {target} {HOLD_PORT} 1000"))
+    # The user takes it back.
+    r = s.rustyolo("deny", f"{name}:{HOLD_PORT}")
+    assert r.returncode == 0, ("a name the session answers could not be denied", r.returncode, r.stderr)
+    assert refused_or_nxdomain(stub(box, name))
+    assert not ok(box.cmd(f"tcp {target} {HOLD_PORT} 1000"))
+
+
+def test_twin_an_allow_confirmed_in_time_is_denied(live, testnet):
+    s = live()
+    box = s.box
+    name = f"whole{netlib.token()}.blocked.test"
+    r = s.rustyolo("allow", f"{name}:{HOLD_PORT}")
+    assert r.returncode == 0, r.stderr
+    assert answers(stub(box, name)) == [testnet.ip(22)]
+    r = s.rustyolo("deny", f"{name}:{HOLD_PORT}")
+    assert r.returncode == 0, r.stderr
+    assert refused_or_nxdomain(stub(box, name))
