@@ -225,6 +225,42 @@ TEST(ElementOrigins, APortOfAStillAllowedNameStaysWhileAnotherPortGoes) {
     EXPECT_TRUE(origins.contains(false, "198.18.0.1", 443));
 }
 
+// An element whose set timeout passed may still carry an open connection (conntrack keeps an
+// established flow without the set): a deny of its name must still find it, to end that
+// connection, however many other answers were recorded since.
+TEST(ElementOrigins, AnExpiredElementIsStillWithdrawnAfterManyOtherAnswers) {
+    AdmissionPolicy policy;
+    policy.ports = {443};
+    ElementOrigins origins;
+    const auto start = ElementOrigins::Clock::now();
+    origins.record({AnswerAddress{false, "198.18.0.1", 60, {443}}}, "denied.test", policy, start);
+    // Later (the first element timed out in the sets), many answers for a still-allowed name.
+    const auto later = start + std::chrono::hours(1);
+    for (int i = 0; i < 5000; ++i)
+        origins.record({AnswerAddress{false, "198.19." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1),
+                                      60, {443}}},
+                       "cdn.allowed.test", policy, later);
+    std::vector<Element> removed =
+        origins.withdraw([](const std::string &name, std::uint16_t) { return name != "denied.test"; });
+    ASSERT_EQ(removed.size(), 1u) << "the denied name's element was forgotten: its open connection is not ended";
+    EXPECT_EQ(removed[0].address, "198.18.0.1");
+}
+
+// Twin: without that flood the same element is withdrawn.
+TEST(ElementOrigins, AnExpiredElementIsWithdrawn) {
+    AdmissionPolicy policy;
+    policy.ports = {443};
+    ElementOrigins origins;
+    const auto start = ElementOrigins::Clock::now();
+    origins.record({AnswerAddress{false, "198.18.0.1", 60, {443}}}, "denied.test", policy, start);
+    origins.record({AnswerAddress{false, "198.19.0.1", 60, {443}}}, "cdn.allowed.test", policy,
+                   start + std::chrono::hours(1));
+    std::vector<Element> removed =
+        origins.withdraw([](const std::string &name, std::uint16_t) { return name != "denied.test"; });
+    ASSERT_EQ(removed.size(), 1u);
+    EXPECT_EQ(removed[0].address, "198.18.0.1");
+}
+
 TEST(BatchAssembler, ThePoliciesConfirmationIsItsOwnAction) {
     BatchAssembler assembler;
     std::vector<FeedAction> actions = assembler.on_line({"policy 4 done", false});
