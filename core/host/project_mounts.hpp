@@ -41,6 +41,8 @@ struct GuardedPath {
     std::string path;    // canonical
     std::string label;   // what it is, before the path: "the git dir"
     std::string reason;  // after the path: " that the project uses (...): git runs its hooks there"
+    // Refused read-only too: what is there is usable without writing (sockets to connect to).
+    bool any_mount = false;
 };
 
 class ProjectMounts {

@@ -455,7 +455,7 @@ std::vector<GuardedPath> guarded_host_paths(const Config &config, const BuildCon
          {"", "the audit directory", ", where the session's records go"}},
         {place([&] { return runtime_base_dir(ctx.getenv_fn); }),
          {"", "rustyolo's runtime directory",
-          " (the sessions' sockets, and the control sockets that change a running session's policy)"}},
+          " (the sessions' sockets, and the control sockets that change a running session's policy)", true}},
     };
     for (const auto &[path, entry] : own) {
         std::error_code ec;

@@ -129,6 +129,14 @@ AllowList LivePolicy::names() const {
     return list;
 }
 
+AllowList LivePolicy::live_names() const {
+    AllowList list;
+    for (const auto &[key, ports] : live_)
+        if (std::get<0>(key) != "cidr")
+            list.add(std::get<1>(key), ports);
+    return list;
+}
+
 bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const {
     return allows(names(), name, port);
 }

@@ -64,6 +64,8 @@ public:
     // The name and wildcard entries (start and live), as the DNS filter matches them, and
     // whether such a list lets `name` reach `port`.
     AllowList names() const;
+    // The live name and wildcard entries only: those a deny can take back.
+    AllowList live_names() const;
     static bool allows(const AllowList &names, const std::string &name, std::uint16_t port);
     // Whether some CIDR entry (start or live) contains `address` for `port`.
     bool cidr_allows(bool v6, const std::string &address, std::uint16_t port) const;

@@ -116,8 +116,11 @@ void ElementOrigins::record(const std::vector<AnswerAddress> &accepted, const st
             until = std::max(until, now + std::chrono::seconds(element_timeout(address.ttl, policy)));
         }
     if (origins_.size() > prune_at_) {
+        const bool keep_deniable = origins_.size() <= kMaxOrigins;
         for (auto it = origins_.begin(); it != origins_.end();) {
-            std::erase_if(it->second, [now](const auto &origin) { return origin.second <= now; });
+            std::erase_if(it->second, [&](const auto &origin) {
+                return origin.second <= now && !(keep_deniable && deniable_ && deniable_(origin.first));
+            });
             it = it->second.empty() ? origins_.erase(it) : std::next(it);
         }
         prune_at_ = std::max<std::size_t>(4096, 2 * origins_.size());

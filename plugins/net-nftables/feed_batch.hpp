@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <list>
+#include <functional>
 #include <map>
 #include <optional>
 #include <tuple>
@@ -85,10 +86,16 @@ private:
 
 // Which names put each (address . port) into the allow sets, and until when each one keeps it
 // there: what a live deny asks to remove exactly the elements that no remaining entry allows.
-// Bounded like FreshElements (expired origins are forgotten whenever the map has doubled).
+// Bounded like FreshElements (expired origins are forgotten whenever the map has doubled) —
+// except the origins of names a live deny could take back (set_deniable): an element may have
+// timed out in the sets while a connection opened through it is still open, and the deny must
+// still find it to end that connection. Those are forgotten only beyond kMaxOrigins elements.
 class ElementOrigins {
 public:
     using Clock = std::chrono::steady_clock;
+    static constexpr std::size_t kMaxOrigins = 1u << 18;
+    // Whether a name is matched by an entry a live deny can take back (a live entry).
+    void set_deniable(std::function<bool(const std::string &)> deniable) { deniable_ = std::move(deniable); }
     // `accepted` (admitted, with their ports) were put into the sets for `name` at `now`.
     void record(const std::vector<AnswerAddress> &accepted, const std::string &name, const AdmissionPolicy &policy,
                 Clock::time_point now);
@@ -105,6 +112,7 @@ public:
 private:
     std::map<std::tuple<bool, std::string, std::uint16_t>, std::map<std::string, Clock::time_point>> origins_;
     std::size_t prune_at_ = 4096;
+    std::function<bool(const std::string &)> deniable_;
 };
 
 template <class Allowed>

@@ -86,13 +86,25 @@ void Feeder::set_name_judge(NameJudge judge) {
     judge_ = std::move(judge);
 }
 
+void Feeder::set_deniable(std::function<bool(const std::string &)> deniable) {
+    std::lock_guard lock(sets_mutex_);
+    origins_.set_deniable(std::move(deniable));
+}
+
 std::vector<Element> Feeder::withdraw(const std::function<bool(const std::string &, std::uint16_t)> &still_allowed) {
     std::lock_guard lock(sets_mutex_);
     if (!nft_)
         throw NftError("the feeder has no nft context");
+    ElementOrigins before = origins_;
     std::vector<Element> removed = origins_.withdraw(still_allowed);
-    if (!removed.empty())
-        nft_->run(removal_script(removed), "removing denied addresses from the allow sets");
+    if (!removed.empty()) {
+        try {
+            nft_->run(removal_script(removed), "removing denied addresses from the allow sets");
+        } catch (...) {
+            origins_ = std::move(before);  // still in the sets: a later deny must find them
+            throw;
+        }
+    }
     for (const Element &element : removed)
         fresh_.forget(element.v6, element.address, element.port);
     return removed;

@@ -70,8 +70,12 @@ public:
     // (for a port) is refused, not put into the sets. Unset (mode any), names are not judged here.
     using NameJudge = std::function<bool(const std::string &name, std::uint16_t port)>;
     void set_name_judge(NameJudge judge);
+    // Whether a name is matched by a live entry (one a deny can take back): ElementOrigins keeps
+    // the origins of such names past their time.
+    void set_deniable(std::function<bool(const std::string &)> deniable);
     // Removes from the allow sets every element whose names `still_allowed(name, port)` all reject
-    // (ElementOrigins), in one transaction, and returns them. Throws NftError when nft refuses.
+    // (ElementOrigins), in one transaction, and returns them. Throws NftError when nft refuses;
+    // nothing is forgotten then.
     std::vector<Element> withdraw(const std::function<bool(const std::string &, std::uint16_t)> &still_allowed);
     // Whether (address . port) was put into the sets for a name that is still allowed.
     bool fed(bool v6, const std::string &address, std::uint16_t port) const;

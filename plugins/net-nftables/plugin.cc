@@ -58,6 +58,8 @@ namespace {
 namespace json = boost::json;
 
 constexpr auto filter_ready_timeout = std::chrono::seconds(5);
+// A live change as a whole (the host waits 20 s for its answer).
+constexpr auto live_change_timeout = std::chrono::seconds(15);
 
 // The plugin's config may name the DNS filter; by default it sits beside the plugins' directory.
 std::string dns_filter_path(const sdk::Host &host) {
@@ -259,28 +261,43 @@ public:
         next.commit(change);
 
         std::size_t removed = 0, ended = 0;
+        // One deadline for the whole change, within the host's wait for the answer.
+        const auto deadline = std::chrono::steady_clock::now() + live_change_timeout;
         if (!deny) {
-            // Widening: what a name's addresses need first (admitted ports), then the CIDRs, then
+            // The change is recorded first, so that whatever part of it takes effect can be taken
+            // back with `rustyolo deny` even when a later step fails. Widening: what a name's
+            // addresses need first (admitted ports, the feeder's name check), then the CIDRs, then
             // the filter answers the names.
-            feeder_->set_name_ports(admitted_ports(next));
-            if (setup_.mode == "filter")
-                feeder_->set_name_judge(name_judge(next));
-            if (change.cidrs_changed)
-                nft::NftContext().run(nft::live_cidr_script(next.live_ranges()), "filling the live CIDR sets");
-            send_to_filter(change);
             live_ = std::move(next);
+            try {
+                feeder_->set_name_ports(admitted_ports(live_));
+                if (setup_.mode == "filter")
+                    feeder_->set_name_judge(name_judge(live_));
+                feeder_->set_deniable(deniable(live_));
+                if (change.cidrs_changed)
+                    nft::NftContext().run(nft::live_cidr_script(live_.live_ranges()), "filling the live CIDR sets");
+                send_to_filter(change, deadline);
+            } catch (const std::exception &e) {
+                throw std::runtime_error(std::string(e.what()) +
+                                         "; the change may be partly in force: `rustyolo deny` takes it back");
+            }
         } else {
-            // Narrowing: the filter stops answering, then the sets, then the open connections.
-            send_to_filter(change);
+            // Narrowing: the filter stops answering, then the CIDR sets, then the change is
+            // recorded, then the addresses leave the sets and the open connections end. A step that
+            // fails leaves the entries recorded as live, so that the deny can be tried again.
+            send_to_filter(change, deadline);
+            if (change.cidrs_changed)
+                nft::NftContext().run(nft::live_cidr_script(next.live_ranges()), "narrowing the live CIDR sets");
             live_ = next;
             if (setup_.mode == "filter")
                 feeder_->set_name_judge(name_judge(live_));
-            if (change.cidrs_changed)
-                nft::NftContext().run(nft::live_cidr_script(live_.live_ranges()), "narrowing the live CIDR sets");
-            std::vector<nft::Element> gone =
-                feeder_->withdraw([this](const std::string &name, std::uint16_t port) { return live_.name_allows(name, port); });
+            // In mode any every name keeps TCP 80 and 443.
+            std::vector<nft::Element> gone = feeder_->withdraw([this](const std::string &name, std::uint16_t port) {
+                return live_.name_allows(name, port) || (setup_.mode == "any" && (port == 80 || port == 443));
+            });
             removed = gone.size();
             feeder_->set_name_ports(admitted_ports(live_));
+            feeder_->set_deniable(deniable(live_));
             std::set<nft::Element> doomed(gone.begin(), gone.end());
             std::vector<PlanEgress> cidrs;
             for (const PlanEgress &entry : change.applied)
@@ -325,14 +342,23 @@ private:
         return ports;
     }
 
-    // The DNS filter's part of a live change: one policy line per name touched, each confirmed.
-    void send_to_filter(const net::LivePolicy::Change &change) {
+    // The DNS filter's part of a live change: one policy line per name touched, each confirmed,
+    // all before `deadline`.
+    void send_to_filter(const net::LivePolicy::Change &change, std::chrono::steady_clock::time_point deadline) {
         for (const auto &[entry, ports] : change.names) {
             const std::uint32_t seq = ++policy_seq_;
-            if (!feeder_->change_filter(seq, net::feed::format_policy(seq, entry, ports), filter_ready_timeout))
+            const auto left = std::max(std::chrono::milliseconds(0),
+                                       std::chrono::duration_cast<std::chrono::milliseconds>(
+                                           deadline - std::chrono::steady_clock::now()));
+            if (!feeder_->change_filter(seq, net::feed::format_policy(seq, entry, ports), left))
                 throw std::runtime_error("the DNS filter did not confirm the change of " + entry + " within " +
-                                         std::to_string(filter_ready_timeout.count()) + " s");
+                                         std::to_string(live_change_timeout.count()) + " s of the change's start");
         }
+    }
+
+    // ElementOrigins' check of the names a deny can take back: a copy of the live entries.
+    static std::function<bool(const std::string &)> deniable(const net::LivePolicy &policy) {
+        return [names = policy.live_names()](const std::string &name) { return names.match(name).has_value(); };
     }
 
     // The supervisor killed the filter with every other process after the agent exited (and

@@ -232,8 +232,10 @@ TEST(ElementOrigins, AnExpiredElementIsStillWithdrawnAfterManyOtherAnswers) {
     AdmissionPolicy policy;
     policy.ports = {443};
     ElementOrigins origins;
+    origins.set_deniable([](const std::string &name) { return name == "denied.test"; });  // a live entry
     const auto start = ElementOrigins::Clock::now();
     origins.record({AnswerAddress{false, "198.18.0.1", 60, {443}}}, "denied.test", policy, start);
+    origins.record({AnswerAddress{false, "198.18.0.2", 60, {443}}}, "start.test", policy, start);  // no deny takes it
     // Later (the first element timed out in the sets), many answers for a still-allowed name.
     const auto later = start + std::chrono::hours(1);
     for (int i = 0; i < 5000; ++i)
@@ -244,6 +246,8 @@ TEST(ElementOrigins, AnExpiredElementIsStillWithdrawnAfterManyOtherAnswers) {
         origins.withdraw([](const std::string &name, std::uint16_t) { return name != "denied.test"; });
     ASSERT_EQ(removed.size(), 1u) << "the denied name's element was forgotten: its open connection is not ended";
     EXPECT_EQ(removed[0].address, "198.18.0.1");
+    // The expired origin of a name no deny can take back was pruned (the map stays bounded).
+    EXPECT_FALSE(origins.contains(false, "198.18.0.2", 443));
 }
 
 // Twin: without that flood the same element is withdrawn.
