@@ -179,7 +179,18 @@ control::Response ControlRelay::ask(const std::string &op, json::object body, st
         std::lock_guard lock(mutex_);
         request.id = next_id_++;
         socket = socket_;
+        waiting_.insert(request.id);
     }
+    // However this ends, the request stops waiting: a late response is not kept.
+    struct Done {
+        ControlRelay &relay;
+        std::uint64_t id;
+        ~Done() {
+            std::lock_guard lock(relay.mutex_);
+            relay.waiting_.erase(id);
+            relay.responses_.erase(id);
+        }
+    } done{*this, request.id};
     request.op = op;
     request.body = std::move(body);
     if (!socket || !socket->send(control::format(request)))
@@ -207,8 +218,12 @@ void ControlRelay::take(std::string_view line) {
         return;
     }
     std::lock_guard lock(mutex_);
-    if (response.id >= next_id_)
-        return;  // no request of ours has that id
+    if (!waiting_.count(response.id)) {
+        // No request of ours has that id, or it stopped waiting (the supervisor's audit record
+        // of the change says how it ended).
+        spdlog::debug("a control response for request {} that is not waiting was dropped", response.id);
+        return;
+    }
     responses_[response.id] = std::move(response);
     arrived_.notify_all();
 }

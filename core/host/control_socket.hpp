@@ -27,6 +27,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <set>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -83,7 +84,8 @@ private:
     SessionSocket *socket_ = nullptr;
     std::condition_variable arrived_;
     std::uint64_t next_id_ = 1;
-    std::map<std::uint64_t, control::Response> responses_;
+    std::map<std::uint64_t, control::Response> responses_;  // only for requests still waiting
+    std::set<std::uint64_t> waiting_;
     bool closed_ = false;
 };
 
