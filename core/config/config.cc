@@ -72,6 +72,18 @@ void append(std::vector<std::string> &target, const std::vector<std::string> &mo
 
 }  // namespace
 
+bool is_debian_package_name(std::string_view name) {
+    if (name.size() < 2)
+        return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '+' && c != '-' && c != '.')))
+            return false;
+    }
+    return true;
+}
+
 Config merge(const std::vector<ConfigLayer> &layers) {
     Config config;
     for (const auto &layer : layers) {
@@ -99,6 +111,7 @@ Config merge(const std::vector<ConfigLayer> &layers) {
         override_with(config.runtime, layer.runtime);
         override_with(config.firewall, layer.firewall);
         append(config.plugins, layer.plugins);
+        append(config.image_packages, layer.image_packages);
         config.origins.push_back(layer.origin.empty() ? to_string(layer.source) : layer.origin);
     }
     return config;
