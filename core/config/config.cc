@@ -72,18 +72,6 @@ void append(std::vector<std::string> &target, const std::vector<std::string> &mo
 
 }  // namespace
 
-bool is_debian_package_name(std::string_view name) {
-    if (name.size() < 2)
-        return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '+' && c != '-' && c != '.')))
-            return false;
-    }
-    return true;
-}
-
 Config merge(const std::vector<ConfigLayer> &layers) {
     Config config;
     for (const auto &layer : layers) {

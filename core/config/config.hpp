@@ -115,8 +115,5 @@ std::string audit_sink_plugin_name(const std::string &sink);
 // Merges layers in the order given (later wins for scalars, lists concatenate).
 Config merge(const std::vector<ConfigLayer> &layers);
 
-// Debian policy's package-name syntax: at least two characters of a-z, 0-9, '+', '-' and '.',
-// the first a letter or digit.
-bool is_debian_package_name(std::string_view name);
 
 }  // namespace rustyolo

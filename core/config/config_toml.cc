@@ -185,7 +185,7 @@ const std::vector<TableSpec> &tables() {
          {{"packages",
            [](ConfigLayer &layer, const Field &field) {
                for (const auto &name : read_string_array(field)) {
-                   if (!is_debian_package_name(name))
+                   if (!text::is_debian_package_name(name))
                        field.fail("names " + quoted(name) +
                                   ", which is not a Debian package name (lowercase letters, digits and "
                                   "+ - . only, starting with a letter or digit, at least two characters); "

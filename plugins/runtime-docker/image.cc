@@ -3,6 +3,7 @@
 #include "plugins/runtime-docker/engine_api.hpp"
 
 #include <rustyolo/sdk/process.hpp>
+#include <rustyolo/sdk/text.hpp>
 
 #include <cctype>
 #include <chrono>
@@ -79,19 +80,6 @@ bool plain_agent_name(const std::string &name) {
     for (char c : name)
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
             return false;
-    return true;
-}
-
-// Debian policy's package-name syntax: two or more of a-z 0-9 + - ., the first a letter or digit.
-bool plain_debian_name(const std::string &name) {
-    if (name.size() < 2)
-        return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-        const char c = name[i];
-        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-        if (!alnum && (i == 0 || (c != '+' && c != '-' && c != '.')))
-            return false;
-    }
     return true;
 }
 
@@ -184,7 +172,7 @@ json::object build_command(const json::object &request) {
         "packages.debian");
     std::string debian_list;
     for (const auto &package : debian) {
-        if (!plain_debian_name(package))
+        if (!text::is_debian_package_name(package))
             throw std::runtime_error("Debian package \"" + package + "\" is not a Debian package name");
         debian_list += (debian_list.empty() ? "" : " ") + package;
     }
