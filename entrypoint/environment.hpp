@@ -13,7 +13,7 @@
 
 namespace rustyolo::entrypoint {
 
-inline constexpr const char *kAgentPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+inline constexpr const char *kAgentPath = "/opt/rustyolo/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 using GetenvFn = std::function<const char *(const char *)>;
 

@@ -33,6 +33,15 @@ struct ReportedError {
 
 // Checks that `image` exists and understands this CLI's Plan schema (its label), asking the runtime
 // plugin that serves `runtime` (runtime.image_inspect).
-void check_image(const PluginRegistry &registry, const std::string &runtime, const std::string &image);
+// Checks that `image` exists, reads this rustyolo's Plan schema and, when `agent` is given and
+// its plugin installs it from npm, that the image has it; throws Error saying which command
+// builds what is missing.
+void check_image(const PluginRegistry &registry, const std::string &runtime, const std::string &image,
+                 const std::string &agent = "");
+
+// The agents `rustyolo image build` installs and their npm packages, from every loaded agent
+// plugin's recipe ("install": {"npm": [...]}): [{"name", "npm": [...]}], only those in `only` when
+// it is not empty (each must be a loaded agent: UsageError). Warns about unpinned packages.
+boost::json::array agent_recipes(const PluginRegistry &registry, const std::vector<std::string> &only);
 
 }  // namespace rustyolo::cli

@@ -23,6 +23,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <iostream>
 #include <optional>
 #include <set>
@@ -51,8 +52,27 @@ bool parse(CLI::App &app, std::vector<std::string> args, int &code) {
     }
 }
 
+// Whether an npm package spec pins one exact version: "pkg@1.2.3", "@scope/pkg@1.2.3-beta.1".
+bool pinned_npm_spec(const std::string &spec) {
+    const std::size_t at = spec.rfind('@');
+    if (at == std::string::npos || at == 0)
+        return false;
+    const std::string version = spec.substr(at + 1);
+    int dots = 0;
+    for (std::size_t i = 0; i < version.size() && version[i] != '-' && version[i] != '+'; ++i) {
+        if (version[i] == '.')
+            ++dots;
+        else if (!std::isdigit(static_cast<unsigned char>(version[i])))
+            return false;
+    }
+    return dots == 2 && std::isdigit(static_cast<unsigned char>(version.front()));
+}
+
+// (see commands.hpp)
 // The agents to install and their npm packages, from every loaded agent plugin's image recipe
 // ("install": {"npm": [...]}): [{"name", "npm": [...]}], only those in `only` when it is not empty.
+}  // namespace
+
 json::array agent_recipes(const PluginRegistry &registry, const std::vector<std::string> &only) {
     json::array agents;
     for (const auto &p : registry.plugins()) {
@@ -69,13 +89,24 @@ json::array agent_recipes(const PluginRegistry &registry, const std::vector<std:
             json::array packages;
             if (npm && npm->is_array())
                 for (const auto &pkg : npm->as_array())
-                    if (pkg.is_string())
+                    if (pkg.is_string()) {
+                        if (!pinned_npm_spec(std::string(pkg.as_string())))
+                            spdlog::warn("agent {}: the npm package {} is not pinned to an exact version, so "
+                                         "each image build may install a different one (plugin {})",
+                                         agent, text::quoted(std::string(pkg.as_string())), p->name());
                         packages.push_back(pkg);
+                    }
             agents.push_back(json::object{{"name", agent}, {"npm", std::move(packages)}});
         }
     }
+    for (const auto &name : only)
+        if (std::none_of(agents.begin(), agents.end(), [&](const json::value &a) { return a.at("name").as_string() == name; }))
+            throw UsageError("--agent " + text::quoted(name) + ": no loaded agent plugin serves this agent; "
+                             "`rustyolo plugins` lists the agents");
     return agents;
 }
+
+namespace {
 
 // Every npm package of `agents`, sorted, each once.
 std::vector<std::string> npm_packages(const json::array &agents) {
@@ -140,6 +171,33 @@ public:
                 throw Error("cannot copy " + source + "/" + part + " into the build context: " + ec.message());
         }
     }
+    // Writes `to` from `from` (both inside the context), each line that equals a key of `replace`
+    // replaced by its value; every key must be a line of `from`, once.
+    static void write_dockerfile(const fs::path &from, const fs::path &to,
+                                 const std::map<std::string, std::string> &replace) {
+        std::ifstream in(from);
+        if (!in)
+            throw Error("cannot read " + from.string() + " in the build context");
+        std::map<std::string, int> seen;
+        std::string out, line;
+        while (std::getline(in, line)) {
+            if (auto it = replace.find(line); it != replace.end()) {
+                ++seen[line];
+                out += it->second;
+            } else {
+                out += line + "\n";
+            }
+        }
+        for (const auto &[marker, text] : replace)
+            if (seen[marker] != 1)
+                throw Error(from.string() + " has the line " + text::quoted(marker) + " " +
+                            std::to_string(seen[marker]) + " times, not once; the image sources and the "
+                            "runtime plugin do not match (reinstall rustyolo)");
+        std::ofstream file(to);
+        file << out;
+        if (!file.flush())
+            throw Error("cannot write " + to.string() + " in the build context");
+    }
     // Writes the CA bundle `ca_file` to `target` (an empty file when there is none).
     static void copy_ca(const std::string &ca_file, const fs::path &target) {
         std::error_code ec;
@@ -191,7 +249,8 @@ int build_image(Context &context, const ImageBuild &build) {
                          {"image", build.image},
                          {"base_image", build.base_image},
                          {"agents", agents},
-                         {"packages", json::object{{"npm", json::value_from(npm)}}},
+                         {"packages", json::object{{"npm", json::value_from(npm)},
+                                                   {"debian", json::value_from(context.config.image_packages)}}},
                          {"ca_cert", !ca.empty()},
                          {"plan_schema", kPlanSchema},
                          {"context_dir", dir.path()},
@@ -203,7 +262,8 @@ int build_image(Context &context, const ImageBuild &build) {
         throw Error(e.reason);
     }
     std::vector<std::string> argv;
-    std::optional<std::string> sources_at, ca_at;
+    std::optional<std::string> sources_at, ca_at, dockerfile_from, dockerfile_to;
+    std::map<std::string, std::string> dockerfile_replace;
     try {
         const sdk::JsonReader result(answer, "plugin \"" + plugin.name() + "\" runtime.image_build result");
         argv = answer_argv(result);
@@ -211,12 +271,25 @@ int build_image(Context &context, const ImageBuild &build) {
             const sdk::JsonReader provide = result.child("provide");
             sources_at = provide.optional_str("sources");
             ca_at = provide.optional_str("ca_cert");
+            if (provide.find("dockerfile")) {
+                const sdk::JsonReader dockerfile = provide.child("dockerfile");
+                dockerfile_from = dockerfile.str("from");
+                dockerfile_to = dockerfile.str("to");
+                if (dockerfile.find("replace") && dockerfile.need("replace").is_object())
+                    for (const auto &[marker, text] : dockerfile.need("replace").as_object())
+                        if (text.is_string())
+                            dockerfile_replace[std::string(marker)] = std::string(text.as_string());
+            }
         }
     } catch (const sdk::JsonError &e) {
         throw Error(std::string(e.what()) + " (plugin file " + plugin.path() + ")");
     }
     if (sources_at)
         BuildContextDir::copy_sources(sources, inside_context(dir.path(), *sources_at, plugin.name()));
+    if (dockerfile_from && dockerfile_to)
+        BuildContextDir::write_dockerfile(inside_context(dir.path(), *dockerfile_from, plugin.name()),
+                                          inside_context(dir.path(), *dockerfile_to, plugin.name()),
+                                          dockerfile_replace);
     if (ca_at)
         BuildContextDir::copy_ca(ca, inside_context(dir.path(), *ca_at, plugin.name()));
     else if (!ca.empty())
@@ -225,6 +298,8 @@ int build_image(Context &context, const ImageBuild &build) {
 
     std::cerr << "rustyolo: building " << build.image << " from " << build.base_image << " with "
               << (npm.empty() ? "no npm agents" : join(npm))
+              << (context.config.image_packages.empty() ? ""
+                                                         : " and the Debian packages " + join(context.config.image_packages))
               << (ca.empty() ? "" : ", trusting the CA bundle " + ca) << "\n";
     spdlog::debug("running: {}", shell_join(argv));
     ProcessOptions process;

@@ -16,6 +16,7 @@
 #include "core/host/process.hpp"
 #include "core/host/session_socket.hpp"
 #include "core/host/shell_quote.hpp"
+#include <rustyolo/sdk/text.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -132,7 +133,8 @@ ControlServer::Handler live_control_handler(const PluginRegistry &registry, cons
 
 }  // namespace
 
-void check_image(const PluginRegistry &registry, const std::string &runtime, const std::string &image) {
+void check_image(const PluginRegistry &registry, const std::string &runtime, const std::string &image,
+                 const std::string &agent) {
     const LoadedPlugin &plugin = find_runtime_plugin(registry, runtime);
     if (!plugin.runtime()->image_inspect) {
         spdlog::warn("the runtime plugin {} cannot inspect images (it was built for plugin ABI {}.{}), so "
@@ -163,6 +165,35 @@ void check_image(const PluginRegistry &registry, const std::string &runtime, con
         throw Error("the image " + image + " understands Plan schema \"" + value +
                     "\" but this rustyolo writes schema " + std::to_string(kPlanSchema) +
                     "; rebuild it with `rustyolo image build`");
+    if (agent.empty())
+        return;
+    // An agent installed from npm must be in the image's agents label.
+    const json::array wanted = agent_recipes(registry, {agent});
+    if (wanted.empty() || wanted.front().at("npm").as_array().empty())
+        return;
+    const json::value *listed = found->if_contains("agents");
+    std::vector<std::string> has;
+    if (listed && listed->is_array())
+        for (const auto &entry : listed->as_array())
+            if (const auto *o = entry.if_object(); o && o->contains("name") && o->at("name").is_string())
+                has.emplace_back(o->at("name").as_string());
+    if (std::find(has.begin(), has.end(), agent) != has.end())
+        return;
+    // The same image again, with the agents it has (those still installed from npm) and this one.
+    std::string command = "rustyolo image build --tag " + shell_quote(image);
+    const json::value *base = found->if_contains("base_image");
+    if (base && base->is_string() && base->as_string() != "debian:bookworm-slim")
+        command += " --base-image " + shell_quote(std::string(base->as_string()));
+    std::string names;
+    for (const auto &recipe : agent_recipes(registry, {})) {
+        const std::string name(recipe.at("name").as_string());
+        if (recipe.at("npm").as_array().empty() ||
+            (name != agent && std::find(has.begin(), has.end(), name) == has.end()))
+            continue;
+        command += " --agent " + shell_quote(name);
+    }
+    throw Error("the image " + image + " has no agent " + agent + " (it has: " +
+                (has.empty() ? std::string("none") : rustyolo::text::join(has)) + "); add it with `" + command + "`");
 }
 
 int report_error(const std::exception &error) {
@@ -286,7 +317,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     }
 
     SessionFiles cleanup(session_dir);
-    check_image(*context.registry, plan.runtime, plan.image);
+    check_image(*context.registry, plan.runtime, plan.image, plan.agent.name);
     int code = 0;
     try {
         audit->host_record("lifecycle", "info", "start",

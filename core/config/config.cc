@@ -99,6 +99,7 @@ Config merge(const std::vector<ConfigLayer> &layers) {
         override_with(config.runtime, layer.runtime);
         override_with(config.firewall, layer.firewall);
         append(config.plugins, layer.plugins);
+        append(config.image_packages, layer.image_packages);
         config.origins.push_back(layer.origin.empty() ? to_string(layer.source) : layer.origin);
     }
     return config;

@@ -54,6 +54,9 @@ struct ConfigLayer {
     std::optional<std::string> runtime;                      // a name a runtime plugin serves
     std::optional<std::string> firewall;                     // nftables | iptables
     std::vector<std::string> plugins;                        // extra plugin files
+
+    // [image]
+    std::vector<std::string> image_packages;                 // Debian packages (debian_package_name)
 };
 
 // The merged result.
@@ -63,6 +66,7 @@ struct Config {
     std::vector<std::string> env;
     std::string auth_home;         // may start with "~/"
     std::string image;
+    std::vector<std::string> image_packages;  // extra Debian packages for `rustyolo image build`
     std::string agent;
     std::string memory;
     std::string cpus;
@@ -110,5 +114,6 @@ std::string audit_sink_plugin_name(const std::string &sink);
 
 // Merges layers in the order given (later wins for scalars, lists concatenate).
 Config merge(const std::vector<ConfigLayer> &layers);
+
 
 }  // namespace rustyolo

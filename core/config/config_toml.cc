@@ -24,6 +24,7 @@ constexpr std::streamoff kMaxConfigBytes = 1 << 20;
 
 // Key names come from a file the agent may have written: never echo control characters as-is.
 using text::printable;
+using text::quoted;
 
 std::string type_name(toml::node_type type) {
     switch (type) {
@@ -180,6 +181,18 @@ const std::vector<TableSpec> &tables() {
         {"runtime",
          {string_key("runtime", &ConfigLayer::runtime),
           string_array_key("plugins", &ConfigLayer::plugins)}},
+        {"image",
+         {{"packages",
+           [](ConfigLayer &layer, const Field &field) {
+               for (const auto &name : read_string_array(field)) {
+                   if (!text::is_debian_package_name(name))
+                       field.fail("names " + quoted(name) +
+                                  ", which is not a Debian package name (lowercase letters, digits and "
+                                  "+ - . only, starting with a letter or digit, at least two characters); "
+                                  "give the name `apt-cache search` shows, without a version");
+                   layer.image_packages.push_back(name);
+               }
+           }}}},
     };
     return kTables;
 }

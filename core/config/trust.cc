@@ -351,6 +351,10 @@ std::vector<std::string> widening_changes(const ConfigLayer &project, const Conf
 
     // [runtime]
     check_replaced(changes, "runtime", "runtime", project.runtime, base.runtime, "default runtime");
+    for (const auto &package : project.image_packages) {
+        changes.push_back("[image] packages adds the Debian package " + quoted(package) +
+                          " to the image `rustyolo image build` builds");
+    }
     for (const auto &plugin : project.plugins) {
         changes.push_back("[runtime] plugins loads " + quoted(plugin) + ", code that runs on the host");
     }

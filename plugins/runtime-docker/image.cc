@@ -3,6 +3,7 @@
 #include "plugins/runtime-docker/engine_api.hpp"
 
 #include <rustyolo/sdk/process.hpp>
+#include <rustyolo/sdk/text.hpp>
 
 #include <cctype>
 #include <chrono>
@@ -45,6 +46,8 @@ Captured capture(const std::vector<std::string> &argv) {
 json::object inspect_result(bool present, const std::map<std::string, std::string> &labels,
                             const std::string &reason) {
     json::object result{{"present", present}, {"plan_schema", nullptr}, {"agents", json::array{}}};
+    if (auto it = labels.find(kBaseImageLabel); it != labels.end())
+        result["base_image"] = it->second;
     if (!reason.empty())
         result["reason"] = reason;
     if (auto it = labels.find(kPlanSchemaLabel); it != labels.end())
@@ -66,6 +69,16 @@ bool plain_npm_name(const std::string &package) {
     for (char c : package)
         if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '@' || c == '/' || c == '-' || c == '_' ||
               c == '.'))
+            return false;
+    return true;
+}
+
+// An agent name that may name a build stage and a directory: [a-z0-9][a-z0-9_-]*.
+bool plain_agent_name(const std::string &name) {
+    if (name.empty() || name.front() == '-' || name.front() == '_')
+        return false;
+    for (char c : name)
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
             return false;
     return true;
 }
@@ -154,31 +167,63 @@ json::object build_command(const json::object &request) {
     if (image.empty() || base.empty() || context.empty() || context.front() != '/')
         throw std::invalid_argument("image build request: image, base_image and an absolute context_dir are required");
     const json::value *packages = request.if_contains("packages");
-    const std::vector<std::string> npm = strings_of(
-        packages && packages->is_object() ? packages->as_object().if_contains("npm") : nullptr, "packages.npm");
-    std::string npm_list;
-    for (const auto &package : npm) {
-        if (!plain_npm_name(package))
-            throw std::runtime_error("agent npm package \"" + package + "\" has characters npm package names do not");
-        npm_list += (npm_list.empty() ? "" : " ") + package;
+    const std::vector<std::string> debian = strings_of(
+        packages && packages->is_object() ? packages->as_object().if_contains("debian") : nullptr,
+        "packages.debian");
+    std::string debian_list;
+    for (const auto &package : debian) {
+        if (!text::is_debian_package_name(package))
+            throw std::runtime_error("Debian package \"" + package + "\" is not a Debian package name");
+        debian_list += (debian_list.empty() ? "" : " ") + package;
     }
     const json::value *schema = request.if_contains("plan_schema");
     if (!schema || !schema->is_int64())
         throw std::invalid_argument("image build request: plan_schema must be an integer");
     const json::value *agents = request.if_contains("agents");
     const std::string agents_value = agents && agents->is_array() ? agents_label(agents->as_array()) : "";
+    // One stage per agent, each from the shared base, and one layer per agent copied from it.
+    std::string stages, layers;
+    if (agents && agents->is_array())
+        for (const auto &agent : agents->as_array()) {
+            if (!agent.is_object())
+                throw std::invalid_argument("image build request: agents must be objects");
+            const std::string name = string_field(agent.as_object(), "name");
+            if (!plain_agent_name(name))
+                throw std::runtime_error("agent name \"" + name + "\" cannot name an image layer (a-z, 0-9, "
+                                         "'-' and '_' only, starting with a letter or digit)");
+            std::string npm_list;
+            for (const auto &package : strings_of(agent.as_object().if_contains("npm"), "agents[].npm")) {
+                if (!plain_npm_name(package) || package.front() == '-')
+                    throw std::runtime_error("agent npm package \"" + package +
+                                             "\" has characters npm package names do not");
+                npm_list += " " + package;
+            }
+            if (npm_list.empty())
+                continue;  // nothing to install (an agent that runs what the image has)
+            stages += "FROM runtime AS agent-" + name + "\nCOPY entrypoint/install-agent.sh /tmp/\nRUN sh /tmp/install-agent.sh " +
+                      name + npm_list + "\n";
+            layers += "COPY --from=agent-" + name + " /opt/rustyolo/ /opt/rustyolo/\n";
+        }
 
-    std::vector<std::string> argv{runtime, "build", "--file", context + "/entrypoint/Dockerfile",
+    std::vector<std::string> argv{runtime, "build", "--file", context + "/" + kGeneratedDockerfile,
                                   "--tag", image, "--build-arg", "BASE_IMAGE=" + base,
-                                  "--build-arg", "AGENT_NPM_PACKAGES=" + npm_list,
+                                  "--build-arg", "EXTRA_PACKAGES=" + debian_list,
                                   "--build-arg", "PLAN_SCHEMA=" + std::to_string(schema->as_int64()),
-                                  "--label", std::string(kAgentsLabel) + "=" + agents_value};
+                                  "--label", std::string(kAgentsLabel) + "=" + agents_value,
+                                  "--label", std::string(kBaseImageLabel) + "=" + base,
+                                  "--label", std::string(kPackagesLabel) + "=" + debian_list};
     const json::value *quiet = request.if_contains("quiet");
     if (quiet && quiet->is_bool() && quiet->as_bool())
         argv.push_back("--quiet");
     argv.push_back(context);
     return json::object{{"argv", json::value_from(argv)},
-                        {"provide", json::object{{"sources", ""}, {"ca_cert", "extra-ca.crt"}}}};
+                        {"provide", json::object{{"sources", ""},
+                                                 {"ca_cert", "extra-ca.crt"},
+                                                 {"dockerfile", json::object{{"from", "entrypoint/Dockerfile"},
+                                                                             {"to", kGeneratedDockerfile},
+                                                                             {"replace", json::object{
+                                                                                 {kAgentStagesMarker, stages},
+                                                                                 {kAgentLayersMarker, layers}}}}}}}};
 }
 
 boost::json::value pull_command(const std::string &runtime, const std::string &image) {

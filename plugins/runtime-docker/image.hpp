@@ -14,6 +14,14 @@ namespace rustyolo::docker {
 // The labels the image carries for rustyolo.
 inline constexpr const char *kPlanSchemaLabel = "org.rustyolo.plan-schema";
 inline constexpr const char *kAgentsLabel = "org.rustyolo.agents";
+inline constexpr const char *kBaseImageLabel = "org.rustyolo.base-image";
+inline constexpr const char *kPackagesLabel = "org.rustyolo.debian-packages";
+
+// The image build: entrypoint/Dockerfile with the agents written in at its two marker lines
+// (one stage and one layer per agent), as a file of the build context.
+inline constexpr const char *kGeneratedDockerfile = "rustyolo.Dockerfile";
+inline constexpr const char *kAgentStagesMarker = "# @rustyolo agent-stages";
+inline constexpr const char *kAgentLayersMarker = "# @rustyolo agent-layers";
 
 // The agents label's value: "name" or "name=version" per agent, comma-separated. The version is
 // the one the agent's npm packages pin ("pkg@1.2.3"), else the agent has none.

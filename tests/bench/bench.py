@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rustyolo benchmarks. Not tests: they print ratios against a baseline measured in the same run.
 
-    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup dns firewall failfast audit
+    python3 tests/bench/bench.py [--runs N] [NAME ...]      NAME: dry-run startup agents dns firewall failfast audit
 
 The baseline is the physical limit: a bare `docker run --rm --entrypoint true IMAGE` on the same
 image.
@@ -9,6 +9,9 @@ Each measurement is the median of N runs by hyperfine. Commands are argv lists (
 `startup` times the baseline and rustyolo alternately, one run of each per round, so that the
 engine's drift during the run (its times wander by tens of milliseconds) falls on both sides of the
 ratio alike; its baseline is printed beside it.
+`agents` does the same per agent the image was built with (its org.rustyolo.agents label):
+`rustyolo NAME -- --version` against `docker run --rm --entrypoint NAME IMAGE --version` (the agent's
+program is named like the agent and found on the image's PATH, /opt/rustyolo/bin first).
 `audit` (auditbench.py) compares --audit-log verbose with none (alternated like `startup`).
 `dns` and `firewall` (netbench.py) measure the network plugin and the DNS filter on a hermetic Docker
 network of their own; see that file for how. `failfast` (netbench.py too) measures inside a real
@@ -119,7 +122,29 @@ def bench_startup(runs, _baseline):
         shutil.rmtree(large)
 
 
-BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "dns": None, "firewall": None, "failfast": None,
+def image_agents():
+    """The agents the image was built with, from its label ("name" or "name=version", comma-separated)."""
+    out = subprocess.run([DOCKER, "image", "inspect", "--format", '{{ index .Config.Labels "org.rustyolo.agents" }}',
+                          IMAGE], capture_output=True, text=True, check=True).stdout.strip()
+    return [part.split("=", 1)[0] for part in out.split(",") if part]
+
+
+def bench_agents(runs, _baseline):
+    proj = project_dir()
+    try:
+        for agent in image_agents():
+            bare = [DOCKER, "run", "--rm", "--entrypoint", agent, IMAGE, "--version"]
+            if subprocess.run(bare, capture_output=True).returncode != 0:
+                continue  # no program of that name (exec, shell): nothing to compare
+            argv = [RUSTYOLO, "--image", IMAGE, agent, "--", "--version"]
+            base, t = paired_medians(bare, argv, runs, cwd=proj)
+            print(f"{'  its baseline: docker run ' + agent + ' --version':48s} {base * 1000:9.1f} ms", flush=True)
+            report(f"rustyolo {agent} -- --version", t, base, 1.2)
+    finally:
+        shutil.rmtree(proj)
+
+
+BENCHES = {"dry-run": bench_dry_run, "startup": bench_startup, "agents": bench_agents, "dns": None, "firewall": None, "failfast": None,
            "audit": None}
 NETWORK_BENCHES = ("dns", "firewall", "failfast")  # tests/bench/netbench.py: own hermetic network, no docker-run baseline
 

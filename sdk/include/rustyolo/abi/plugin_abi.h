@@ -247,6 +247,7 @@ typedef struct rustyolo_runtime_hooks {
      *                          entrypoint reads), null when absent or the image is not present,
      *           "agents": [{"name": string, "version": string|null}] — the agents the image was
      *                     built with (empty when it does not say),
+     *           "base_image": string — optional, the base image it was built from, when it says,
      *           "reason": string — optional, when not present: why, in the engine's words}
      * RUSTYOLO_ERROR when the engine cannot be asked (the message says why). */
     rustyolo_status (*image_inspect)(void *instance, const char *request_json, const rustyolo_writer *out);
@@ -255,6 +256,7 @@ typedef struct rustyolo_runtime_hooks {
      * request: {"runtime": name, "image": the tag to build, "base_image": reference,
      *           "agents": [{"name": string, "npm": [package names]}] — the agents to install,
      *           "packages": {"npm": [package names]} — every package to install (agents' and extra),
+     *                       "debian": [package names] — extra Debian packages (the user's [image] packages),
      *           "ca_cert": bool — whether the host provides an extra CA bundle to trust,
      *           "plan_schema": int — the Plan schema the image's entrypoint reads,
      *           "context_dir": host path — an empty private directory the host fills as the
@@ -266,7 +268,12 @@ typedef struct rustyolo_runtime_hooks {
      *                                  image sources (CMakeLists.txt, sdk, core, plugins,
      *                                  entrypoint), "" for context_dir itself,
      *                       "ca_cert": path relative to context_dir where the host writes the CA
-     *                                  bundle (an empty file when there is none)}}
+     *                                  bundle (an empty file when there is none),
+     *                       "dockerfile": optional {"from": path, "to": path (both relative to
+     *                                  context_dir), "replace": {line: text}} — the host writes
+     *                                  `to` as a copy of `from` (after the sources are copied) with
+     *                                  each line equal to a key replaced by its text; each key must
+     *                                  be a line of `from` exactly once}}
      * RUSTYOLO_INVALID names a bad value (e.g. a package name the build cannot carry). */
     rustyolo_status (*image_build)(void *instance, const char *request_json, const rustyolo_writer *out);
 

@@ -103,4 +103,18 @@ inline std::string json_without_c1(std::string_view json_text) {
     return out;
 }
 
+// Debian policy's package-name syntax: at least two characters of a-z, 0-9, '+', '-' and '.',
+// the first a letter or digit.
+inline bool is_debian_package_name(std::string_view name) {
+    if (name.size() < 2)
+        return false;
+    for (std::size_t i = 0; i < name.size(); ++i) {
+        const char c = name[i];
+        const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+        if (!alnum && (i == 0 || (c != '+' && c != '-' && c != '.')))
+            return false;
+    }
+    return true;
+}
+
 }  // namespace rustyolo::text

@@ -78,6 +78,18 @@ TEST(ConfigToml, SeedExampleFileSetsNoRustyoloAdditions) {
     EXPECT_TRUE(layer.plugins.empty());
 }
 
+TEST(ConfigToml, ImagePackagesAreDebianPackageNames) {
+    const auto layer = parse("[image]\npackages = [\"postgresql-client\", \"g++\", \"libssl3\"]\n");
+    EXPECT_EQ(layer.image_packages, (Strings{"postgresql-client", "g++", "libssl3"}));
+    for (const char *bad : {"Foo", "x", "-x", "pkg=1.0", "a b", "pkg;rm"}) {
+        const std::string message = error_of(std::string("[image]\npackages = [\"jq\", \"") + bad + "\"]\n");
+        EXPECT_THAT(message, HasSubstr("'packages' in [image] names \"" + std::string(bad) +
+                                       "\", which is not a Debian package name"))
+            << bad;
+    }
+    EXPECT_THAT(error_of("[image]\npackages = \"jq\"\n"), HasSubstr("must be an array of strings"));
+}
+
 TEST(ConfigToml, LayerRecordsItsOriginAndSource) {
     const auto layer = parse_config_text("", "/home/u/.config/rustyolo/config.toml", Source::user_file);
     EXPECT_EQ(layer.origin, "/home/u/.config/rustyolo/config.toml");
@@ -108,7 +120,7 @@ TEST(ConfigToml, UnknownKeyNamesFileLineKeyAndKnownKeys) {
 TEST(ConfigToml, UnknownTableNamesFileLineAndKnownTables) {
     EXPECT_EQ(error_of("[default]\n\n[limits]\nmemory = \"4g\"\n"),
               "~/p/.rustyolo.toml:3: unknown table [limits] (known: [default], [resources], [security], "
-              "[network], [runtime])");
+              "[network], [runtime], [image])");
 }
 
 TEST(ConfigToml, KeyOutsideAnyTableIsRejected) {

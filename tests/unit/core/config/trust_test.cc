@@ -233,6 +233,12 @@ TEST(TrustWidening, AnyPluginWidens) {
     EXPECT_THAT(changes_for(p), ElementsAre(HasSubstr("[runtime] plugins loads \"./evil.so\"")));
 }
 
+TEST(TrustWidening, AnyImagePackageWidens) {
+    auto p = project();
+    p.image_packages = {"postgresql-client"};
+    EXPECT_THAT(changes_for(p), ElementsAre(HasSubstr("[image] packages adds the Debian package \"postgresql-client\"")));
+}
+
 TEST(TrustWidening, EveryWideningIsListed) {
     auto p = project();
     p.memory = "16g";

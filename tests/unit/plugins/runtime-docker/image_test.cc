@@ -25,7 +25,8 @@ json::object build_request() {
         {"base_image", "debian:bookworm-slim"},
         {"agents", json::array{json::object{{"name", "claude"}, {"npm", json::array{"@anthropic-ai/claude-code"}}},
                                json::object{{"name", "codex"}, {"npm", json::array{"@openai/codex@0.5.1"}}}}},
-        {"packages", json::object{{"npm", json::array{"@anthropic-ai/claude-code", "@openai/codex@0.5.1"}}}},
+        {"packages", json::object{{"npm", json::array{"@anthropic-ai/claude-code", "@openai/codex@0.5.1"}},
+                                  {"debian", json::array{"postgresql-client", "g++"}}}},
         {"ca_cert", false},
         {"plan_schema", 2},
         {"context_dir", "/tmp/ctx"},
@@ -49,16 +50,73 @@ TEST(RuntimeImage, BuildCommandCarriesBaseAgentsSchemaAndContext) {
     ASSERT_GE(argv.size(), 3u);
     EXPECT_EQ(argv[0], "docker");
     EXPECT_EQ(argv[1], "build");
-    EXPECT_TRUE(has_pair(argv, "--file", "/tmp/ctx/entrypoint/Dockerfile"));
+    EXPECT_TRUE(has_pair(argv, "--file", "/tmp/ctx/rustyolo.Dockerfile"));
     EXPECT_TRUE(has_pair(argv, "--tag", "rustyolo:test"));
     EXPECT_TRUE(has_pair(argv, "--build-arg", "BASE_IMAGE=debian:bookworm-slim"));
-    EXPECT_TRUE(has_pair(argv, "--build-arg", "AGENT_NPM_PACKAGES=@anthropic-ai/claude-code @openai/codex@0.5.1"));
+    EXPECT_TRUE(has_pair(argv, "--build-arg", "EXTRA_PACKAGES=postgresql-client g++"));
     EXPECT_TRUE(has_pair(argv, "--build-arg", "PLAN_SCHEMA=2"));
     EXPECT_TRUE(has_pair(argv, "--label", "org.rustyolo.agents=claude,codex=0.5.1"));
+    EXPECT_TRUE(has_pair(argv, "--label", "org.rustyolo.base-image=debian:bookworm-slim"));
+    EXPECT_TRUE(has_pair(argv, "--label", "org.rustyolo.debian-packages=postgresql-client g++"));
     EXPECT_NE(std::find(argv.begin(), argv.end(), "--quiet"), argv.end());
     EXPECT_EQ(argv.back(), "/tmp/ctx");
     EXPECT_EQ(result.at("provide").at("sources"), "");
     EXPECT_EQ(result.at("provide").at("ca_cert"), "extra-ca.crt");
+}
+
+// Each agent gets its own stage, from the shared base, and its own layer copied from that stage:
+// written into entrypoint/Dockerfile at its two marker lines.
+TEST(RuntimeImage, EachAgentHasItsOwnStageAndLayer) {
+    const json::object result = build_command(build_request());
+    const auto &dockerfile = result.at("provide").at("dockerfile").as_object();
+    EXPECT_EQ(dockerfile.at("from"), "entrypoint/Dockerfile");
+    EXPECT_EQ(dockerfile.at("to"), "rustyolo.Dockerfile");
+    const auto &replace = dockerfile.at("replace").as_object();
+    EXPECT_EQ(replace.at("# @rustyolo agent-stages"),
+              "FROM runtime AS agent-claude\nCOPY entrypoint/install-agent.sh /tmp/\n"
+              "RUN sh /tmp/install-agent.sh claude @anthropic-ai/claude-code\n"
+              "FROM runtime AS agent-codex\nCOPY entrypoint/install-agent.sh /tmp/\n"
+              "RUN sh /tmp/install-agent.sh codex @openai/codex@0.5.1\n");
+    EXPECT_EQ(replace.at("# @rustyolo agent-layers"),
+              "COPY --from=agent-claude /opt/rustyolo/ /opt/rustyolo/\n"
+              "COPY --from=agent-codex /opt/rustyolo/ /opt/rustyolo/\n");
+}
+
+// An agent without npm packages (exec, shell) runs what the base has: no stage, no layer.
+TEST(RuntimeImage, AnAgentWithoutPackagesHasNoLayer) {
+    auto request = build_request();
+    request["agents"] = json::array{json::object{{"name", "shell"}, {"npm", json::array{}}}};
+    const json::object result = build_command(request);
+    const auto &replace = result.at("provide").at("dockerfile").at("replace").as_object();
+    EXPECT_EQ(replace.at("# @rustyolo agent-stages"), "");
+    EXPECT_EQ(replace.at("# @rustyolo agent-layers"), "");
+    EXPECT_TRUE(has_pair(argv_of(result), "--label", "org.rustyolo.agents=shell"));
+}
+
+TEST(RuntimeImage, AgentNamesThatCannotNameAStageAreRefused) {
+    for (const char *bad : {"Claude", "a b", "-x", "", "x/y"}) {
+        auto request = build_request();
+        request["agents"] = json::array{json::object{{"name", bad}, {"npm", json::array{"pkg"}}}};
+        try {
+            build_command(request);
+            FAIL() << bad;
+        } catch (const std::runtime_error &e) {
+            EXPECT_NE(std::string(e.what()).find("\"" + std::string(bad) + "\""), std::string::npos) << e.what();
+        }
+    }
+}
+
+TEST(RuntimeImage, DebianPackageNamesAreChecked) {
+    for (const char *bad : {"a", "Foo", "-x", "x y", "pkg=1.0", "+x"}) {
+        auto request = build_request();
+        request["packages"] = json::object{{"debian", json::array{"jq", bad}}};
+        try {
+            build_command(request);
+            FAIL() << bad;
+        } catch (const std::runtime_error &e) {
+            EXPECT_NE(std::string(e.what()).find("\"" + std::string(bad) + "\""), std::string::npos) << e.what();
+        }
+    }
 }
 
 TEST(RuntimeImage, PodmanBuildsWithItsOwnProgram) {
@@ -69,7 +127,7 @@ TEST(RuntimeImage, PodmanBuildsWithItsOwnProgram) {
 
 TEST(RuntimeImage, PackageNamesTheBuildArgumentCannotCarryAreRefused) {
     auto request = build_request();
-    request["packages"] = json::object{{"npm", json::array{"ok", "evil pkg"}}};
+    request["agents"] = json::array{json::object{{"name", "x"}, {"npm", json::array{"ok", "evil pkg"}}}};
     try {
         build_command(request);
         FAIL();
