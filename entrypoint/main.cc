@@ -15,6 +15,7 @@
 #include "entrypoint/mount_check.hpp"
 #include "entrypoint/network.hpp"
 #include "entrypoint/plan_file.hpp"
+#include "entrypoint/project_owner.hpp"
 #include "entrypoint/resource_watch.hpp"
 #include "entrypoint/setup_error.hpp"
 #include "entrypoint/signals.hpp"
@@ -75,6 +76,8 @@ int run() {
 
     // Before anything acts on the mounts: they are what the CLI checked (mount_check.hpp).
     run_step("mounts", [&] { verify_mounts(plan); });
+    // The agent works on its own project (project_owner.hpp).
+    run_step("project owner", [&] { check_project_owner(plan.workdir, plan.user.uid); });
     PluginRegistry registry(HostServices{"container", audit_emit_from_plugin});
     ContainerPlugins plugins = run_step(
         "plugins", [&] { return load_container_plugins(registry, plan, RUSTYOLO_CONTAINER_PLUGIN_DIR); });
