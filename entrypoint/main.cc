@@ -75,9 +75,10 @@ int run() {
     stop_if_interrupted();
 
     // Before anything acts on the mounts: they are what the CLI checked (mount_check.hpp).
-    run_step("mounts", [&] { verify_mounts(plan); });
-    // The agent works on its own project (project_owner.hpp).
+    // The agent works on its own project (project_owner.hpp); first, as the mount check below
+    // looks the mounts up with the agent's ids.
     run_step("project owner", [&] { check_project_owner(plan.workdir, plan.user.uid); });
+    run_step("mounts", [&] { verify_mounts(plan); });
     PluginRegistry registry(HostServices{"container", audit_emit_from_plugin});
     ContainerPlugins plugins = run_step(
         "plugins", [&] { return load_container_plugins(registry, plan, RUSTYOLO_CONTAINER_PLUGIN_DIR); });
