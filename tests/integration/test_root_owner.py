@@ -287,3 +287,50 @@ def test_twin_the_agent_can_still_make_its_files_executable(rustyolo, tmp_path):
                         probes=False)
     assert run.rc == 0 and run.lines()[-1] == "ran", run
     assert (project / "x").lstat().st_mode & 0o7777 == 0o755
+
+
+# --- an ordinary user: unchanged (the agent has the user's own rights, no more) ----------------------
+
+USER_UID = 1000  # an ordinary user that reaches the engine through the socket's group
+
+
+def as_ordinary_user(rustyolo, project: Path, home: Path, command: list[str]) -> subprocess.CompletedProcess:
+    socket = Path("/var/run/docker.sock").stat()
+    argv = ["setpriv", "--reuid", str(USER_UID), "--regid", str(USER_UID), "--groups", str(socket.st_gid),
+            "env", "-i", f"HOME={home}", "PATH=/usr/local/bin:/usr/bin:/bin",
+            rustyolo.binary, "--image", rustyolo.image, "exec", "--", *command]
+    return subprocess.run(argv, cwd=project, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def user_home(tmp_path) -> Path:
+    home = tmp_path / "user-home"
+    home.mkdir()
+    os.chown(home, USER_UID, USER_UID)
+    for d in (tmp_path, tmp_path.parent):  # pytest makes them 0700; the user must reach the project
+        d.chmod(0o755)
+    return home
+
+
+def test_an_ordinary_user_works_on_its_own_project_as_itself(rustyolo, tmp_path, user_home):
+    project = make_project(tmp_path, USER_UID, USER_UID)
+    done = as_ordinary_user(rustyolo, project, user_home, ["sh", "-c", "echo new > /app/new; id -u"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [str(USER_UID)], done.stdout
+    assert (project / "new").stat().st_uid == USER_UID
+    assert "idmapped" not in done.stderr, done.stderr
+
+
+def test_an_ordinary_user_in_a_project_of_another_user_does_not_start_the_agent(rustyolo, tmp_path, user_home):
+    """Only root's CLI picks the owner's ids or idmaps; an ordinary user's agent has that user's
+    rights, no more, so in a shared project of another owner (here world-writable, so that the
+    placeholders can be made) the supervisor refuses to start it."""
+    project = make_project(tmp_path, 2345, 2345)
+    for root, dirs, _ in os.walk(project):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o777)
+    project.chmod(0o777)
+    done = as_ordinary_user(rustyolo, project, user_home, ["sh", "-c", "echo new > /app/new"])
+    assert done.returncode == 125, done.stderr
+    assert f"is owned by uid 2345 in the sandbox, not by the agent's uid {USER_UID}" in done.stderr, done.stderr
+    assert not (project / "new").exists()
