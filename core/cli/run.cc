@@ -276,6 +276,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         try {
             const std::string base = uid_base_dir() + "/idmap";
             make_private_dir(base);
+            detach_abandoned_idmaps(base);
             idmaps = SessionIdmaps(plan, root_run_ids(build, plan), build.cwd, base + "/" + plan.session);
         } catch (const std::exception &e) {
             fail(e, 2, "start refused: ");

@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <dirent.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -241,6 +243,11 @@ void IdmappedClone::detach() noexcept {
 
 SessionIdmaps::SessionIdmaps(Plan &plan, const AgentIds &ids, const std::string &project, std::string dir)
     : dir_(std::move(dir)) {
+    // The lock first, the directory then: a sweeper only looks at directories, and finds this
+    // one's lock held.
+    lock_ = UniqueFd(::open((dir_ + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!lock_ || ::flock(lock_.get(), LOCK_EX) != 0)
+        throw Error("cannot lock " + dir_ + ".lock: " + errno_text(errno));
     make_private_dir(dir_);
     try {
         attach(plan, ids, project);
@@ -290,8 +297,40 @@ void SessionIdmaps::detach() noexcept {
     for (auto &c : clones_)
         c->detach();
     clones_.clear();
-    if (!dir_.empty())
-        ::rmdir(dir_.c_str());
+    if (!dir_.empty() && ::rmdir(dir_.c_str()) == 0)
+        ::unlink((dir_ + ".lock").c_str());
+    lock_.reset();
+}
+
+void detach_abandoned_idmaps(const std::string &base) noexcept {
+    DIR *listing = ::opendir(base.c_str());
+    if (!listing)
+        return;
+    std::vector<std::string> sessions;
+    while (const dirent *entry = ::readdir(listing))
+        if (entry->d_type == DT_DIR && entry->d_name[0] != '.')
+            sessions.emplace_back(entry->d_name);
+    ::closedir(listing);
+    for (const std::string &name : sessions) {
+        const std::string dir = base + "/" + name;
+        UniqueFd lock(::open((dir + ".lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600));
+        if (!lock || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0)
+            continue;  // a live session's
+        DIR *mounts = ::opendir(dir.c_str());
+        if (mounts) {
+            std::vector<std::string> points;
+            while (const dirent *entry = ::readdir(mounts))
+                if (std::string_view(entry->d_name) != "." && std::string_view(entry->d_name) != "..")
+                    points.push_back(dir + "/" + entry->d_name);
+            ::closedir(mounts);
+            for (const std::string &point : points) {
+                ::umount2(point.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW);
+                ::rmdir(point.c_str());
+            }
+        }
+        if (::rmdir(dir.c_str()) == 0)
+            ::unlink((dir + ".lock").c_str());
+    }
 }
 
 }  // namespace rustyolo

@@ -82,16 +82,19 @@ private:
 class SessionIdmaps {
 public:
     SessionIdmaps() = default;
-    // `dir`: a private (0700) directory of root's for this session's mount points (created).
+    // `dir`: a private (0700) directory of root's for this session's mount points (created, with
+    // `dir`.lock beside it, locked while the session lives: see detach_abandoned_idmaps()).
     // Refuses (UsageError) a state directory owned by neither the agent nor root.
     SessionIdmaps(Plan &plan, const AgentIds &ids, const std::string &project, std::string dir);
     ~SessionIdmaps() { detach(); }
     SessionIdmaps(SessionIdmaps &&other) noexcept
-        : dir_(std::exchange(other.dir_, {})), clones_(std::exchange(other.clones_, {})) {}
+        : dir_(std::exchange(other.dir_, {})), lock_(std::move(other.lock_)),
+          clones_(std::exchange(other.clones_, {})) {}
     SessionIdmaps &operator=(SessionIdmaps &&other) noexcept {
         if (this != &other) {
             detach();
             dir_ = std::exchange(other.dir_, {});
+            lock_ = std::move(other.lock_);
             clones_ = std::exchange(other.clones_, {});
         }
         return *this;
@@ -105,7 +108,13 @@ private:
     void attach(Plan &plan, const AgentIds &ids, const std::string &project);
 
     std::string dir_;
+    UniqueFd lock_;  // flock(LOCK_EX) on dir_ + ".lock" while the session lives
     std::vector<std::unique_ptr<IdmappedClone>> clones_;
 };
+
+// Detaches the clones of sessions under `base` whose CLI is gone (killed before it could detach
+// them: their lock is free) and removes their directories; live sessions' clones stay. Never a
+// recursive removal: each mount point is unmounted, then removed if empty. Never throws.
+void detach_abandoned_idmaps(const std::string &base) noexcept;
 
 }  // namespace rustyolo

@@ -8,6 +8,7 @@
 
 #include "scratch_netns.hpp"
 
+#include <sys/file.h>
 #include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -239,6 +240,38 @@ TEST_F(IdmappedCloneTest, TheUserNamespaceMapsOnlyZeroToTheAgent) {
     struct stat mine {};
     ASSERT_EQ(::stat("/proc/self/ns/user", &mine), 0);
     EXPECT_NE(st.st_ino, mine.st_ino) << "a new user namespace, not ours";
+}
+
+}  // namespace
+}  // namespace rustyolo
+
+namespace rustyolo {
+namespace {
+
+TEST_F(IdmappedCloneTest, ClonesOfAKilledSessionAreDetachedAndALiveSessionsStay) {
+    const std::string base = (root_ / "idmap").string();
+    const std::string project = (root_ / "project").string();
+    const std::string result = in_private_mounts([&]() -> std::string {
+        fs::create_directories(base + "/dead/project");
+        if (::mount(project.c_str(), (base + "/dead/project").c_str(), nullptr, MS_BIND, nullptr) != 0)
+            return "cannot bind";
+        std::ofstream(base + "/dead.lock").flush();  // its CLI is gone: nobody holds the lock
+        fs::create_directories(base + "/live/project");
+        if (::mount(project.c_str(), (base + "/live/project").c_str(), nullptr, MS_BIND, nullptr) != 0)
+            return "cannot bind";
+        UniqueFd live(::open((base + "/live.lock").c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600));
+        if (!live || ::flock(live.get(), LOCK_EX) != 0)
+            return "cannot lock";
+        detach_abandoned_idmaps(base);
+        if (fs::exists(base + "/dead"))
+            return "the killed session's directory is still there";
+        if (!fs::exists(base + "/live/project/roots"))
+            return "the live session's clone was detached";
+        if (!fs::exists(project + "/roots"))
+            return "the project lost a file";
+        return "";
+    });
+    EXPECT_EQ(result, "");
 }
 
 }  // namespace
