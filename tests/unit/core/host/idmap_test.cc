@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -38,49 +39,46 @@ GetEnv env_of(std::map<std::string, std::string> values) {
     };
 }
 
-TEST(ChooseAgentIds, AnOrdinaryCallerKeepsItsOwnIdsWhoeverOwnsTheProject) {
-    const AgentIds ids = choose_agent_ids(1500, 1600, owned_by(0, 0), env_of({}));
-    EXPECT_EQ(ids.uid, 1500u);
-    EXPECT_EQ(ids.gid, 1600u);
-    EXPECT_FALSE(ids.idmap);
-    EXPECT_EQ(ids.owner_uid, 1500u);
-    EXPECT_TRUE(ids.note.empty());
-}
+// Who calls, who owns the project, SUDO_*: the agent's ids, whether it writes through an idmap,
+// the on-disk owner of what it creates, and a word the note must hold ("" = no note).
+struct IdsCase {
+    const char *property;
+    std::uint32_t caller_uid, caller_gid, project_uid, project_gid;
+    std::map<std::string, std::string> env;
+    std::uint32_t uid, gid;
+    bool idmap;
+    std::uint32_t owner_uid, owner_gid;
+    const char *note;
+};
 
-TEST(ChooseAgentIds, AnOrdinaryCallerWithGroupZeroGetsItsUidAsGroup) {
-    EXPECT_EQ(choose_agent_ids(1500, 0, owned_by(1500, 0), env_of({})).gid, 1500u);
-}
-
-TEST(ChooseAgentIds, RootTakesTheProjectOwnersIds) {
-    const AgentIds ids = choose_agent_ids(0, 0, owned_by(1234, 4321), env_of({{"SUDO_UID", "1000"}}));
-    EXPECT_EQ(ids.uid, 1234u);
-    EXPECT_EQ(ids.gid, 4321u);
-    EXPECT_FALSE(ids.idmap);
-    EXPECT_EQ(ids.owner_uid, 1234u);
-    EXPECT_EQ(ids.owner_gid, 4321u);
-    EXPECT_NE(ids.note.find("owner, uid 1234"), std::string::npos) << ids.note;
-}
-
-TEST(ChooseAgentIds, RootInAProjectOfGroupZeroGetsTheOwnersUidAsGroup) {
-    const AgentIds ids = choose_agent_ids(0, 0, owned_by(1234, 0), env_of({}));
-    EXPECT_EQ(ids.gid, 1234u);
-}
-
-TEST(ChooseAgentIds, RootInARootOwnedProjectWritesThroughAnIdmapAsAnOrdinaryUid) {
-    const AgentIds ids = choose_agent_ids(0, 0, owned_by(0, 0), env_of({}));
-    EXPECT_EQ(ids.uid, 1000u);
-    EXPECT_EQ(ids.gid, 1000u);
-    EXPECT_TRUE(ids.idmap);
-    EXPECT_EQ(ids.owner_uid, 0u);
-    EXPECT_EQ(ids.owner_gid, 0u);
-    EXPECT_NE(ids.note.find("idmapped"), std::string::npos) << ids.note;
-}
-
-TEST(ChooseAgentIds, RootInARootOwnedProjectTakesTheSudoUsersIds) {
-    const AgentIds ids = choose_agent_ids(0, 0, owned_by(0, 0), env_of({{"SUDO_UID", "1500"}, {"SUDO_GID", "1600"}}));
-    EXPECT_EQ(ids.uid, 1500u);
-    EXPECT_EQ(ids.gid, 1600u);
-    EXPECT_TRUE(ids.idmap);
+TEST(ChooseAgentIds, TheAgentIsNeverRootAndWritesAsTheProjectsOwner) {
+    const IdsCase cases[] = {
+        {"an ordinary caller keeps its own ids whoever owns the project", 1500, 1600, 0, 0, {}, 1500, 1600, false,
+         1500, 1600, ""},
+        {"an ordinary caller with group 0 gets its uid as group", 1500, 0, 1500, 0, {}, 1500, 1500, false, 1500, 1500,
+         ""},
+        {"root takes the project owner's ids, not SUDO_UID", 0, 0, 1234, 4321, {{"SUDO_UID", "1000"}}, 1234, 4321,
+         false, 1234, 4321, "owner, uid 1234"},
+        {"root in a project of group 0 gets the owner's uid as group", 0, 0, 1234, 0, {}, 1234, 1234, false, 1234, 1234,
+         "owner, uid 1234"},
+        {"root in a root-owned project writes through an idmap as 1000", 0, 0, 0, 0, {}, 1000, 1000, true, 0, 0,
+         "idmapped"},
+        {"root in a root-owned project takes the sudo user's ids", 0, 0, 0, 0, {{"SUDO_UID", "1500"}, {"SUDO_GID", "1600"}},
+         1500, 1600, true, 0, 0, "idmapped"},
+    };
+    for (const IdsCase &c : cases) {
+        const AgentIds ids = choose_agent_ids(c.caller_uid, c.caller_gid, owned_by(c.project_uid, c.project_gid),
+                                              env_of(c.env));
+        EXPECT_EQ(ids.uid, c.uid) << c.property;
+        EXPECT_EQ(ids.gid, c.gid) << c.property;
+        EXPECT_EQ(ids.idmap, c.idmap) << c.property;
+        EXPECT_EQ(ids.owner_uid, c.owner_uid) << c.property;
+        EXPECT_EQ(ids.owner_gid, c.owner_gid) << c.property;
+        if (*c.note == '\0')
+            EXPECT_TRUE(ids.note.empty()) << c.property << ": " << ids.note;
+        else
+            EXPECT_NE(ids.note.find(c.note), std::string::npos) << c.property << ": " << ids.note;
+    }
 }
 
 TEST(ChooseAgentIds, ASudoUidThatIsZeroOrNotANumberIsNotTaken) {
