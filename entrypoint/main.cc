@@ -15,6 +15,7 @@
 #include "entrypoint/mount_check.hpp"
 #include "entrypoint/network.hpp"
 #include "entrypoint/plan_file.hpp"
+#include "entrypoint/project_owner.hpp"
 #include "entrypoint/resource_watch.hpp"
 #include "entrypoint/setup_error.hpp"
 #include "entrypoint/signals.hpp"
@@ -74,6 +75,9 @@ int run() {
     stop_if_interrupted();
 
     // Before anything acts on the mounts: they are what the CLI checked (mount_check.hpp).
+    // The agent works on its own project (project_owner.hpp); first, as the mount check below
+    // looks the mounts up with the agent's ids.
+    run_step("project owner", [&] { check_project_owner(plan.workdir, plan.user.uid); });
     run_step("mounts", [&] { verify_mounts(plan); });
     PluginRegistry registry(HostServices{"container", audit_emit_from_plugin});
     ContainerPlugins plugins = run_step(

@@ -9,6 +9,7 @@
 #include "core/host/control_socket.hpp"
 #include "core/host/git_aside_report.hpp"
 #include "core/host/git_dirs.hpp"
+#include "core/host/idmap.hpp"
 #include "core/host/json_pretty.hpp"
 #include "core/host/paths.hpp"
 #include "core/host/placeholders.hpp"
@@ -20,9 +21,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +86,19 @@ std::vector<std::string> runtime_command(const LoadedPlugin &runtime, const Plan
     if (argv.empty())
         throw Error("plugin " + runtime.name() + ": runtime.command returned no argv");
     return argv;
+}
+
+// Run as root: the agent's ids as the Plan has them, and whether the project is root's (then it is
+// bound from an idmapped clone, core/host/idmap.hpp).
+AgentIds root_run_ids(const BuildContext &build, const Plan &plan) {
+    struct stat project {};
+    if (::stat(build.cwd.c_str(), &project) != 0)
+        throw Error("cannot read the owner of the project " + build.cwd + ": " + std::strerror(errno));
+    AgentIds ids = choose_agent_ids(build.uid, build.gid, project, build.getenv_fn);
+    if (ids.uid != plan.user.uid || ids.gid != plan.user.gid)
+        throw Error("the owner of the project " + build.cwd + " changed while rustyolo prepared the session; "
+                    "nothing was started, run again");
+    return ids;
 }
 
 void write_private_file(const std::string &path, const std::string &content) {
@@ -282,6 +299,20 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
     } catch (const std::exception &e) {
         fail(e, 2, "start refused: ");
     }
+    // Run as root, a root-owned project and root-owned agent state are bound from idmapped clones,
+    // detached as soon as the container holds its mounts (the supervisor's connection) and at the
+    // latest when this function returns.
+    SessionIdmaps idmaps;
+    if (start && build.uid == 0) {
+        try {
+            const std::string base = uid_base_dir() + "/idmap";
+            make_private_dir(base);
+            detach_abandoned_idmaps(base);
+            idmaps = SessionIdmaps(plan, root_run_ids(build, plan), build.cwd, base + "/" + plan.session);
+        } catch (const std::exception &e) {
+            fail(e, 2, "start refused: ");
+        }
+    }
     // A real start is watched through the session socket; a printed --dry-run command is not.
     plan.lifeline = !options.dry_run;
     if (options.debug)
@@ -312,6 +343,10 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         if (std::any_of(plan.mounts.begin(), plan.mounts.end(), [](const PlanMount &m) { return m.placeholder; }))
             std::cerr << "; protected paths that do not exist yet are created as empty placeholders "
                          "by a real run, so create them before pasting the command";
+        if (build.uid == 0 && root_run_ids(build, plan).idmap)
+            std::cerr << "; a real run binds this root-owned project from an idmapped clone (its files "
+                         "shown as the agent's), which the printed command does not make: pasted, its "
+                         "sandbox refuses to start the agent";
         std::cerr << "\n";
         return 0;
     }
@@ -339,7 +374,7 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
                 else
                     audit->wire_line(line, overlong);
             },
-            [&relay] { relay.closed(); }, control::kMaxFrame);
+            [&relay] { relay.closed(); }, control::kMaxFrame, [&idmaps] { idmaps.detach(); });
         relay.attach(&lifeline);
         ControlServer control(control_socket_path(context.getenv_fn, plan.session),
                               live_control_handler(*context.registry, plan, build.cwd, relay));

@@ -51,8 +51,10 @@ void WireLineReader::end() {
     discarding_ = false;
 }
 
-SessionSocket::SessionSocket(std::string path, LineHandler on_line, CloseHandler on_close, std::size_t max_line)
-    : path_(std::move(path)), lines_(std::move(on_line), max_line), on_close_(std::move(on_close)) {
+SessionSocket::SessionSocket(std::string path, LineHandler on_line, CloseHandler on_close, std::size_t max_line,
+                             ConnectHandler on_connect)
+    : path_(std::move(path)), lines_(std::move(on_line), max_line), on_close_(std::move(on_close)),
+      on_connect_(std::move(on_connect)) {
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
     if (path_.size() >= sizeof address.sun_path)
@@ -127,6 +129,8 @@ void SessionSocket::serve() {
                 connection_ = connection;
             }
             fds[0] = pollfd{connection, POLLIN, 0};
+            if (on_connect_)
+                on_connect_();
             continue;
         }
         if (connection >= 0 && fds[0].revents) {

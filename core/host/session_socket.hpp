@@ -46,11 +46,14 @@ public:
     using LineHandler = WireLineReader::LineHandler;
     // The connection ended (the container is gone). Not called when the socket is destroyed first.
     using CloseHandler = std::function<void()>;
+    // The one connection was accepted (the container exists and its mounts are in place), on the
+    // socket's thread.
+    using ConnectHandler = std::function<void()>;
 
     // Binds and listens at `path` (mode 0666: the supervisor is root without CAP_DAC_OVERRIDE;
     // the directory above is private to the user).
     SessionSocket(std::string path, LineHandler on_line = {}, CloseHandler on_close = {},
-                  std::size_t max_line = 16 * 1024);
+                  std::size_t max_line = 16 * 1024, ConnectHandler on_connect = {});
     ~SessionSocket();
     SessionSocket(const SessionSocket &) = delete;
     SessionSocket &operator=(const SessionSocket &) = delete;
@@ -71,6 +74,7 @@ private:
     std::string path_;
     WireLineReader lines_;
     CloseHandler on_close_;
+    ConnectHandler on_connect_;
     int listen_fd_ = -1;
     std::mutex send_mutex_;
     int connection_ = -1;  // guarded by send_mutex_ for send(); owned by the socket's thread

@@ -4,6 +4,7 @@
 #include "core/config/env_policy.hpp"
 #include "core/error.hpp"
 #include "core/host/git_dirs.hpp"
+#include "core/host/idmap.hpp"
 #include "core/host/project_mounts.hpp"
 #include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/text.hpp>
@@ -513,7 +514,8 @@ bool has_mount_target(const Plan &plan, const std::string &target) {
 //  - Symbolic links are refused: a link cannot be protected safely.
 //  - A missing path is created as a placeholder (through the project's placeholder registry, which
 //    also knows the placeholders of other live sessions) holding `content`.
-void protect_path(Plan &plan, const std::string &relative, const BuildContext &ctx, std::string_view content = {}) {
+void protect_path(Plan &plan, const std::string &relative, const BuildContext &ctx, const AgentIds &owner,
+                  std::string_view content = {}) {
     bool want_dir = !relative.empty() && relative.back() == '/';
     fs::path rel = fs::path(relative).lexically_normal();
     if (!rel.empty() && rel.filename().empty())
@@ -543,7 +545,7 @@ void protect_path(Plan &plan, const std::string &relative, const BuildContext &c
         bool placeholder = !exists;
         if (ctx.placeholders) {
             placeholder = ctx.placeholders->hold(source, is_dir, last ? content : std::string_view{},
-                                                 plan.user.uid, plan.user.gid);
+                                                 owner.owner_uid, owner.owner_gid);
             if (placeholder && std::find(plan.created_paths.begin(), plan.created_paths.end(), source.string()) ==
                                    plan.created_paths.end())
                 plan.created_paths.push_back(source.string());
@@ -710,22 +712,16 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
                          "(allowed ones too)");
     plan.audit.level = config.audit_log;
 
-    // The agent never runs as root: a root caller (e.g. via sudo) maps to the sudo user or 1000.
-    plan.user.uid = ctx.uid;
-    plan.user.gid = ctx.gid;
-    if (plan.user.uid == 0) {
-        const char *sudo_uid = ctx.getenv_fn("SUDO_UID");
-        const char *sudo_gid = ctx.getenv_fn("SUDO_GID");
-        unsigned long u = sudo_uid ? std::strtoul(sudo_uid, nullptr, 10) : 0;
-        unsigned long g = sudo_gid ? std::strtoul(sudo_gid, nullptr, 10) : 0;
-        plan.user.uid = u > 0 && u < 0xfffffffe ? static_cast<std::uint32_t>(u) : 1000;
-        plan.user.gid = g > 0 && g < 0xfffffffe ? static_cast<std::uint32_t>(g) : 1000;
-        plan.warnings.push_back("you run rustyolo as root; the agent runs as uid " +
-                                std::to_string(plan.user.uid) + ", gid " + std::to_string(plan.user.gid) +
-                                " instead (never as root)");
-    }
-    if (plan.user.gid == 0)
-        plan.user.gid = plan.user.uid;
+    // The agent's ids (never root): the caller's; run as root, the project owner's, or for a
+    // root-owned project an ordinary uid that writes through an idmapped clone (core/host/idmap.hpp).
+    struct stat project_stat {};
+    if (ctx.uid == 0 && ::stat(ctx.cwd.c_str(), &project_stat) != 0)
+        throw Error("cannot read the owner of the project " + ctx.cwd + ": " + std::strerror(errno));
+    const AgentIds ids = choose_agent_ids(ctx.uid, ctx.gid, project_stat, ctx.getenv_fn);
+    plan.user.uid = ids.uid;
+    plan.user.gid = ids.gid;
+    if (!ids.note.empty())
+        plan.warnings.push_back(ids.note);
 
     // Agent.
     const LoadedPlugin &agent_plugin = find_agent_plugin(registry, ctx.agent);
@@ -824,11 +820,11 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
         }
     }
     for (const auto &git : git_paths)
-        protect_path(plan, git.relative, ctx, git.content);
+        protect_path(plan, git.relative, ctx, ids, git.content);
     for (const auto &path : default_protected_paths())
-        protect_path(plan, path, ctx);
+        protect_path(plan, path, ctx, ids);
     for (const auto &path : agent.protect)
-        protect_path(plan, path, ctx);
+        protect_path(plan, path, ctx, ids);
 
     plan.container_plugins = {plan.network.firewall, plan.syscalls.plugin};
     return plan;
