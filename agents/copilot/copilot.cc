@@ -30,6 +30,7 @@ public:
             {"api.enterprise.githubcopilot.com", "the Copilot API of Copilot Enterprise"},
         };
         m.vendor_domains = {"githubcopilot.com", "github.com", "githubusercontent.com", "ghe.com"};
+        add_each(m.decline, {"docs.github.com"}, "documentation links, never fetched by the CLI");
         m.env_passthrough = {"COPILOT_GITHUB_TOKEN", "GH_TOKEN", "GITHUB_TOKEN", "COPILOT_MODEL"};
         m.env = {{"COPILOT_HOME", "/home/agent/.copilot"},
                  {"NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt"}};

@@ -28,6 +28,8 @@ public:
                  "the version check and install report (both off: PI_SKIP_VERSION_CHECK, PI_TELEMETRY=0, "
                  "PI_OFFLINE) and the session share viewer's links");
         add_each(m.decline, {"mariozechner.at", "shittycodingagent.ai"}, "the author's pages, links in the docs");
+        add_each(m.decline, {"cchistory.mariozechner.at"},
+                 "the source of Claude Code's tool names, cited in a comment of the Anthropic provider");
         m.env_passthrough = {"ANTHROPIC_API_KEY", "ANTHROPIC_OAUTH_TOKEN", "OPENAI_API_KEY", "GEMINI_API_KEY",
                              "OPENROUTER_API_KEY", "GROQ_API_KEY", "XAI_API_KEY", "MISTRAL_API_KEY"};
         m.env = {{"PI_CODING_AGENT_DIR", "/home/agent/.pi/agent"},
