@@ -33,9 +33,12 @@ public:
                              "OPENROUTER_API_KEY", "GROQ_API_KEY", "XAI_API_KEY"};
         m.env = {{"OPENCODE_DISABLE_AUTOUPDATE", "1"},
                  {"NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt"}};
-        // Credentials (auth.json), sessions and the user's global config.
+        // Credentials (auth.json) and sessions, the user's global config, and the state (recent
+        // models, prompt history). Each one, since the folders above them in the home are created
+        // for the mounts and are not the agent's to add to.
         m.persist = {{"opencode", "/home/agent/.local/share/opencode"},
-                     {"opencode-config", "/home/agent/.config/opencode"}};
+                     {"opencode-config", "/home/agent/.config/opencode"},
+                     {"opencode-state", "/home/agent/.local/state/opencode"}};
         const std::string runs = "opencode reads it as configuration and runs what it names (MCP servers, "
                                  "formatters, LSP servers, plugins)";
         m.protect = {{"opencode.json", runs},

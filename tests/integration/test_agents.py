@@ -40,10 +40,22 @@ def scans(image, manifests):
     return scan
 
 
+def auth_home_for(agent_manifest, parent):
+    """An --auth-home whose state folders of the agent belong to the agent's ids (the suite runs
+    rustyolo as root, whose own new folders the agent, running as 1000, could not write)."""
+    auth = parent / "auth"
+    for persist in agent_manifest["persist"]:
+        folder = auth / persist["name"]
+        folder.mkdir(parents=True)
+        os.chown(folder, 1000, 1000)
+    return auth
+
+
 @pytest.mark.parametrize("agent", AGENTS)
-def test_agent_prints_its_pinned_version_from_inside_the_full_sandbox(rustyolo, project, agent):
+def test_agent_prints_its_pinned_version_from_inside_the_full_sandbox(rustyolo, project, manifests, tmp_path, agent):
     package, version = PINS[agent]
-    run = rustyolo.run([agent, "--", "--version"], cwd=project, probes=False, timeout=180)
+    auth = auth_home_for(manifests[agent], tmp_path)
+    run = rustyolo.run(["--auth-home", str(auth), agent, "--", "--version"], cwd=project, probes=False, timeout=180)
     assert run.rc == 0, run
     assert version in run.out, f"{agent} ({package}) did not print its pinned version {version}:{run}"
 

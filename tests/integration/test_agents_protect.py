@@ -20,7 +20,7 @@ MISSING = [".codex/config.toml", ".opencode/plugins/hook.js", ".pi/extensions/ho
 
 
 def fswrite(rustyolo, project, ops):
-    run = rustyolo.exec(["/probes/fswrite64"], project, opts=["-e", "FSWRITE_OPS=" + " ".join(ops)])
+    run = rustyolo.exec(["/probes/fswrite64", *ops], project)
     assert run.rc == 0, run
     return run.fswrite(), run
 
