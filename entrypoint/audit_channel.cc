@@ -35,6 +35,9 @@ constexpr auto kSuppressedInterval = std::chrono::seconds(1);
 // this many per session, far more than there are (a few self-test records, the exit, one network
 // "lost" record per firewall plugin); any beyond are rate-limited like the rest.
 constexpr std::size_t kMaxOwnRecords = 64;
+// Live policy changes (layer "policy") are the user's own actions, made one at a time over the
+// control socket, which the agent cannot reach: each is recorded, up to this many per session.
+constexpr std::size_t kMaxPolicyRecords = 4096;
 
 // Records that are few by construction and must never become a count under a flood: the
 // supervisor's own lifecycle records (self_test, exit; made with audit_emit, never by a plugin)
@@ -57,7 +60,8 @@ struct Channel {
     double tokens = kBurst;
     Clock::time_point refilled = Clock::now();
     Clock::time_point last_suppressed_sent = Clock::now();
-    std::size_t own_records = 0;  // sent past the token bucket (kMaxOwnRecords)
+    std::size_t own_records = 0;     // sent past the token bucket (kMaxOwnRecords)
+    std::size_t policy_records = 0;  // the same, for live policy changes (kMaxPolicyRecords)
     std::string level;  // empty until audit_start()
     int fd = -1;
     bool started = false;
@@ -139,10 +143,13 @@ void enqueue(Channel &c, json::object record, bool own) {
                                                kRatePerSecond);
     c.refilled = now;
     std::string line = json::serialize(record);
-    const bool unlimited = own && c.own_records < kMaxOwnRecords;
+    const json::value *layer = record.if_contains("layer");
+    const bool policy = layer && layer->is_string() && layer->as_string() == "policy";
+    std::size_t &own_count = policy ? c.policy_records : c.own_records;
+    const bool unlimited = own && own_count < (policy ? kMaxPolicyRecords : kMaxOwnRecords);
     if (line.size() <= audit::kMaxWireLine && (unlimited || (c.tokens >= 1.0 && c.queue.size() < kMaxQueued))) {
         if (unlimited)
-            ++c.own_records;
+            ++own_count;
         else
             c.tokens -= 1.0;
         c.queue.push_back(Channel::Line{verdict && verdict->is_string() ? std::string(verdict->as_string()) : "",

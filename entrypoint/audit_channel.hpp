@@ -11,10 +11,12 @@
 // record that cannot even be counted by key (out of memory) is counted as "lost" in them. A record
 // counts as many events as it stands for (audit::weight).
 //
-// The supervisor's own records skip the token bucket: its lifecycle records (self_test, exit) and
-// the firewall plugin's final network "lost" record. They are a handful by construction (at most
-// 64 per session skip it; any further ones are limited like the rest), and a flood must never turn
-// the session's exit into a count.
+// The supervisor's own records skip the token bucket: its lifecycle records (self_test, exit), the
+// firewall plugin's final network "lost" record and the records of live policy changes (`rustyolo
+// allow` / `deny`, made one at a time by the user over the control socket). The first are a
+// handful by construction (at most 64 per session skip it), policy records at most 4096 per
+// session; any further ones are limited like the rest, and a flood must never turn the session's
+// exit or a policy change into a count.
 #pragma once
 
 #include "core/private_header.hpp"

@@ -2,6 +2,7 @@
 
 #include "core/error.hpp"
 #include "entrypoint/audit_channel.hpp"
+#include "core/audit/record.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -14,6 +15,36 @@ namespace {
 json::value field(const json::object &body, const char *key) {
     const json::value *value = body.if_contains(key);
     return value ? *value : json::value(nullptr);
+}
+
+}  // namespace
+
+namespace {
+
+// A policy record must fit in one audit line (audit::kMaxWireLine) with room for the envelope:
+// the live entries become their count first, then the requested and normalised entries theirs.
+void fit_record(json::object &details) {
+    constexpr std::size_t room = audit::kMaxWireLine - 1024;
+    auto count_of = [&details](const char *key) {
+        const json::value *v = details.if_contains(key);
+        return v && v->is_array() ? v->as_array().size() : 0;
+    };
+    if (json::serialize(details).size() <= room)
+        return;
+    if (details.contains("live")) {
+        details["live_count"] = count_of("live");
+        details.erase("live");
+    }
+    if (json::serialize(details).size() <= room)
+        return;
+    for (const char *key : {"requested", "entries"}) {
+        details[std::string(key) + "_count"] = count_of(key);
+        details.erase(key);
+    }
+    if (const json::value *error = details.if_contains("error"); error && error->is_string() &&
+                                                                   error->as_string().size() > 2048)
+        details["error"] = std::string(error->as_string().subview(0, 2048)) + "...";
+    details["truncated"] = true;
 }
 
 }  // namespace
@@ -59,6 +90,7 @@ ControlHandler live_policy_handler(const LoadedPlugin &firewall) {
         } else {
             details["error"] = response.error;
         }
+        fit_record(details);
         spdlog::info("live policy change {}: {}", request.op, json::serialize(details));
         audit_emit("policy", "info", request.op, std::move(details));
         return response;

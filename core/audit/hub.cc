@@ -87,12 +87,23 @@ void AuditHub::open_sinks() {
                          {"level", info_.level},         {"started", audit::now_rfc3339()},
                          {"directory", info_.directory}, {"syslog_socket", info_.syslog_socket},
                          {"max_bytes", info_.file_max_bytes}};
-    for (const LoadedPlugin *sink : sinks_) {
+    for (std::size_t i = 0; i < sinks_.size(); ++i) {
+        const LoadedPlugin *sink = sinks_[i];
         json::value result;
         try {
             result = sink->call("audit.open", sink->audit()->open, session);
         } catch (const std::exception &e) {
             open_failed_ = true;
+            // The sinks opened before this one are closed again: nothing of theirs stays open for
+            // a session that does not start (no exit code: it never ran).
+            const json::object never_ran{{"exit_code", nullptr}, {"counts", json::object{}}};
+            for (std::size_t j = 0; j < i; ++j) {
+                try {
+                    sinks_[j]->call("audit.close", sinks_[j]->audit()->close, never_ran);
+                } catch (const std::exception &close_error) {
+                    spdlog::warn("audit sink {} could not close: {}", sinks_[j]->name(), close_error.what());
+                }
+            }
             throw Error("audit sink " + sink->name() + " cannot record this session: " + e.what() +
                         "; the agent is not started without its audit records (choose other sinks "
                         "with --audit-sink, or --audit-log none)");

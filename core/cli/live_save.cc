@@ -1,6 +1,7 @@
 #include "core/cli/live_save.hpp"
 
 #include "core/config/config_env.hpp"
+#include "core/config/config_toml.hpp"
 #include "core/config/project_file.hpp"
 #include "core/config/trust.hpp"
 #include "core/error.hpp"
@@ -255,6 +256,24 @@ void save_to_user_config(Context &context, const std::vector<std::string> &entri
     std::cerr << "rustyolo: saved to " << path << ":\n" << line_diff(before, *after);
 }
 
+std::vector<std::string> project_file_widening(const Context &context, const std::string &path,
+                                               const std::string &content) {
+    const std::string dir = fs::path(path).parent_path().string();
+    ConfigLayer project = parse_config_text(content, path, Source::project_file);
+    std::vector<ConfigLayer> layers{default_layer()};
+    std::string user_path = user_config_path(context.getenv_fn);
+    std::error_code ec;
+    if (!user_path.empty() && fs::exists(user_path, ec))
+        layers.push_back(load_config_file(user_path, Source::user_file));
+    std::vector<ConfigLayer> with_project = layers;
+    with_project.push_back(project);
+    std::vector<std::string> inside =
+        paths_into_project(project, dir, context.home, read_write_volume_dirs(with_project, context.home, dir));
+    if (!inside.empty())
+        throw UsageError(paths_into_project_error(path, inside));
+    return widening_changes(project, merge(layers));
+}
+
 void save_to_project_config(Context &context, const std::string &project, const std::vector<std::string> &entries) {
     std::error_code ec;
     const fs::path dir = fs::canonical(project, ec);
@@ -268,6 +287,17 @@ void save_to_project_config(Context &context, const std::string &project, const 
         return;
     }
     std::cerr << "rustyolo: --save project changes " << path << ":\n" << line_diff(before, *after);
+    // Trust covers the whole content, not only the line added: say everything it accepts, and
+    // whether the rest of the file was trusted before.
+    TrustStore store(state_dir(context.getenv_fn));
+    const std::vector<std::string> widening = project_file_widening(context, path, *after);
+    const bool was_trusted = before.empty() || store.is_trusted(path, before);
+    std::cerr << "Trusting the new content accepts everything in it that widens the policy:\n";
+    for (const std::string &change : widening)
+        std::cerr << "  - " << change << "\n";
+    if (!was_trusted && !widening.empty())
+        std::cerr << "Warning: the file's current content was NOT trusted, and it widens the policy: trusting "
+                     "the new content accepts all of the above. Review the whole file before you answer.\n";
     if (!::isatty(0))
         throw UsageError("--save project needs a terminal to confirm the change; nothing was written (the entries are "
                          "allowed in the running session)");
@@ -282,7 +312,6 @@ void save_to_project_config(Context &context, const std::string &project, const 
     const std::string written = read_project_config(path).value_or("");
     if (written != *after)
         throw Error(path + " changed while it was being written; it is not trusted");
-    TrustStore store(state_dir(context.getenv_fn));
     store.trust(path, written);
     std::cerr << "rustyolo: wrote and trusted " << path << " (trust store " << store.file() << ")\n";
 }

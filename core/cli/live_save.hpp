@@ -29,6 +29,12 @@ void save_to_user_config(Context &context, const std::vector<std::string> &entri
 
 // The project's .rustyolo.toml in `project`: shows the change, asks (a terminal is required), writes
 // it, and trusts the new content (`rustyolo trust`).
+// What trusting `content` as the project file `path` (its directory canonical) would accept: one
+// sentence per thing it widens compared with the defaults and the user's file (empty: it only
+// narrows). Throws UsageError when the content does not parse or names a path into the project.
+std::vector<std::string> project_file_widening(const Context &context, const std::string &path,
+                                               const std::string &content);
+
 void save_to_project_config(Context &context, const std::string &project, const std::vector<std::string> &entries);
 
 }  // namespace rustyolo::cli

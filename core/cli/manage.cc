@@ -4,6 +4,7 @@
 #include "core/config/config_env.hpp"
 #include "core/config/config_toml.hpp"
 #include "core/error.hpp"
+#include "core/cli/live_save.hpp"
 #include <rustyolo/sdk/json_reader.hpp>
 #include <rustyolo/sdk/text.hpp>
 #include <rustyolo/sdk/plan.hpp>
@@ -337,24 +338,11 @@ int trust_command(Context &context, const std::vector<std::string> &args) {
     std::optional<std::string> text = read_project_config(path.string());
     if (!text)
         throw UsageError("rustyolo trust " + file + ": no such file");
-    std::stringstream content(*text);
     // Parse first: trusting a file that does not even load would be pointless.
-    ConfigLayer project = parse_config_text(content.str(), path.string(), Source::project_file);
-    ConfigLayer base = default_layer();
-    std::vector<ConfigLayer> layers{base};
-    std::string user_path = user_config_path(context.getenv_fn);
-    if (!user_path.empty() && fs::exists(user_path, ec))
-        layers.push_back(load_config_file(user_path, Source::user_file));
-    std::vector<ConfigLayer> with_project = layers;
-    with_project.push_back(project);
-    std::vector<std::string> inside = paths_into_project(
-        project, dir.string(), context.home, read_write_volume_dirs(with_project, context.home, dir.string()));
-    if (!inside.empty())
-        throw UsageError(paths_into_project_error(path.string(), inside));
-    std::vector<std::string> changes = widening_changes(project, merge(layers));
+    const std::vector<std::string> changes = project_file_widening(context, path.string(), *text);
     TrustStore store(state_dir(context.getenv_fn));
-    store.trust(path.string(), content.str());
-    std::cout << "Trusted " << path.string() << " (sha256 " << sha256_hex(content.str()) << ").\n";
+    store.trust(path.string(), *text);
+    std::cout << "Trusted " << path.string() << " (sha256 " << sha256_hex(*text) << ").\n";
     if (changes.empty())
         std::cout << "It does not widen the policy.\n";
     else {

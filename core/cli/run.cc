@@ -300,12 +300,15 @@ int run_session(Context &context, const RunOptions &options, const SplitArgs &sp
         SessionSocket lifeline(
             session_dir + "/" + kSessionSocketName,
             [&audit, &relay](std::string_view line, bool overlong) {
+                // Lines may be as long as a control frame; a record only as long as a record.
                 if (!overlong && control::is_frame(line))
                     relay.take(line);
+                else if (line.size() > audit::kMaxWireLine)
+                    audit->wire_line(line.substr(0, audit::kMaxWireLine), true);
                 else
                     audit->wire_line(line, overlong);
             },
-            [&relay] { relay.closed(); });
+            [&relay] { relay.closed(); }, control::kMaxFrame);
         relay.attach(&lifeline);
         ControlServer control(control_socket_path(context.getenv_fn, plan.session),
                               live_control_handler(*context.registry, plan, build.cwd, relay));

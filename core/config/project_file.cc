@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/host/paths.hpp"
 
+#include <rustyolo/sdk/read_all.hpp>
 #include <rustyolo/sdk/text.hpp>
 #include <rustyolo/sdk/unique_fd.hpp>
 
@@ -97,21 +98,13 @@ std::optional<std::string> read_project_config(const std::string &path) {
         throw Error("cannot open " + path + ": " + std::strerror(errno));
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw UsageError(path + " changed while rustyolo read it (it is no longer a regular file); run again");
-    std::string content;
-    char buffer[65536];
-    for (;;) {
-        ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            throw Error("cannot read " + path + ": " + std::strerror(errno));
-        if (n == 0)
-            break;
-        content.append(buffer, static_cast<std::size_t>(n));
-        if (content.size() > kMaxProjectConfigBytes)
-            throw UsageError(path + " is larger than " + std::to_string(kMaxProjectConfigBytes) +
-                             " bytes, more than any config needs; shorten it or remove it");
-    }
+    ReadAll read = read_all(fd.get(), kMaxProjectConfigBytes);
+    if (read.error != 0)
+        throw Error("cannot read " + path + ": " + std::strerror(read.error));
+    if (!read.content)
+        throw UsageError(path + " is larger than " + std::to_string(kMaxProjectConfigBytes) +
+                         " bytes, more than any config needs; shorten it or remove it");
+    std::string content = std::move(*read.content);
     return content;
 }
 

@@ -69,10 +69,10 @@ bool read_line(int fd, std::string &line, std::chrono::steady_clock::time_point 
 }  // namespace
 
 std::string control_dir(const GetEnv &getenv_fn) {
-    // The runtime base is the parent of every session directory.
-    const std::string session_probe = session_dir_path(getenv_fn, "control");
-    make_private_dir(session_probe);
-    return session_probe;
+    // A sibling of the session directories, under the runtime base (paths.hpp).
+    const std::string dir = runtime_base_dir(getenv_fn) + "/control";
+    make_private_dir(dir);
+    return dir;
 }
 
 std::string control_socket_path(const GetEnv &getenv_fn, const std::string &session) {

@@ -86,9 +86,6 @@ std::string uid_base_dir() {
     return base;
 }
 
-namespace {
-
-// $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>, created private if needed.
 std::string runtime_base_dir(const GetEnv &getenv_fn) {
     std::string base;
     if (const char *runtime = getenv_fn("XDG_RUNTIME_DIR"); runtime && *runtime == '/' &&
@@ -99,8 +96,6 @@ std::string runtime_base_dir(const GetEnv &getenv_fn) {
     make_private_dir(base);
     return base;
 }
-
-}  // namespace
 
 std::string session_dir_path(const GetEnv &getenv_fn, const std::string &session) {
     return runtime_base_dir(getenv_fn) + "/" + session;

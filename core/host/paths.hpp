@@ -36,6 +36,10 @@ void make_private_dir(const std::string &dir);
 // registry lives there, and every session of the user on a project must find it.
 std::string uid_base_dir();
 
+// $XDG_RUNTIME_DIR/rustyolo (when XDG_RUNTIME_DIR is absolute and writable) or /tmp/rustyolo-<uid>,
+// created private if needed: the parent of the session directories and of the control sockets.
+std::string runtime_base_dir(const GetEnv &getenv_fn);
+
 // A private (0700) directory for one session's runtime files (the Plan, the audit socket), under
 // $XDG_RUNTIME_DIR/rustyolo or /tmp/rustyolo-<uid>. Removed by the caller. With `reuse`, an
 // existing directory of that name (owned by us, private) is used as it is (for dry runs).

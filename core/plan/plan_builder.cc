@@ -499,7 +499,8 @@ void judge_mount(const std::vector<const LoadedPlugin *> &guards, const MountSpe
 
 // What the host runs or trusts later outside the project, that no read-write mount may reach
 // (project_mounts.hpp): the git dirs a gitfile `.git` names, rustyolo's config file, state
-// directory (trust store, audit records), plugin directory and audit directory. Only what exists.
+// directory (trust store, audit records), plugin directory, audit directory and runtime directory
+// (session and control sockets). Only what exists.
 std::vector<GuardedPath> guarded_host_paths(const Config &config, const BuildContext &ctx) {
     std::vector<GuardedPath> guarded;
     for (const auto &dir : outside_git_dirs(ctx.cwd))
@@ -525,6 +526,9 @@ std::vector<GuardedPath> guarded_host_paths(const Config &config, const BuildCon
          {"", "your rustyolo plugin directory", ", whose plugins every run loads on the host"}},
         {config.audit_dir.empty() ? std::string() : expand_tilde(config.audit_dir, ctx.home),
          {"", "the audit directory", ", where the session's records go"}},
+        {place([&] { return runtime_base_dir(ctx.getenv_fn); }),
+         {"", "rustyolo's runtime directory",
+          " (the sessions' sockets, and the control sockets that change a running session's policy)"}},
     };
     for (const auto &[path, entry] : own) {
         std::error_code ec;

@@ -325,12 +325,34 @@ void Server::fail_transaction(std::uint32_t id) {
     transactions_.erase(it);
 }
 
+std::optional<feed::DenyReason> Server::judge_again(Transaction &tx) const {
+    QueryDecision now = decide_query(tx.query, config_);
+    if (now.action != QueryDecision::Action::forward)
+        return now.action == QueryDecision::Action::refuse ? now.reason : feed::DenyReason::name;
+    std::vector<std::uint16_t> kept;
+    for (std::uint16_t port : tx.ports)
+        if (std::find(now.ports.begin(), now.ports.end(), port) != now.ports.end())
+            kept.push_back(port);
+    if (kept.empty())
+        return feed::DenyReason::name;
+    tx.ports = std::move(kept);
+    return std::nullopt;
+}
+
 void Server::finish(std::uint32_t id, Packet reply) {
     auto it = transactions_.find(id);
     if (it == transactions_.end())
         return;
     Transaction &tx = it->second;
     release_upstream(tx);
+    // A live change may have narrowed the policy while the upstream answered (a deny confirmed
+    // with "policy <seq> done" after this query was forwarded): the query is judged again, so
+    // that nothing the deny took back is answered or fed to the firewall after it.
+    if (std::optional<feed::DenyReason> reason = judge_again(tx)) {
+        refuse(tx.query, tx.client, *reason);
+        transactions_.erase(it);
+        return;
+    }
     tx.answered = Clock::now();
     std::size_t limit = tx.client.tcp ? max_message : tx.query.max_udp_reply;
     tx.reply_packet = build_client_reply_packet(tx.query, reply.get(), config_.ttl_cap);
@@ -362,6 +384,7 @@ void Server::finish(std::uint32_t id, Packet reply) {
     batch += feed::format_end(tx.id, tx.query.name.text);
     tx.state = State::awaiting_ack;
     tx.fed = Clock::now();
+    tx.narrowings = narrowings_;
     tx.deadline = tx.fed + std::chrono::milliseconds(config_.ack_timeout_ms);
     emit(batch);
 }
@@ -412,6 +435,18 @@ bool Server::on_ack_pipe() {
             continue;
         if (ack->ok) {
             Transaction &tx = it->second;
+            if (tx.narrowings != narrowings_) {
+                // The policy narrowed after the batch was fed: the supervisor has since taken out
+                // of the sets what the change denies. The query is judged again, and what the
+                // batch added is not remembered as being in the sets.
+                if (std::optional<feed::DenyReason> reason = judge_again(tx)) {
+                    refuse(tx.query, tx.client, *reason);
+                } else {
+                    answer_and_cache(tx, std::nullopt);
+                }
+                transactions_.erase(it);
+                continue;
+            }
             std::optional<Clock::time_point> until;
             if (ack->life > 0) {
                 // The supervisor counted the life from after it read the batch, so from tx.fed
@@ -447,6 +482,7 @@ void Server::change_policy(const feed::PolicyChange &change) {
         // addresses from the sets once this change is answered.
         cache_.clear();
         in_sets_.clear();
+        ++narrowings_;
     }
     emit(feed::format_policy_done(change.seq));
 }

@@ -95,6 +95,7 @@ private:
         std::vector<ChainAddress> addresses;  // fed to the supervisor in this batch
         Clock::time_point answered;           // when the upstream answered
         Clock::time_point fed;                // when the batch was written
+        std::uint64_t narrowings = 0;         // narrowing live changes before the batch was written
     };
 
     struct PooledSocket {
@@ -130,6 +131,9 @@ private:
     void start_attempt(Transaction &tx);
     bool next_upstream(Transaction &tx);
     void finish(std::uint32_t id, Packet reply);
+    // The query of `tx` judged by the policy in force now: the reason to refuse it, or nullopt
+    // (its ports are then narrowed to those the policy still opens).
+    std::optional<feed::DenyReason> judge_again(Transaction &tx) const;
     // An upstream's answer (UDP or TCP): SERVFAIL or REFUSED tries the next upstream while there
     // is one; anything else finishes the transaction.
     void take_answer(std::uint32_t id, Transaction &tx, Packet reply);
@@ -152,6 +156,7 @@ private:
     FilterConfig config_;
     AllowList start_allow_;  // the entries of the command line; config_.allow adds the live ones
     std::map<std::string, std::vector<std::uint16_t>> live_;  // live entry -> its ports
+    std::uint64_t narrowings_ = 0;  // live changes that narrowed the policy, so far
     std::map<std::uint32_t, Transaction> transactions_;
     std::map<std::uint64_t, Connection> connections_;
     std::uint32_t next_id_ = 1;

@@ -39,6 +39,24 @@ Admission admit(const std::vector<AnswerAddress> &addresses, const AdmissionPoli
     return admission;
 }
 
+void refuse_unallowed_name(Admission &admission, const std::string &name,
+                           const std::function<bool(const std::string &, std::uint16_t)> &allows) {
+    std::vector<AnswerAddress> kept;
+    for (AnswerAddress &address : admission.accepted) {
+        std::vector<std::uint16_t> ports;
+        for (std::uint16_t port : address.ports)
+            if (allows(name, port))
+                ports.push_back(port);
+        if (ports.empty()) {
+            admission.refused.push_back(RefusedAddress{std::move(address), "the policy in force does not allow " + name});
+            continue;
+        }
+        address.ports = std::move(ports);
+        kept.push_back(std::move(address));
+    }
+    admission.accepted = std::move(kept);
+}
+
 std::uint32_t clamp_ttl(std::uint32_t ttl, const AdmissionPolicy &policy) {
     return std::clamp(ttl, policy.ttl_min, std::max(policy.ttl_min, policy.ttl_max));
 }

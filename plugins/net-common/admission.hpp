@@ -6,6 +6,7 @@
 #include "plugins/net-common/feed_protocol.hpp"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,12 @@ struct Admission {
 // Loopback, link-local/metadata, multicast/reserved and (unless allow_lan) private addresses are
 // refused whatever name led there, and so is an address with a port no entry opens.
 Admission admit(const std::vector<AnswerAddress> &addresses, const AdmissionPolicy &policy);
+
+// Keeps of each accepted address the ports `allows(name, port)` lets `name` reach, where `name` is
+// the name whose answer the addresses came in; an address left with none is refused. The firewall
+// judges a batch's name itself, not only the DNS filter that fed it.
+void refuse_unallowed_name(Admission &admission, const std::string &name,
+                           const std::function<bool(const std::string &, std::uint16_t)> &allows);
 
 // `ttl` clamped to [ttl_min, ttl_max].
 std::uint32_t clamp_ttl(std::uint32_t ttl, const AdmissionPolicy &policy);

@@ -56,6 +56,10 @@ LivePolicy::Change LivePolicy::deny(const std::vector<PlanEgress> &entries) cons
 LivePolicy::Change LivePolicy::changed(const std::vector<PlanEgress> &entries, bool deny) const {
     Change change;
     change.next = live_;
+    if (entries.size() > kMaxEntriesPerChange)
+        throw sdk::InvalidInput("a live change names " + std::to_string(entries.size()) + " entries; at most " +
+                                std::to_string(kMaxEntriesPerChange) +
+                                " are taken at once: split it, or put the entries in the config and start again");
     for (const PlanEgress &entry : entries)
         check(entry, allow_lan_);
     for (const PlanEgress &entry : entries) {
@@ -86,6 +90,11 @@ LivePolicy::Change LivePolicy::changed(const std::vector<PlanEgress> &entries, b
         if (entry.kind == "cidr")
             change.cidrs_changed = true;
     }
+    if (!deny && change.next.size() > kMaxLiveEntries)
+        throw sdk::InvalidInput("the session would hold " + std::to_string(change.next.size()) +
+                                " live entries; at most " + std::to_string(kMaxLiveEntries) +
+                                " are kept: deny some with `rustyolo deny`, or put the entries in the config "
+                                "(or a wildcard) and start again");
     // Every name or wildcard whose live ports differ now: the DNS filter's part of the change.
     std::set<Key> keys;
     for (const auto &[key, ports] : live_)
@@ -109,7 +118,7 @@ std::vector<std::uint16_t> LivePolicy::name_ports() const {
     return ports;
 }
 
-bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const {
+AllowList LivePolicy::names() const {
     AllowList list;
     for (const PlanEgress &entry : start_)
         if (entry.kind != "cidr")
@@ -117,7 +126,15 @@ bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const 
     for (const auto &[key, ports] : live_)
         if (std::get<0>(key) != "cidr")
             list.add(std::get<1>(key), ports);
-    auto ports = list.match(name);
+    return list;
+}
+
+bool LivePolicy::name_allows(const std::string &name, std::uint16_t port) const {
+    return allows(names(), name, port);
+}
+
+bool LivePolicy::allows(const AllowList &names, const std::string &name, std::uint16_t port) {
+    auto ports = names.match(name);
     return ports && std::find(ports->begin(), ports->end(), port) != ports->end();
 }
 

@@ -9,6 +9,8 @@
 //   deny   takes back live ports of live entries. A deny that names an entry (kind, value,
 //          protocol) with no live port among those it names is refused, naming it: entries the
 //          session started with (command line, config, agent requirements) stay for the session.
+// At most kMaxEntriesPerChange entries per change and kMaxLiveEntries live entries: beyond, the
+// change is refused (nothing changes).
 // Every entry is checked first (network_setup.hpp check_entry, static_range); an invalid one
 // refuses the whole change, and nothing is changed.
 #pragma once
@@ -28,6 +30,11 @@ namespace rustyolo::net {
 
 class LivePolicy {
 public:
+    // Bounds that keep a change's response and audit record within their line limits (control
+    // frames, audit records): entries named by one change, and live entries a session holds.
+    static constexpr std::size_t kMaxEntriesPerChange = 32;
+    static constexpr std::size_t kMaxLiveEntries = 128;
+
     using Key = std::tuple<std::string, std::string, std::string>;  // kind, value, protocol
 
     LivePolicy() = default;
@@ -54,6 +61,10 @@ public:
     std::vector<std::uint16_t> name_ports() const;
     // Whether some entry still lets `name` reach `port` (start or live names and wildcards).
     bool name_allows(const std::string &name, std::uint16_t port) const;
+    // The name and wildcard entries (start and live), as the DNS filter matches them, and
+    // whether such a list lets `name` reach `port`.
+    AllowList names() const;
+    static bool allows(const AllowList &names, const std::string &name, std::uint16_t port);
     // Whether some CIDR entry (start or live) contains `address` for `port`.
     bool cidr_allows(bool v6, const std::string &address, std::uint16_t port) const;
     // The live CIDR entries as the firewall's ranges.

@@ -81,6 +81,11 @@ void Feeder::set_name_ports(std::vector<std::uint16_t> ports) {
     policy_.ports = std::move(ports);
 }
 
+void Feeder::set_name_judge(NameJudge judge) {
+    std::lock_guard lock(sets_mutex_);
+    judge_ = std::move(judge);
+}
+
 std::vector<Element> Feeder::withdraw(const std::function<bool(const std::string &, std::uint16_t)> &still_allowed) {
     std::lock_guard lock(sets_mutex_);
     if (!nft_)
@@ -160,6 +165,8 @@ void Feeder::apply(const std::vector<FeedAction> &batches) {
     for (std::size_t i = 0; i < batches.size(); ++i) {
         Admission &admission = admissions[i];
         admission = net::admit(batches[i].addresses, policy_);
+        if (judge_)
+            net::refuse_unallowed_name(admission, batches[i].name, judge_);
         for (const RefusedAddress &r : admission.refused)
             callbacks_.refused_address(r, batches[i].name);
         refused += admission.refused.size();

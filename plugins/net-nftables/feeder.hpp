@@ -65,6 +65,11 @@ public:
     bool change_filter(std::uint32_t seq, const std::string &line, std::chrono::milliseconds timeout);
     // The ports the admission accepts for names from now on.
     void set_name_ports(std::vector<std::uint16_t> ports);
+    // Whether the policy in force lets a name reach a port. Batches are judged by it as well as
+    // by the filter that fed them: an address whose batch names a name the policy does not allow
+    // (for a port) is refused, not put into the sets. Unset (mode any), names are not judged here.
+    using NameJudge = std::function<bool(const std::string &name, std::uint16_t port)>;
+    void set_name_judge(NameJudge judge);
     // Removes from the allow sets every element whose names `still_allowed(name, port)` all reject
     // (ElementOrigins), in one transaction, and returns them. Throws NftError when nft refuses.
     std::vector<Element> withdraw(const std::function<bool(const std::string &, std::uint16_t)> &still_allowed);
@@ -103,6 +108,7 @@ private:
     mutable std::mutex sets_mutex_;
     FreshElements fresh_;
     ElementOrigins origins_;
+    NameJudge judge_;
     std::mutex ack_write_mutex_;             // acks (feeder thread) and policy lines (control thread)
     std::uint32_t policy_done_ = 0;          // the last live change the filter confirmed (mutex_)
     mutable std::mutex names_mutex_;

@@ -166,6 +166,8 @@ public:
         // 3. The feeder thread, then wait for the filter to say it serves.
         feeder_ = std::make_unique<nft::Feeder>(std::move(process.events), std::move(process.acks), setup.policy,
                                                 feeder_events());
+        if (setup.mode == "filter")
+            feeder_->set_name_judge(name_judge(net::LivePolicy(plan.network.allow, plan.network.allow_lan)));
         feeder_->start();
         packet_audit_->set_name_lookup(name_lookup_for(*feeder_));
         if (!feeder_->wait_ready(filter_ready_timeout)) {
@@ -261,6 +263,8 @@ public:
             // Widening: what a name's addresses need first (admitted ports), then the CIDRs, then
             // the filter answers the names.
             feeder_->set_name_ports(admitted_ports(next));
+            if (setup_.mode == "filter")
+                feeder_->set_name_judge(name_judge(next));
             if (change.cidrs_changed)
                 nft::NftContext().run(nft::live_cidr_script(next.live_ranges()), "filling the live CIDR sets");
             send_to_filter(change);
@@ -269,6 +273,8 @@ public:
             // Narrowing: the filter stops answering, then the sets, then the open connections.
             send_to_filter(change);
             live_ = next;
+            if (setup_.mode == "filter")
+                feeder_->set_name_judge(name_judge(live_));
             if (change.cidrs_changed)
                 nft::NftContext().run(nft::live_cidr_script(live_.live_ranges()), "narrowing the live CIDR sets");
             std::vector<nft::Element> gone =
@@ -302,6 +308,14 @@ public:
     }
 
 private:
+    // The feeder's check of each batch's name: a copy of `policy`, so that the feeder thread never
+    // reads the control thread's state.
+    static nft::Feeder::NameJudge name_judge(const net::LivePolicy &policy) {
+        return [names = policy.names()](const std::string &name, std::uint16_t port) {
+            return net::LivePolicy::allows(names, name, port);
+        };
+    }
+
     // The ports the admission accepts for names under `policy` (in mode any also 80 and 443, which
     // every name gets).
     std::vector<std::uint16_t> admitted_ports(const net::LivePolicy &policy) const {

@@ -2,6 +2,8 @@
 
 #include "plugins/runtime-docker/session_file.hpp"
 
+#include <rustyolo/sdk/read_all.hpp>
+
 #include <cerrno>
 #include <cstring>
 #include <sstream>
@@ -34,19 +36,15 @@ std::optional<std::string> read_host_file(const std::string &path) {
             return std::nullopt;
         throw std::runtime_error("cannot read " + path + ": " + std::strerror(errno));
     }
-    std::string text;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            break;
-        text.append(buffer, static_cast<std::size_t>(n));
-        if (text.size() > (1u << 20))
-            break;
-    }
+    constexpr std::size_t kMaxBytes = 1u << 20;
+    ReadAll read = read_all(fd, kMaxBytes);
     ::close(fd);
+    if (read.error != 0)
+        throw std::runtime_error("cannot read " + path + ": " + std::strerror(read.error));
+    if (!read.content)
+        throw std::runtime_error(path + " is larger than " + std::to_string(kMaxBytes) +
+                                 " bytes, more than a resolver file holds; check what it is");
+    std::string text = std::move(*read.content);
     return text;
 }
 

@@ -340,6 +340,27 @@ def test_a_read_write_volume_holding_rustyolos_own_files_is_refused(place, rusty
     refused(run, f'volume "{source}:/x" is read-write and', "rustyolo", "Mount it read-only")
 
 
+def test_a_read_write_volume_holding_rustyolos_runtime_directory_is_refused(rustyolo, project, tmp_path, refused):
+    """The runtime directory holds the session sockets and the control sockets that change a running
+    session's policy: an agent that could write there could stand in for a session's control
+    socket. (Under /tmp the mount guard's runtime rule refuses it even read-only.)"""
+    runtime = tmp_path / "xdg-runtime"
+    runtime.mkdir(mode=0o700)
+    run = rustyolo.exec(["true"], cwd=project, opts=["-v", f"{runtime}:/x"], probes=False,
+                        env={"XDG_RUNTIME_DIR": str(runtime)})
+    refused(run, f'volume "{runtime}:/x" is read-write and', "runtime directory", "Mount it read-only")
+
+
+def test_twin_another_directory_beside_the_runtime_directory_mounts_read_write(rustyolo, project, tmp_path):
+    runtime = tmp_path / "xdg-runtime"
+    runtime.mkdir(mode=0o700)
+    other = tmp_path / "other"
+    other.mkdir()
+    run = rustyolo.exec(["true"], cwd=project, opts=["-v", f"{other}:/x"], probes=False,
+                        env={"XDG_RUNTIME_DIR": str(runtime)})
+    assert run.rc == 0, run
+
+
 def test_twin_rustyolos_state_directory_mounts_read_only(rustyolo, project):
     state = rustyolo.home / ".local" / "state" / "rustyolo"
     state.mkdir(parents=True, exist_ok=True)

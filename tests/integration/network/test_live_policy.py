@@ -5,6 +5,7 @@ the netprobe. Each session gets its own XDG_RUNTIME_DIR, so its control socket i
 `rustyolo allow` finds there (other suites may run sessions of the same user at the same time).
 "Reached" and "never reached" are judged by the test hosts' own logs.
 """
+import hashlib
 import json
 import os
 import subprocess
@@ -290,6 +291,46 @@ def test_allow_save_user_adds_the_entry_to_the_user_config_and_keeps_the_rest(li
     assert config.read_text() == ("# mine\n[resources]\nmemory = \"2g\"  # enough\n\n[default]\n"
                                   "allow_domains = [\"saved.blocked.test\"]\n")
     assert answers(stub(s.box, "saved.blocked.test")) == [testnet.ip(22)]
+
+
+def with_terminal(session, answer, *args, env=None):
+    """`rustyolo ARGS` with a terminal as its stdin, on which `answer` is already typed."""
+    master, slave = os.openpty()
+    try:
+        os.write(master, answer.encode())
+        return session.rustyolo(*args, stdin=slave, env=env)
+    finally:
+        os.close(slave)
+        os.close(master)
+
+
+def test_allow_save_project_shows_everything_the_trust_would_accept(live, testnet, project_dir, tmp_path):
+    s = live()
+    project_file = os.path.join(project_dir, ".rustyolo.toml")
+    env = dict(s.env, XDG_STATE_HOME=str(tmp_path / "state"), XDG_CONFIG_HOME=str(tmp_path / "config"))
+    trust_store = tmp_path / "state" / "rustyolo" / "trust.json"
+    # Changed outside the sandbox while the session runs, never trusted: it raises the memory limit.
+    planted = '[resources]\nmemory = "64g"\n'
+    with open(project_file, "w") as f:
+        f.write(planted)
+    r = with_terminal(s, "n\n", "allow", "--save", "project", "proj2.blocked.test", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "proj2.blocked.test" in r.stderr and "64g" in r.stderr, r.stderr
+    assert "NOT trusted" in r.stderr, r.stderr
+    assert "not written" in r.stderr, r.stderr
+    assert open(project_file).read() == planted
+    assert not trust_store.exists()
+
+    # The twin: a file with nothing else in it is written and trusted, with no warning.
+    with open(project_file, "w") as f:
+        f.write("")
+    r = with_terminal(s, "y\n", "allow", "--save", "project", "proj3.blocked.test", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "NOT trusted" not in r.stderr and "proj3.blocked.test" in r.stderr, r.stderr
+    written = open(project_file).read()
+    assert "proj3.blocked.test" in written
+    assert hashlib.sha256(written.encode()).hexdigest() in trust_store.read_text()
+    os.unlink(project_file)
 
 
 def test_allow_save_project_without_a_terminal_writes_nothing(live, testnet, project_dir):

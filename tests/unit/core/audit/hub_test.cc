@@ -193,6 +193,20 @@ TEST_F(HubTest, NoRecordsMeansNoSessionOpened) {
     EXPECT_TRUE(received.empty());
 }
 
+TEST_F(HubTest, ASinkThatCannotOpenClosesTheOnesOpenedBeforeIt) {
+    registry.load(fixture("closing_sink"), false);
+    registry.load(fixture("throws"), false);
+    AuditHub h(find_audit_sinks(registry, {"fixture-closing-sink", "fixture-throws"}),
+               AuditSessionInfo{"abc123", "exec", "basic", "/x", "/dev/log"});
+    EXPECT_THROW(h.host_record("mount", "block", "refused", {{"source", "~/.ssh"}}), Error);
+    ASSERT_EQ(received.size(), 1u) << "the first sink got no record, and was closed";
+    const json::value *closed = received[0].if_contains("fixture_closed");
+    ASSERT_NE(closed, nullptr);
+    EXPECT_TRUE(closed->as_object().at("exit_code").is_null()) << "the session never ran";
+    h.finish(2, "refused");
+    EXPECT_EQ(received.size(), 1u) << "nothing is closed twice";
+}
+
 TEST_F(HubTest, UnknownSinkIsAUsageErrorListingTheSinks) {
     try {
         find_audit_sinks(registry, {"kafka"});

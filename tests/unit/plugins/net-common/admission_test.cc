@@ -45,6 +45,32 @@ TEST(NetAdmission, PortsNoEntryOpensAreRefused) {
     EXPECT_NE(admission.refused[0].reason.find("port 22"), std::string::npos);
 }
 
+TEST(NetAdmission, AnAnswerForANameThePolicyNoLongerAllowsIsRefused) {
+    // What a firewall does with a batch the DNS filter fed: the name is judged again by the
+    // policy in force (a live deny may have taken it back), port by port.
+    auto allows = [](const std::string &name, std::uint16_t port) {
+        return name == "kept.example.com" || (name == "narrowed.example.com" && port == 443);
+    };
+    std::vector<AnswerAddress> addresses = {{false, "93.184.216.34", 60, {80, 443}},
+                                            {true, "2606:4700::1111", 60, {443}}};
+    Admission kept = admit(addresses, policy());
+    refuse_unallowed_name(kept, "kept.example.com", allows);
+    EXPECT_EQ(kept.accepted.size(), 2u);
+    EXPECT_TRUE(kept.refused.empty());
+
+    Admission narrowed = admit(addresses, policy());
+    refuse_unallowed_name(narrowed, "narrowed.example.com", allows);
+    ASSERT_EQ(narrowed.accepted.size(), 2u);
+    EXPECT_EQ(narrowed.accepted[0].ports, (std::vector<std::uint16_t>{443}));
+
+    Admission denied = admit(addresses, policy());
+    refuse_unallowed_name(denied, "denied.example.com", allows);
+    EXPECT_TRUE(denied.accepted.empty());
+    ASSERT_EQ(denied.refused.size(), 2u);
+    EXPECT_EQ(denied.refused[0].address.address, "93.184.216.34");
+    EXPECT_NE(denied.refused[0].reason.find("denied.example.com"), std::string::npos);
+}
+
 TEST(NetAdmission, TimeoutsAreClamped) {
     AdmissionPolicy p = policy();
     EXPECT_EQ(clamp_ttl(0, p), 30u);

@@ -4,6 +4,8 @@
 // root in the build container); skipped otherwise.
 #include "plugins/net-common/filter_process.hpp"
 
+#include <rustyolo/sdk/read_all.hpp>
+
 #include <gtest/gtest.h>
 
 #include <fcntl.h>
@@ -38,18 +40,6 @@ StubSockets unbound_sockets() {
     return sockets;
 }
 
-std::string read_all(int fd) {
-    std::string out;
-    char buffer[4096];
-    for (;;) {
-        const ssize_t n = ::read(fd, buffer, sizeof buffer);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return out;
-        out.append(buffer, static_cast<std::size_t>(n));
-    }
-}
 
 bool can_change_credentials() {
     return ::geteuid() == 0 && ::access("/bin/sh", X_OK) == 0;
@@ -123,7 +113,7 @@ TEST(FilterProcess, RunsWithoutPrivilegesAndWithOnlyItsDescriptors) {
     }
     restore();
     ASSERT_GT(process.pid, 0);
-    const std::string report = read_all(process.events.get());
+    const std::string report = read_all(process.events.get(), 1 << 20).content.value_or("");
     EXPECT_EQ(::kill(process.pid, 0), 0) << "the filter did not outlive start_filter";
     process.acks.reset();
     int status = 0;

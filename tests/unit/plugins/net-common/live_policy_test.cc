@@ -97,5 +97,41 @@ TEST(LivePolicy, AnInvalidEntryRefusesTheWholeChange) {
     EXPECT_FALSE(policy.name_allows("ok.test", 443));
 }
 
+TEST(LivePolicy, ChangesAndLiveEntriesAreBoundedAndABoundChangesNothing) {
+    LivePolicy policy = started();
+    std::vector<PlanEgress> many;
+    for (std::size_t i = 0; i <= LivePolicy::kMaxEntriesPerChange; ++i)
+        many.push_back(entry("name", "n" + std::to_string(i) + ".test", {443}));
+    try {
+        policy.allow(many);
+        FAIL() << "a change of " << many.size() << " entries was taken";
+    } catch (const sdk::InvalidInput &e) {
+        EXPECT_NE(std::string(e.what()).find("at most 32"), std::string::npos) << e.what();
+    }
+    many.pop_back();
+    std::size_t added = 0;
+    while (added + many.size() <= LivePolicy::kMaxLiveEntries) {
+        std::vector<PlanEgress> batch;
+        for (std::size_t i = 0; i < many.size(); ++i)
+            batch.push_back(entry("name", "b" + std::to_string(added + i) + ".test", {443}));
+        policy.commit(policy.allow(batch));
+        added += batch.size();
+    }
+    const std::size_t room = LivePolicy::kMaxLiveEntries - added;
+    std::vector<PlanEgress> over;
+    for (std::size_t i = 0; i <= room; ++i)
+        over.push_back(entry("name", "over" + std::to_string(i) + ".test", {443}));
+    EXPECT_THROW(policy.allow(over), sdk::InvalidInput);
+    EXPECT_EQ(policy.live_entries().size(), added) << "a refused change changes nothing";
+    over.pop_back();
+    if (!over.empty())
+        policy.commit(policy.allow(over));
+    EXPECT_EQ(policy.live_entries().size(), LivePolicy::kMaxLiveEntries);
+    // More ports for a live entry add no entry; a deny is always taken.
+    policy.commit(policy.allow({entry("name", "b0.test", {8443})}));
+    policy.commit(policy.deny({entry("name", "b0.test", {443, 8443})}));
+    EXPECT_EQ(policy.live_entries().size(), LivePolicy::kMaxLiveEntries - 1);
+}
+
 }  // namespace
 }  // namespace rustyolo::net
