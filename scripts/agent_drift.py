@@ -78,6 +78,33 @@ def host_pattern(vendor_domains):
                       rb"))(?![A-Za-z0-9_-]|\.[A-Za-z0-9])", re.IGNORECASE)
 
 
+NAME_BYTES = {bytes([c]) for c in b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-@"}
+
+
+def hosts_in(data, vendor_domains, pattern):
+    """The hosts under vendor_domains that `data` names. The pattern runs only around each place
+    where a vendor domain occurs (found with a plain search), since native executables are large."""
+    hosts = set()
+    lowered = data.lower()
+    for domain in vendor_domains:
+        needle = domain.lower().encode()
+        at = lowered.find(needle)
+        while at != -1:
+            # A host name is at most 253 bytes: its start lies within that distance before the domain.
+            # The window starts where the run of name characters before it starts, as the whole
+            # file's scan would see it.
+            start = max(0, at - 260)
+            while start > 0 and at - start < 65536 and data[start - 1:start] in NAME_BYTES:
+                start -= 1
+            end = at + len(needle)
+            window = data[start:end + 2]
+            for match in pattern.finditer(window):
+                if start + match.end(1) == end:
+                    hosts.add(match.group(1).decode().lower())
+            at = lowered.find(needle, at + 1)
+    return hosts
+
+
 def scan_dir(root, vendor_domains):
     """{host: first file (relative to root) that names it} for every host under vendor_domains."""
     pattern = host_pattern(vendor_domains)
@@ -89,8 +116,7 @@ def scan_dir(root, vendor_domains):
                 continue
             with open(path, "rb") as f:
                 data = f.read()
-            for match in pattern.finditer(data):
-                host = match.group(1).decode().lower()
+            for host in hosts_in(data, vendor_domains, pattern):
                 found.setdefault(host, os.path.relpath(path, root))
     return found
 
