@@ -64,17 +64,11 @@ public:
         m.env = {{"GEMINI_TELEMETRY_ENABLED", "false"},
                  {"NODE_EXTRA_CA_CERTS", "/etc/ssl/certs/ca-certificates.crt"}};
         m.persist = {{"gemini", "/home/agent/.gemini"}};
-        const std::string runs = "Gemini CLI reads it as configuration and runs what it names";
-        m.protect = {{".gemini/settings.json", runs + " (hooks, MCP servers, tools)"},
-                     {".gemini/.env", "environment Gemini CLI loads (API endpoints, keys)"},
-                     {".gemini/hooks/", "hook scripts"},
-                     {".gemini/commands/", "custom commands, which may run shell commands"},
-                     {".gemini/skills/", "skills"},
-                     {".gemini/agents/", "subagents"},
-                     {".gemini/policies/", "the policy engine's rules (what runs without asking)"},
-                     {".gemini/extensions/", "extensions, which bring MCP servers and hooks"},
-                     {".gemini/system.md", "a system prompt override"},
-                     {".gemini/sandbox.Dockerfile", "the image Gemini CLI's own sandbox builds and runs"}};
+        // The whole folder: a missing settings.json would be an empty placeholder, which Gemini CLI
+        // refuses to parse; an empty folder is fine.
+        m.protect = {{".gemini/", "Gemini CLI's project configuration: settings.json (hooks, MCP servers, tools), "
+                                  ".env, hooks, commands, skills, agents, policies, extensions, system.md and "
+                                  "sandbox.Dockerfile, which it reads and runs"}};
         return m;
     }
 };

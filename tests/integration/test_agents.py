@@ -57,7 +57,8 @@ def test_agent_prints_its_pinned_version_from_inside_the_full_sandbox(rustyolo, 
     auth = auth_home_for(manifests[agent], tmp_path)
     run = rustyolo.run(["--auth-home", str(auth), agent, "--", "--version"], cwd=project, probes=False, timeout=180)
     assert run.rc == 0, run
-    assert version in run.out, f"{agent} ({package}) did not print its pinned version {version}:{run}"
+    # (pi prints it on stderr)
+    assert version in run.out + run.err, f"{agent} ({package}) did not print its pinned version {version}:{run}"
 
 
 @pytest.mark.parametrize("agent", AGENTS)

@@ -53,7 +53,7 @@ def test_twin_exec_writes_an_ordinary_project_file_through_to_the_host(rustyolo,
 def test_the_plan_names_each_protected_path_with_its_agent(rustyolo, project):
     run = rustyolo.run(["plan", "exec", "--", "true"], cwd=project, probes=False)
     assert run.rc == 0, run
-    for rel, agent in [(".gemini/settings.json", "agent gemini"), (".claude/settings.json", "agent claude"),
+    for rel, agent in [(".gemini", "agent gemini"), (".claude/settings.json", "agent claude"),
                        (".codex", "agent codex"), (".pi", "agent pi")]:
         assert any(agent in line for line in run.out.splitlines() if rel in line), (
             f"the plan does not say that {agent} protects {rel}:{run}")

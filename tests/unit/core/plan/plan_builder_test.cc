@@ -291,7 +291,7 @@ TEST_F(PlanBuilder, EveryInstalledAgentsProtectedPathsAreReadOnlyWhicheverAgentR
                  {{"names", json::array{"scripted"}},
                   {"answer", json::object{{"argv", json::array{"/bin/true"}},
                                           {"protect", json::array{".scripted.json",
-                                                                  json::object{{"path", ".gemini/settings.json"},
+                                                                  json::object{{"path", ".claude/settings.json"},
                                                                                {"reason", "scripted reads it too"}}}}}}});
     for (const std::string agent : {"exec", "scripted", "claude"}) {
         context_.agent = agent;
@@ -303,7 +303,7 @@ TEST_F(PlanBuilder, EveryInstalledAgentsProtectedPathsAreReadOnlyWhicheverAgentR
                                    [&](const PlanMount &m) { return m.target == target; });
             return it == plan.mounts.end() ? nullptr : &*it;
         };
-        for (const char *target : {"/app/.claude/settings.json", "/app/.gemini/settings.json", "/app/.codex",
+        for (const char *target : {"/app/.claude/settings.json", "/app/.gemini", "/app/.codex",
                                    "/app/.qwen/settings.json", "/app/opencode.json", "/app/.pi", "/app/.clinerules",
                                    "/app/.scripted.json"}) {
             const PlanMount *m = mount(target);
@@ -312,11 +312,11 @@ TEST_F(PlanBuilder, EveryInstalledAgentsProtectedPathsAreReadOnlyWhicheverAgentR
             EXPECT_EQ(m->origin, "protect") << agent << ": " << target;
         }
         // Each entry keeps who protects it and why; one path of two agents names both.
-        const PlanMount *gemini = mount("/app/.gemini/settings.json");
-        EXPECT_NE(gemini->reason.find("agent gemini (plugin agent-gemini)"), std::string::npos) << gemini->reason;
-        EXPECT_NE(gemini->reason.find("agent scripted (plugin fixture-agent): scripted reads it too"), std::string::npos)
-            << gemini->reason;
-        EXPECT_NE(mount("/app/.claude/settings.json")->reason.find("agent claude"), std::string::npos);
+        const PlanMount *claude = mount("/app/.claude/settings.json");
+        EXPECT_NE(claude->reason.find("agent claude (plugin agent-claude)"), std::string::npos) << claude->reason;
+        EXPECT_NE(claude->reason.find("agent scripted (plugin fixture-agent): scripted reads it too"), std::string::npos)
+            << claude->reason;
+        EXPECT_NE(mount("/app/.gemini")->reason.find("agent gemini"), std::string::npos);
     }
 }
 
