@@ -4,8 +4,9 @@
 # of this rule is core/private_header.hpp). This checks the link half: such a target must not link
 #   - a library defined under core/ or entrypoint/ (the host's and the container's private code);
 #   - a library defined in another plugin's or agent's folder (each plugin is a unit of its own).
-# One exception: the libraries in plugins/net-common are the network plugins' shared code; the
+# Two exceptions: the libraries in plugins/net-common are the network plugins' shared code; the
 # network plugins (plugins/net-*) and the DNS filter program (plugins/dns-filter) may link them.
+# agents/common (header-only, SDK only) is the agent plugins' shared code; agents/* may link it.
 # Imported and system libraries, the SDK (sdk/) and the project-wide interface targets of the
 # top-level CMakeLists.txt (rustyolo_warnings) are fine. Direct links are checked for every target,
 # so what a target pulls in through another one is checked where that one is defined.
@@ -48,9 +49,13 @@ function(_rustyolo_link_problem folder lib_folder out)
     if(NOT folder MATCHES "^plugins/(net-[^/]+|dns-filter)$")
       set(problem "plugins/net-common is shared by the network plugins (net-*) and the DNS filter only")
     endif()
+  elseif(lib_folder STREQUAL "agents/common")
+    if(NOT folder MATCHES "^agents/[^/]+$")
+      set(problem "agents/common is shared by the agent plugins (agents/*) only")
+    endif()
   else()
     string(CONCAT problem "it belongs to another plugin's folder; move shared code into the SDK (or, "
-                          "for network code, into plugins/net-common)")
+                          "for network code, into plugins/net-common; for agents, into agents/common)")
   endif()
   set(${out} "${problem}" PARENT_SCOPE)
 endfunction()

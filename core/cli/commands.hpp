@@ -13,7 +13,7 @@ namespace rustyolo::cli {
 // Runs an agent (or exec/shell), prints its Plan (`plan`), or its command (`--dry-run`).
 int run_session(Context &context, const RunOptions &options, const SplitArgs &split);
 
-int list_plugins(Context &context);
+int list_plugins(Context &context, const std::vector<std::string> &args);
 int trust_command(Context &context, const std::vector<std::string> &args);
 int image_command(Context &context, const std::vector<std::string> &args);
 int update_command(Context &context, const std::vector<std::string> &args);

@@ -42,7 +42,7 @@ int dispatch(const std::vector<std::string> &args) {
     cli::load_plugins(context, context.config.plugins);
 
     if (split.verb == "plugins")
-        return cli::list_plugins(context);
+        return cli::list_plugins(context, split.command_args);
     if (split.verb == "trust")
         return cli::trust_command(context, split.command_args);
     if (split.verb == "image")

@@ -315,18 +315,80 @@ int build_image(Context &context, const ImageBuild &build) {
 
 }  // namespace
 
-int list_plugins(Context &context) {
+namespace {
+
+// One agent's manifest as `rustyolo plugins --json` prints it (the drift scan reads it).
+json::object manifest_json(const AgentProfile &a) {
+    auto pairs = [](const std::vector<std::pair<std::string, std::string>> &list, const char *key) {
+        json::array out;
+        for (const auto &[value, reason] : list)
+            out.push_back(json::object{{key, value}, {"reason", reason}});
+        return out;
+    };
+    json::array persist;
+    for (const auto &[name, target] : a.persist)
+        persist.push_back(json::object{{"name", name}, {"target", target}});
+    return json::object{{"agent", a.agent},
+                        {"plugin", a.plugin},
+                        {"version", a.version},
+                        {"executable", a.argv.front()},
+                        {"egress", pairs(a.egress, "entry")},
+                        {"decline", pairs(a.decline, "host")},
+                        {"vendor_domains", json::value_from(a.vendor_domains)},
+                        {"env_passthrough", json::value_from(a.env_passthrough)},
+                        {"persist", std::move(persist)},
+                        {"protect", pairs(a.protect, "path")}};
+}
+
+void print_agent(const AgentProfile &a) {
+    std::cout << "  agent " << a.agent << (a.version.empty() ? "" : " " + a.version) << ": runs " << a.argv.front()
+              << "\n";
+    for (const auto &[entry, reason] : a.egress)
+        std::cout << "    egress  " << entry << "  (" << reason << ")\n";
+    if (!a.decline.empty())
+        std::cout << "    declined: " << a.decline.size() << " hosts its files name (`rustyolo plugins --json` lists "
+                     "them with reasons)\n";
+    std::vector<std::string> protect;
+    for (const auto &[path, reason] : a.protect)
+        protect.push_back(path);
+    if (!protect.empty())
+        std::cout << "    read-only in every session: " << join(protect) << "\n";
+}
+
+}  // namespace
+
+int list_plugins(Context &context, const std::vector<std::string> &args) {
+    CLI::App app("List the loaded plugins, with each agent's version, egress entries (with reasons) and "
+                 "protected paths.",
+                 "rustyolo plugins");
+    bool as_json = false;
+    app.add_flag("--json", as_json, "Print the agents' manifests as JSON (what the drift scan reads)");
+    int code = 0;
+    if (!parse(app, args, code))
+        return code;
+    json::array agents;
     for (const auto &p : context.registry->plugins()) {
+        std::vector<AgentProfile> profiles;
+        if (p->agent())
+            for (const auto &name : p->call_names("agent.names", p->agent()->names))
+                profiles.push_back(agent_manifest_of(*p, name));
+        if (as_json) {
+            for (const auto &a : profiles)
+                agents.push_back(manifest_json(a));
+            continue;
+        }
         std::cout << p->name() << " " << p->version() << "  (ABI " << p->abi_major() << "." << p->abi_minor()
                   << ", " << (p->builtin() ? "built-in" : "third-party") << ")\n"
                   << "  " << p->description() << "\n"
                   << "  file:  " << p->path() << "\n"
                   << "  hooks: " << join(p->hooks()) << "\n";
-        if (p->agent())
-            std::cout << "  agents: " << join(p->call_names("agent.names", p->agent()->names)) << "\n";
+        for (const auto &a : profiles)
+            print_agent(a);
         if (p->runtime())
             std::cout << "  runtimes: " << join(p->call_names("runtime.names", p->runtime()->names)) << "\n";
     }
+    if (as_json)
+        std::cout << json::serialize(json::object{{"agents", std::move(agents)}}) << "\n";
     return 0;
 }
 

@@ -113,36 +113,83 @@ std::vector<std::string> served_names(const LoadedPlugin &plugin, const std::str
 
 // --- agent -----------------------------------------------------------------------------------
 
-struct AgentProfile {
-    std::string plugin;
-    std::vector<std::string> argv;
-    std::vector<std::pair<std::string, std::string>> egress;  // entry, reason
-    std::vector<std::string> env_passthrough;
-    std::vector<PlanEnv> env;
-    std::vector<std::pair<std::string, std::string>> persist;  // name under auth home, target
-    std::vector<std::string> protect;
-};
+// A host name as a manifest names it (decline, vendor_domains): lower-case labels of letters,
+// digits and '-', 1-63 bytes each, at most 253 in all; with `wildcard`, "*." may lead.
+bool manifest_host(std::string_view host, bool wildcard) {
+    if (wildcard && host.substr(0, 2) == "*.")
+        host.remove_prefix(2);
+    if (host.empty() || host.size() > 253)
+        return false;
+    std::size_t label = 0;
+    for (std::size_t i = 0; i <= host.size(); ++i) {
+        if (i == host.size() || host[i] == '.') {
+            if (label == 0 || label > 63 || host[i - 1] == '-' || host[i - label] == '-')
+                return false;
+            label = 0;
+            continue;
+        }
+        const char c = host[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+            return false;
+        ++label;
+    }
+    return true;
+}
 
 AgentProfile agent_profile(const LoadedPlugin &plugin, const Config &config, const BuildContext &ctx) {
-    json::object request{{"agent", ctx.agent},
-                         {"args", json::value_from(ctx.agent_args)},
-                         {"user_args", ctx.agent_args_given},
-                         {"inject_message", config.inject_message ? json::value(*config.inject_message)
-                                                                  : json::value(nullptr)},
+    return agent_profile_of(plugin, ctx.agent, ctx.agent_args, ctx.agent_args_given, config.inject_message);
+}
+
+}  // namespace
+
+AgentProfile agent_manifest_of(const LoadedPlugin &plugin, const std::string &agent) {
+    return agent_profile_of(plugin, agent, {"--version"}, true, std::string("none"));
+}
+
+AgentProfile agent_profile_of(const LoadedPlugin &plugin, const std::string &agent,
+                              const std::vector<std::string> &args, bool user_args,
+                              const std::optional<std::string> &inject_message) {
+    json::object request{{"agent", agent},
+                         {"args", json::value_from(args)},
+                         {"user_args", user_args},
+                         {"inject_message", inject_message ? json::value(*inject_message) : json::value(nullptr)},
                          {"workdir", "/app"},
                          {"home", "/home/agent"}};
     json::value result = plugin.call("agent.profile", plugin.agent()->profile, request);
     return read_answer(plugin, "agent.profile", result, [&](const JsonReader &r) {
         AgentProfile profile;
         profile.plugin = plugin.name();
+        profile.agent = agent;
         profile.argv = bounded_strings(r, "argv");
         if (profile.argv.empty())
-            r.fail_at("argv", "missing or empty: the profile of agent \"" + ctx.agent + "\" must name its executable");
+            r.fail_at("argv", "missing or empty: the profile of agent \"" + agent + "\" must name its executable");
         if (profile.argv[0].empty())
             r.fail(r.at("argv") + "/0", "the executable is an empty string");
+        profile.version = r.str_or("version", "");
+        if (profile.version.size() > 64)
+            r.fail_at("version", "longer than 64 bytes");
         check_item_count(r, "egress");
         r.each("egress", [&](const JsonReader &e) {
             profile.egress.emplace_back(nonempty_text(e, "entry", kMaxEntryValue), nonempty_text(e, "reason"));
+        });
+        profile.vendor_domains = bounded_strings(r, "vendor_domains");
+        for (std::size_t i = 0; i < profile.vendor_domains.size(); ++i)
+            if (!manifest_host(profile.vendor_domains[i], false) ||
+                profile.vendor_domains[i].find('.') == std::string::npos)
+                r.fail(r.at("vendor_domains") + "/" + std::to_string(i),
+                       text::quoted(profile.vendor_domains[i], 80) + " is not a domain name (lower-case "
+                       "labels of letters, digits and '-', with at least one dot)");
+        check_item_count(r, "decline");
+        r.each("decline", [&](const JsonReader &d) {
+            std::string host = nonempty_text(d, "host", kMaxEntryValue);
+            if (!manifest_host(host, true))
+                d.fail_at("host", text::quoted(host, 80) + " is not a host name (lower-case labels of letters, "
+                                  "digits and '-'; \"*.\" may lead)");
+            for (const auto &[entry, reason] : profile.egress)
+                if (entry == host)
+                    d.fail_at("host", text::quoted(host, 80) + " is both declined and an egress entry; a host is "
+                                      "either needed (egress) or not (decline)");
+            profile.decline.emplace_back(std::move(host), nonempty_text(d, "reason"));
         });
         profile.env_passthrough = bounded_strings(r, "env_passthrough");
         if (const json::value *env = r.find("env")) {
@@ -158,7 +205,7 @@ AgentProfile agent_profile(const LoadedPlugin &plugin, const Config &config, con
                     r.fail(at, "longer than " + std::to_string(kMaxAnswerText) + " bytes");
                 profile.env.push_back(
                     parse_env_entry(std::string(kv.key()) + "=" + std::string(kv.value().as_string()),
-                                    "agent " + ctx.agent + " env"));
+                                    "agent " + agent + " env"));
             }
         }
         check_item_count(r, "persist");
@@ -171,10 +218,36 @@ AgentProfile agent_profile(const LoadedPlugin &plugin, const Config &config, con
                 p.fail_at("target", "\"" + target + "\" is not an absolute path");
             profile.persist.emplace_back(std::move(name), std::move(target));
         });
-        profile.protect = bounded_strings(r, "protect");
+        // Each protected path: a string, or {"path", "reason"}.
+        check_item_count(r, "protect");
+        if (const json::value *protect = r.find("protect"); protect && !protect->is_null()) {
+            if (!protect->is_array())
+                r.fail_at("protect", "expected an array of paths or {\"path\", \"reason\"} objects");
+            const json::array &items = protect->as_array();
+            for (std::size_t i = 0; i < items.size(); ++i) {
+                const std::string at = r.at("protect") + "/" + std::to_string(i);
+                if (items[i].is_string()) {
+                    std::string path(items[i].as_string());
+                    if (path.empty() || path.size() > 4096)
+                        r.fail(at, "expected a non-empty path of at most 4096 bytes");
+                    profile.protect.emplace_back(std::move(path), "");
+                } else if (items[i].is_object()) {
+                    const JsonReader item(items[i], r.document(), at);
+                    std::string path = nonempty_text(item, "path", 4096);
+                    std::string reason = item.str_or("reason", "");
+                    if (reason.size() > kMaxAnswerText)
+                        item.fail_at("reason", "longer than " + std::to_string(kMaxAnswerText) + " bytes");
+                    profile.protect.emplace_back(std::move(path), std::move(reason));
+                } else {
+                    r.fail(at, "expected a path or a {\"path\", \"reason\"} object");
+                }
+            }
+        }
         return profile;
     });
 }
+
+namespace {
 
 // --- network ---------------------------------------------------------------------------------
 
@@ -515,7 +588,7 @@ bool has_mount_target(const Plan &plan, const std::string &target) {
 //  - A missing path is created as a placeholder (through the project's placeholder registry, which
 //    also knows the placeholders of other live sessions) holding `content`.
 void protect_path(Plan &plan, const std::string &relative, const BuildContext &ctx, const AgentIds &owner,
-                  std::string_view content = {}) {
+                  std::string_view content = {}, const std::string &why = "") {
     bool want_dir = !relative.empty() && relative.back() == '/';
     fs::path rel = fs::path(relative).lexically_normal();
     if (!rel.empty() && rel.filename().empty())
@@ -558,7 +631,8 @@ void protect_path(Plan &plan, const std::string &relative, const BuildContext &c
             if (!has_mount_target(plan, target))
                 plan.mounts.push_back(PlanMount{source.string(), target, true, "protect",
                                                 "read-only: " + walked.string() +
-                                                    " is executed or read by the host later" + note,
+                                                    " is executed or read by the host later" +
+                                                    (why.empty() ? "" : " (" + why + ")") + note,
                                                 placeholder, identity});
             return;
         }
@@ -698,6 +772,31 @@ std::string new_session_id() {
     return id;
 }
 
+std::vector<AgentProtected> agents_protected_paths(const PluginRegistry &registry, const AgentProfile &running) {
+    std::vector<AgentProtected> out;
+    auto add = [&](const AgentProfile &profile) {
+        for (const auto &[path, reason] : profile.protect) {
+            const std::string why = "agent " + profile.agent + " (plugin " + profile.plugin + ")" +
+                                    (reason.empty() ? "" : ": " + reason);
+            auto same = std::find_if(out.begin(), out.end(), [&](const AgentProtected &p) { return p.path == path; });
+            if (same == out.end())
+                out.push_back(AgentProtected{path, why});
+            else
+                same->why += "; " + why;
+        }
+    };
+    if (!running.agent.empty())
+        add(running);
+    for (const auto &p : registry.plugins()) {
+        if (!p->agent())
+            continue;
+        for (const auto &name : p->call_names("agent.names", p->agent()->names))
+            if (!(name == running.agent && p->name() == running.plugin))
+                add(agent_manifest_of(*p, name));
+    }
+    return out;
+}
+
 Plan build_plan(const Config &config, const PluginRegistry &registry, const BuildContext &ctx) {
     Plan plan;
     plan.session = ctx.session;
@@ -782,8 +881,11 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
     const std::vector<GitProtected> git_paths = git_protected_paths(ctx.cwd);
     for (const auto &git : git_paths)
         protected_paths.push_back(git.relative);
-    for (const auto &list : {default_protected_paths(), agent.protect})
-        protected_paths.insert(protected_paths.end(), list.begin(), list.end());
+    protected_paths.insert(protected_paths.end(), default_protected_paths().begin(), default_protected_paths().end());
+    // Every installed agent's paths, whichever agent runs (the user may run any of them later).
+    const std::vector<AgentProtected> agent_paths = agents_protected_paths(registry, agent);
+    for (const auto &path : agent_paths)
+        protected_paths.push_back(path.path);
     const ProjectMounts project_mounts(project.source, plan.workdir, protected_paths, guarded_host_paths(config, ctx));
     // Nothing else may reach the protected paths read-write or take their place in the container.
     auto check_other_mount = [&](const MountSpec &spec, const std::string &what) {
@@ -823,8 +925,8 @@ Plan build_plan(const Config &config, const PluginRegistry &registry, const Buil
         protect_path(plan, git.relative, ctx, ids, git.content);
     for (const auto &path : default_protected_paths())
         protect_path(plan, path, ctx, ids);
-    for (const auto &path : agent.protect)
-        protect_path(plan, path, ctx, ids);
+    for (const auto &path : agent_paths)
+        protect_path(plan, path.path, ctx, ids, {}, path.why);
 
     plan.container_plugins = {plan.network.firewall, plan.syscalls.plugin};
     return plan;

@@ -51,6 +51,8 @@
 #include "core/loader/plugin_loader.hpp"
 
 #include <functional>
+#include <optional>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -106,6 +108,45 @@ const LoadedPlugin &find_agent_plugin(const PluginRegistry &registry, const std:
 std::string default_runtime(const PluginRegistry &registry);
 // The runtime plugin that serves `runtime` (a name from its `runtime.names`); exactly one may.
 const LoadedPlugin &find_runtime_plugin(const PluginRegistry &registry, const std::string &runtime);
+
+// An agent plugin's answer to agent.profile, read and checked (docs/plugin-guide.md names the fields).
+struct AgentProfile {
+    std::string plugin;
+    std::string agent;
+    std::string version;                                         // "" when the plugin does not say
+    std::vector<std::string> argv;
+    std::vector<std::pair<std::string, std::string>> egress;     // entry, reason
+    std::vector<std::pair<std::string, std::string>> decline;    // host or *.suffix, reason
+    std::vector<std::string> vendor_domains;                     // watched by the drift scan
+    std::vector<std::string> env_passthrough;
+    std::vector<PlanEnv> env;
+    std::vector<std::pair<std::string, std::string>> persist;    // name under auth home, target
+    std::vector<std::pair<std::string, std::string>> protect;    // project path, reason ("" when none)
+};
+
+// Asks `plugin` for the profile of `agent` and checks the answer (an Error names the plugin and
+// the field). A declined host may not also be an egress entry.
+AgentProfile agent_profile_of(const LoadedPlugin &plugin, const std::string &agent,
+                              const std::vector<std::string> &args, bool user_args,
+                              const std::optional<std::string> &inject_message);
+
+// The manifest of `agent` without a session: its profile for `AGENT --version` (the user's args,
+// so that an agent that needs a command, like exec, answers too) with no sandbox message. The
+// fields that do not depend on the request (version, egress, decline, protect, ...) are the ones
+// to read from it.
+AgentProfile agent_manifest_of(const LoadedPlugin &plugin, const std::string &agent);
+
+// A project path some installed agent reads as configuration or code, and who protects it why.
+struct AgentProtected {
+    std::string path;
+    std::string why;  // "agent claude (plugin agent-claude): reason"; several joined with "; "
+};
+
+// The union of the protected paths of every agent of every loaded agent plugin (built-in, the
+// plugin directory's and --plugin ones), the running agent's (`running`, already asked) first:
+// every session protects them all, since the user may run any of these agents later, inside the
+// sandbox or outside. A plugin whose profile answer is malformed stops the build (Error).
+std::vector<AgentProtected> agents_protected_paths(const PluginRegistry &registry, const AgentProfile &running);
 
 // Project paths the host executes later, always read-only inside (agents add their own; the git
 // metadata's come from git_protected_paths()).

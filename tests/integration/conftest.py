@@ -190,6 +190,15 @@ class Run:
     def lines(self) -> list[str]:
         return [line for line in self.out.splitlines() if line.strip()]
 
+    def fswrite(self) -> dict[str, str]:
+        """The fswrite probe's lines "OP PATH RESULT" as {"OP:PATH": RESULT}."""
+        out = {}
+        for line in self.lines():
+            parts = line.split()
+            if len(parts) == 3:
+                out[f"{parts[0]}:{parts[1]}"] = parts[2]
+        return out
+
     def pairs(self) -> dict[str, str]:
         """stdout lines "key value..." as a dict (the probes' output format)."""
         out = {}
@@ -297,6 +306,23 @@ def rustyolo_noimage(test_home, docker_shim, call_logs) -> Rustyolo:
     """For runs that must be refused before anything starts: they need neither the image nor the
     probes (call .run(..., probes=False))."""
     return Rustyolo(_rustyolo_bin(), IMAGE, test_home, None, docker_shim, call_logs)
+
+
+def write_project_files(project: Path, files: dict[str, str]) -> None:
+    """Writes {relative path: content} into the project, owned (with their folders) by the agent's ids."""
+    for rel, content in files.items():
+        path = project / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content)
+    for root, dirs, names in os.walk(project):
+        for name in dirs + names:
+            os.lchown(os.path.join(root, name), AGENT_UID, AGENT_GID)
+
+
+@pytest.fixture(scope="session")
+def project_files():
+    """write_project_files, for the tests (a fixture: test modules do not import conftest)."""
+    return write_project_files
 
 
 def make_project(parent: Path) -> Path:

@@ -39,22 +39,9 @@ def stand_in(rustyolo, project, ops):
     assert run.rc == 0, run
     assert run.lines() and run.lines()[-1] == "done", (
         f"the stand-in /probes/bin/claude did not run (the agent's PATH was not used to find `claude`?):{run}")
-    out = {}
-    for line in run.lines():
-        parts = line.split()
-        if len(parts) == 3:
-            out[f"{parts[0]}:{parts[1]}"] = parts[2]
-    return out, run
+    return run.fswrite(), run
 
 
-def populate(project: Path) -> None:
-    for rel, content in CLAUDE_FILES.items():
-        path = project / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-    for root, dirs, names in os.walk(project):
-        for name in dirs + names:
-            os.lchown(os.path.join(root, name), 1000, 1000)
 
 
 EXISTING_OPS = [
@@ -67,8 +54,8 @@ EXISTING_OPS = [
 ]
 
 
-def test_claude_protected_files_are_read_only(rustyolo, project):
-    populate(project)
+def test_claude_protected_files_are_read_only(rustyolo, project, project_files):
+    project_files(project, CLAUDE_FILES)
     results, run = stand_in(rustyolo, project, [op for op, _ in EXISTING_OPS])
     for op, allowed in EXISTING_OPS:
         key = ":".join(op.split(":")[:2])
@@ -89,10 +76,10 @@ def test_claude_protected_files_that_did_not_exist_are_read_only_and_cleaned_up(
     assert os.listdir(project) == [], f"left in the project: {os.listdir(project)}:{run}"
 
 
-def test_renaming_dot_claude_cannot_replace_the_settings(rustyolo, project):
+def test_renaming_dot_claude_cannot_replace_the_settings(rustyolo, project, project_files):
     """Claude Code on the host runs hooks from .claude/settings.json: moving .claude aside and
     writing a new one must not change what the host reads there."""
-    populate(project)
+    project_files(project, CLAUDE_FILES)
     _, run = stand_in(rustyolo, project, ["rename:/app/.claude:/app/.claude-moved", "mkdir:/app/.claude",
                                           "create:/app/.claude/settings.json"])
     assert (project / ".claude/settings.json").read_text() == CLAUDE_FILES[".claude/settings.json"], (

@@ -46,7 +46,7 @@ if(NOT rc EQUAL 0)
 endif()
 expect("myagent 1.0.0" "rustyolo plugins lists the third-party plugin")
 expect("third-party" "it is marked third-party")
-expect("agents: myagent" "it serves its agent")
+expect("agent myagent: runs /bin/echo" "it serves its agent")
 
 execute_process(COMMAND ${RUSTYOLO} --plugin ${plugin} myagent --dry-run
                 WORKING_DIRECTORY ${WORK_DIR}/project RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)

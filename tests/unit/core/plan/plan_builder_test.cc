@@ -124,10 +124,12 @@ TEST_F(PlanBuilder, DefaultsBuildWithTheBuiltinPlugins) {
     EXPECT_EQ(plan.resources.shm_bytes, std::int64_t{64} << 20);
     EXPECT_EQ(plan.container_plugins, (std::vector<std::string>{"net-nftables", "seccomp"}));
     ASSERT_NE(allow_entry(plan, "api.anthropic.com"), nullptr);
-    EXPECT_EQ(allow_entry(plan, "api.anthropic.com")->reason, "required by agent: the Claude API");
-    // anthropic.com is a substring of the other anthropic.com names, not their source.
-    ASSERT_NE(allow_entry(plan, "anthropic.com"), nullptr);
-    EXPECT_EQ(allow_entry(plan, "anthropic.com")->reason, "required by agent: Anthropic's site, as in the seed");
+    EXPECT_EQ(allow_entry(plan, "api.anthropic.com")->reason.rfind("required by agent: the Claude API", 0), 0u)
+        << allow_entry(plan, "api.anthropic.com")->reason;
+    // Claude Code's OAuth token endpoint; each entry has exactly its own reason.
+    ASSERT_NE(allow_entry(plan, "platform.claude.com"), nullptr);
+    EXPECT_EQ(allow_entry(plan, "platform.claude.com")->reason,
+              "required by agent: OAuth login: the token endpoint of every login (platform.claude.com/v1/oauth/token)");
     for (const auto &e : plan.network.allow)
         EXPECT_FALSE(e.reason.empty()) << e.value;
     EXPECT_EQ(plan.mounts.front().origin, "project");
@@ -283,6 +285,41 @@ TEST_F(PlanBuilder, NoOtherMountReachesOrReplacesTheProjectsProtectedPaths) {
     EXPECT_TRUE(has_target(plan, "/app/data"));
 }
 
+TEST_F(PlanBuilder, EveryInstalledAgentsProtectedPathsAreReadOnlyWhicheverAgentRuns) {
+    load_builtins();
+    load_fixture("scripted_agent",
+                 {{"names", json::array{"scripted"}},
+                  {"answer", json::object{{"argv", json::array{"/bin/true"}},
+                                          {"protect", json::array{".scripted.json",
+                                                                  json::object{{"path", ".claude/settings.json"},
+                                                                               {"reason", "scripted reads it too"}}}}}}});
+    for (const std::string agent : {"exec", "scripted", "claude"}) {
+        context_.agent = agent;
+        context_.agent_args = {"true"};
+        context_.agent_args_given = true;
+        Plan plan = build();
+        auto mount = [&](const std::string &target) {
+            auto it = std::find_if(plan.mounts.begin(), plan.mounts.end(),
+                                   [&](const PlanMount &m) { return m.target == target; });
+            return it == plan.mounts.end() ? nullptr : &*it;
+        };
+        for (const char *target : {"/app/.claude/settings.json", "/app/.gemini", "/app/.codex",
+                                   "/app/.qwen/settings.json", "/app/opencode.json", "/app/.pi", "/app/.clinerules",
+                                   "/app/.scripted.json"}) {
+            const PlanMount *m = mount(target);
+            ASSERT_NE(m, nullptr) << agent << ": " << target << " is not protected";
+            EXPECT_TRUE(m->readonly) << agent << ": " << target;
+            EXPECT_EQ(m->origin, "protect") << agent << ": " << target;
+        }
+        // Each entry keeps who protects it and why; one path of two agents names both.
+        const PlanMount *claude = mount("/app/.claude/settings.json");
+        EXPECT_NE(claude->reason.find("agent claude (plugin agent-claude)"), std::string::npos) << claude->reason;
+        EXPECT_NE(claude->reason.find("agent scripted (plugin fixture-agent): scripted reads it too"), std::string::npos)
+            << claude->reason;
+        EXPECT_NE(mount("/app/.gemini")->reason.find("agent gemini"), std::string::npos);
+    }
+}
+
 TEST_F(PlanBuilder, MissingMountGuardIsAnInstallationError) {
     load_builtins({"mount-guard.so"});
     expect_refused({"no plugin serves the mount guard", "mount-guard plugin", "mounts nothing unguarded"});
@@ -343,7 +380,18 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{R"({"argv": ["/bin/true"], "persist": [{"name": "x", "target": "t"}]})",
                            "/persist/0/target: \"t\" is not an absolute path"},
                       Case{R"({"argv": ["/bin/true"], "persist": [{"name": "x"}]})", "/persist/0/target: missing"},
-                      Case{R"({"argv": ["/bin/true"], "protect": [".x", null]})", "/protect/1: expected a string"}));
+                      Case{R"({"argv": ["/bin/true"], "protect": [".x", null]})", "/protect/1: expected a path or"},
+                      Case{R"({"argv": ["/bin/true"], "protect": [{"path": ""}]})", "/protect/0/path: expected a non-empty"},
+                      Case{R"({"argv": ["/bin/true"], "decline": [{"host": "Docs.A.test", "reason": "r"}]})",
+                           "/decline/0/host: \"Docs.A.test\" is not a host name"},
+                      Case{R"({"argv": ["/bin/true"], "decline": [{"host": "a.test"}]})", "/decline/0/reason: missing"},
+                      Case{R"({"argv": ["/bin/true"], "egress": [{"entry": "a.test", "reason": "r"}],
+                               "decline": [{"host": "a.test", "reason": "r"}]})",
+                           "/decline/0/host: \"a.test\" is both declined and an egress entry"},
+                      Case{R"({"argv": ["/bin/true"], "vendor_domains": ["test"]})",
+                           "/vendor_domains/0: \"test\" is not a domain name"},
+                      Case{R"({"argv": ["/bin/true"], "vendor_domains": ["-a.test"]})",
+                           "/vendor_domains/0: \"-a.test\" is not a domain name"}));
 
 TEST_F(MalformedAnswers, AgentProfileWithAnOversizedString) {
     load_builtins();
