@@ -48,14 +48,10 @@ def manifests(rustyolo):
     return {a["agent"]: a for a in json.loads(out)["agents"]}
 
 
-def installed_package_dir(image, package, engine="docker"):
-    """The folder in `image` where npm installed `package` (the global npm root, asked of the
-    image's own npm, so that the image's layout decides)."""
-    root = subprocess.run([engine, "run", "--rm", "--network", "none", "--entrypoint", "npm", image, "root", "-g"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    if not root.startswith("/"):
-        raise SystemExit(f"{image}: `npm root -g` answered {root!r}, not a path")
-    return root + "/" + package
+def installed_package_dir(agent, package):
+    """The folder of the image where `agent`'s npm package `package` is installed: each agent has
+    its own npm prefix, /opt/rustyolo/agents/AGENT (entrypoint/install-agent.sh)."""
+    return f"/opt/rustyolo/agents/{agent}/lib/node_modules/{package}"
 
 
 def copy_out(image, path, dest, engine="docker"):
@@ -162,7 +158,7 @@ def scan_agent(image, agent, manifest, pins=None, engine="docker"):
     package, _ = pins[agent]
     work = tempfile.mkdtemp(prefix="rustyolo-drift-")
     try:
-        copy_out(image, installed_package_dir(image, package, engine), os.path.join(work, "package"), engine)
+        copy_out(image, installed_package_dir(agent, package), os.path.join(work, "package"), engine)
         found = scan_dir(os.path.join(work, "package"), manifest["vendor_domains"])
     finally:
         shutil.rmtree(work, ignore_errors=True)
