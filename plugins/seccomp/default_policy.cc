@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -55,6 +56,25 @@ void deny_other_socket_families(Filter &filter) {
         filter.add_rule(SCMP_ACT_ERRNO(EAFNOSUPPORT), name,
                         {condition(0, SCMP_CMP_GT, static_cast<std::uint64_t>(highest))}, "default: address family");
     }
+}
+
+// Setting the set-user-ID or set-group-ID bit of a file: denied whatever the file. Where the agent
+// writes files that belong to another user on the host — a root-owned project reached through an
+// idmapped mount, where the agent's files land as root's — such a bit would leave a set-user-ID
+// root program on the host for anyone there to run. The mode argument of each call that sets a
+// mode (chmod family, file creation, mknod) is checked for each bit. openat2 takes its mode in a
+// structure the filter cannot read: it is refused with ENOSYS (libc falls back to openat).
+void deny_setid_modes(Filter &filter) {
+    const struct {
+        const char *name;
+        unsigned mode_arg;
+    } calls[] = {{"chmod", 1}, {"fchmod", 1}, {"fchmodat", 2}, {"fchmodat2", 2}, {"creat", 1},
+                 {"open", 2},  {"openat", 3}, {"mknod", 1},    {"mknodat", 2}};
+    for (const auto &call : calls)
+        for (std::uint64_t bit : {std::uint64_t{S_ISUID}, std::uint64_t{S_ISGID}})
+            filter.add_rule(SCMP_ACT_ERRNO(EPERM), call.name, {condition(call.mode_arg, SCMP_CMP_MASKED_EQ, bit, bit)},
+                            "default: set-user-ID or set-group-ID mode");
+    filter.add_rule(SCMP_ACT_ERRNO(ENOSYS), "openat2", {}, "default: openat2 (its mode cannot be checked)");
 }
 
 }  // namespace
@@ -140,6 +160,7 @@ Filter default_filter(const std::vector<std::uint32_t> &arches) {
 
     deny_personality_changes(filter);
     deny_other_socket_families(filter);
+    deny_setid_modes(filter);
 
     // Faking terminal input (TIOCSTI) or the Linux console's selection paste (TIOCLINUX) would
     // let the agent type commands into the user's terminal after it exits.

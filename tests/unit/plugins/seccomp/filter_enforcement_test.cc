@@ -6,6 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
+#include <sys/stat.h>
+
+#include <fcntl.h>
+
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -174,6 +180,58 @@ TEST(SeccompEnforcement, DefaultPolicyDeniesWithTheFiltersErrnoAndAllowsTheTwins
         return r;
     });
     EXPECT_EQ(report, "");
+}
+
+TEST(SeccompEnforcement, DefaultPolicyDeniesSetUserAndGroupIdModesAndAllowsOtherModes) {
+    char dir_template[] = "/tmp/seccomp-setid-XXXXXX";
+    ASSERT_NE(::mkdtemp(dir_template), nullptr);
+    const std::string dir = dir_template;
+    const std::string file = dir + "/file";
+    const int fd0 = ::open(file.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    ASSERT_GE(fd0, 0);
+    ::close(fd0);
+    const Filter filter = default_filter();
+    const std::string report = in_filtered_child(filter, [&] {
+        std::string r;
+        const char *f = file.c_str();
+        expect(r, "chmod(04755)", call([&] { return ::syscall(SYS_chmod, f, 04755); }), EPERM);
+        expect(r, "chmod(02755)", call([&] { return ::syscall(SYS_chmod, f, 02755); }), EPERM);
+        expect(r, "chmod(0755)", call([&] { return ::syscall(SYS_chmod, f, 0755); }), 0);
+        expect(r, "fchmodat(04755)", call([&] { return ::syscall(SYS_fchmodat, AT_FDCWD, f, 04755); }), EPERM);
+        expect(r, "fchmodat(0700)", call([&] { return ::syscall(SYS_fchmodat, AT_FDCWD, f, 0700); }), 0);
+        expect(r, "fchmodat2(06755)", call([&] { return ::syscall(452, AT_FDCWD, f, 06755, 0); }), EPERM);
+        expect(r, "fchmod(04755)", call([&] {
+                   long fd = ::syscall(SYS_openat, AT_FDCWD, f, O_RDONLY | O_CLOEXEC, 0);
+                   long rc = fd < 0 ? fd : ::syscall(SYS_fchmod, fd, 04755);
+                   const int saved = errno;
+                   if (fd >= 0)
+                       ::close(static_cast<int>(fd));
+                   errno = saved;
+                   return rc;
+               }),
+               EPERM);
+        const std::string created = dir + "/created";
+        expect(r, "openat(O_CREAT, 04755)",
+               call([&] { return ::syscall(SYS_openat, AT_FDCWD, created.c_str(), O_CREAT | O_WRONLY, 04755); }),
+               EPERM);
+        expect(r, "creat(02755)", call([&] { return ::syscall(SYS_creat, created.c_str(), 02755); }), EPERM);
+        expect(r, "mknod(S_IFREG | 04755)",
+               call([&] { return ::syscall(SYS_mknod, created.c_str(), S_IFREG | 04755, 0); }), EPERM);
+        expect(r, "openat(O_CREAT, 0644)", call([&] {
+                   long fd = ::syscall(SYS_openat, AT_FDCWD, created.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+                   if (fd >= 0)
+                       ::close(static_cast<int>(fd));
+                   return fd;
+               }),
+               0);
+        expect(r, "openat2", call([&] { return ::syscall(SYS_openat2, AT_FDCWD, f, nullptr, 0); }), ENOSYS);
+        return r;
+    });
+    EXPECT_EQ(report, "");
+    struct stat st {};
+    ASSERT_EQ(::stat(file.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 07777, 0700u) << "the twins' modes were applied, the set-ID ones were not";
+    std::filesystem::remove_all(dir);
 }
 
 #if defined(__x86_64__)
