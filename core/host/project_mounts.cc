@@ -141,20 +141,20 @@ std::string ProjectMounts::exposed_list(const std::vector<std::string> &relative
 
 void ProjectMounts::check_identity(const FileId &id, const std::vector<std::string> &below, const MountSpec &spec,
                                    std::string_view what, const std::string &through) const {
-    if (spec.readonly) {
-        // Only what is usable without writing: a guarded path marked any_mount.
+    {
+        // What is usable without writing (a guarded path marked any_mount) is refused read-only too.
         const auto guarded = guarded_ids_.find(id);
         const auto above = below.empty() ? above_guarded_.find(id) : above_guarded_.end();
         const bool inside = guarded != guarded_ids_.end();
-        if (!inside && above == above_guarded_.end())
+        const bool hit = inside || above != above_guarded_.end();
+        const GuardedPath *path = hit ? &guarded_[inside ? guarded->second : above->second] : nullptr;
+        if (spec.readonly && (!path || !path->any_mount))
             return;
-        const GuardedPath &path = guarded_[inside ? guarded->second : above->second];
-        if (!path.any_mount)
-            return;
-        throw UsageError(std::string(what) + through + " " +
-                         (!inside ? "contains " : below.empty() ? "is " : "lies inside ") + path.label + " " +
-                         path.path + path.reason + ": even read-only, the agent could connect to the sockets "
-                         "there. Mount a directory that does not hold it");
+        if (path && path->any_mount)
+            throw UsageError(std::string(what) + through + " " +
+                             (!inside ? "contains " : below.empty() ? "is " : "lies inside ") + path->label + " " +
+                             path->path + path->reason + ": even read-only, the agent could connect to the "
+                             "sockets there. Mount a directory that does not hold it");
     }
     const std::string keep = "Mount it read-only (" + spec.source + ":" + spec.target +
                              ":ro), or mount a directory that does not hold the project";

@@ -13,8 +13,10 @@ positive twin that runs a real container:
 
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 from pathlib import Path
 
@@ -340,15 +342,25 @@ def test_a_read_write_volume_holding_rustyolos_own_files_is_refused(place, rusty
     refused(run, f'volume "{source}:/x" is read-write and', "rustyolo", "Mount it read-only")
 
 
-def test_a_read_write_volume_holding_rustyolos_runtime_directory_is_refused(rustyolo, project, tmp_path, refused):
+@pytest.fixture
+def short_runtime():
+    """An XDG_RUNTIME_DIR of the test's own whose session socket paths stay within the 108 bytes
+    of a Unix socket address (pytest's temporary directories can be too deep for that)."""
+    runtime = Path(tempfile.mkdtemp(prefix="ryxdg-", dir="/tmp"))
+    yield runtime
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def test_a_read_write_volume_holding_rustyolos_runtime_directory_is_refused(rustyolo, project, short_runtime,
+                                                                           refused):
     """The runtime directory holds the session sockets and the control sockets that change a running
     session's policy: an agent that could write there could stand in for a session's control
     socket. (Under /tmp the mount guard's runtime rule refuses it even read-only.)"""
-    runtime = tmp_path / "xdg-runtime"
-    runtime.mkdir(mode=0o700)
+    runtime = short_runtime
     run = rustyolo.exec(["true"], cwd=project, opts=["-v", f"{runtime}:/x"], probes=False,
                         env={"XDG_RUNTIME_DIR": str(runtime)})
-    refused(run, f'volume "{runtime}:/x" is read-write and', "runtime directory", "Mount it read-only")
+    refused(run, f'volume "{runtime}:/x"', "runtime directory", "even read-only",
+            "Mount a directory that does not hold it")
 
 
 def test_a_read_only_volume_holding_rustyolos_runtime_directory_is_refused(rustyolo, project, tmp_path, refused):
@@ -364,9 +376,9 @@ def test_a_read_only_volume_holding_rustyolos_runtime_directory_is_refused(rusty
     refused(run, f"{runtime}", "runtime directory")
 
 
-def test_twin_another_directory_beside_the_runtime_directory_mounts_read_write(rustyolo, project, tmp_path):
-    runtime = tmp_path / "xdg-runtime"
-    runtime.mkdir(mode=0o700)
+def test_twin_another_directory_beside_the_runtime_directory_mounts_read_write(rustyolo, project, tmp_path,
+                                                                             short_runtime):
+    runtime = short_runtime
     other = tmp_path / "other"
     other.mkdir()
     run = rustyolo.exec(["true"], cwd=project, opts=["-v", f"{other}:/x"], probes=False,

@@ -14,7 +14,9 @@ Each refusal or limit has its twin: the same run where the legitimate case works
 
 import os
 import shlex
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -305,17 +307,21 @@ def as_ordinary_user(rustyolo, project: Path, home: Path, command: list[str]) ->
 
 
 @pytest.fixture
-def user_home(tmp_path) -> Path:
-    home = tmp_path / "user-home"
+def user_home() -> Path:
+    """The ordinary user's home, in a directory of its own under /tmp that every user can enter
+    (pytest's own temporary directories are 0700 below /tmp/pytest-of-root); the tests put their
+    projects beside it."""
+    base = Path(tempfile.mkdtemp(prefix="rytest-user-", dir="/tmp"))
+    base.chmod(0o755)
+    home = base / "user-home"
     home.mkdir()
     os.chown(home, USER_UID, USER_UID)
-    for d in (tmp_path, tmp_path.parent):  # pytest makes them 0700; the user must reach the project
-        d.chmod(0o755)
-    return home
+    yield home
+    shutil.rmtree(base, ignore_errors=True)
 
 
 def test_an_ordinary_user_works_on_its_own_project_as_itself(rustyolo, tmp_path, user_home):
-    project = make_project(tmp_path, USER_UID, USER_UID)
+    project = make_project(user_home.parent, USER_UID, USER_UID)
     done = as_ordinary_user(rustyolo, project, user_home, ["sh", "-c", "echo new > /app/new; id -u"])
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == [str(USER_UID)], done.stdout
@@ -327,7 +333,7 @@ def test_an_ordinary_user_in_a_project_of_another_user_does_not_start_the_agent(
     """Only root's CLI picks the owner's ids or idmaps; an ordinary user's agent has that user's
     rights, no more, so in a shared project of another owner (here world-writable, so that the
     placeholders can be made) the supervisor refuses to start it."""
-    project = make_project(tmp_path, 2345, 2345)
+    project = make_project(user_home.parent, 2345, 2345)
     for root, dirs, _ in os.walk(project):
         for d in dirs:
             os.chmod(os.path.join(root, d), 0o777)
