@@ -81,21 +81,14 @@ json::array agent_recipes(const PluginRegistry &registry, const std::vector<std:
         for (const auto &agent : p->call_names("agent.names", p->agent()->names)) {
             if (!only.empty() && std::find(only.begin(), only.end(), agent) == only.end())
                 continue;
-            json::object request{{"agent", agent}, {"args", json::array{"--version"}}, {"user_args", true},
-                                 {"inject_message", nullptr}, {"workdir", "/app"}, {"home", "/home/agent"}};
-            json::value profile = p->call("agent.profile", p->agent()->profile, request);
-            const auto *install = profile.is_object() ? profile.as_object().if_contains("install") : nullptr;
-            const auto *npm = install && install->is_object() ? install->as_object().if_contains("npm") : nullptr;
             json::array packages;
-            if (npm && npm->is_array())
-                for (const auto &pkg : npm->as_array())
-                    if (pkg.is_string()) {
-                        if (!pinned_npm_spec(std::string(pkg.as_string())))
-                            spdlog::warn("agent {}: the npm package {} is not pinned to an exact version, so "
-                                         "each image build may install a different one (plugin {})",
-                                         agent, text::quoted(std::string(pkg.as_string())), p->name());
-                        packages.push_back(pkg);
-                    }
+            for (const std::string &pkg : agent_manifest_of(*p, agent).install_npm) {
+                if (!pinned_npm_spec(pkg))
+                    spdlog::warn("agent {}: the npm package {} is not pinned to an exact version, so each image "
+                                 "build may install a different one (plugin {})",
+                                 agent, text::quoted(pkg), p->name());
+                packages.emplace_back(pkg);
+            }
             agents.push_back(json::object{{"name", agent}, {"npm", std::move(packages)}});
         }
     }

@@ -192,6 +192,11 @@ AgentProfile agent_profile_of(const LoadedPlugin &plugin, const std::string &age
             profile.decline.emplace_back(std::move(host), nonempty_text(d, "reason"));
         });
         profile.env_passthrough = bounded_strings(r, "env_passthrough");
+        if (const json::value *install = r.find("install"); install && !install->is_null()) {
+            if (!install->is_object())
+                r.fail_at("install", "expected an object such as {\"npm\": [\"package@version\"]}");
+            profile.install_npm = bounded_strings(JsonReader(*install, r.document(), r.at("install")), "npm");
+        }
         if (const json::value *env = r.find("env")) {
             if (!env->is_object())
                 r.fail_at("env", "expected an object of NAME: value strings");

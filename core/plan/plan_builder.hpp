@@ -122,6 +122,7 @@ struct AgentProfile {
     std::vector<PlanEnv> env;
     std::vector<std::pair<std::string, std::string>> persist;    // name under auth home, target
     std::vector<std::pair<std::string, std::string>> protect;    // project path, reason ("" when none)
+    std::vector<std::string> install_npm;                        // npm specs the image installs
 };
 
 // Asks `plugin` for the profile of `agent` and checks the answer (an Error names the plugin and
